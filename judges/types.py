@@ -1,0 +1,85 @@
+"""Plain data that every judge takes and returns.
+
+`studyapp` maps its rows to these types and back; nothing in `judges/`
+imports Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Section = Literal["trajectory", "response"]
+STEP_LABELS = (-1, 0, 1)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a reasoning trace; `index` is 0-based over the whole trace."""
+
+    index: int
+    text: str
+    section: Section = "response"
+
+
+@dataclass(frozen=True)
+class ReasoningTask:
+    """A problem with its steps in order (trajectory steps first, then response steps)."""
+
+    item_id: str
+    problem: str
+    steps: tuple[Step, ...]
+    reference_answer: str | None = None
+    domain: str = ""
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    description: str
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    description: str
+    scale_min: int = 1
+    scale_max: int = 5
+    anchors: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SummaryTask:
+    """A document and a summary to rate on `criteria` from `persona`'s point of view."""
+
+    item_id: str
+    document: str
+    summary: str
+    persona: Persona
+    criteria: tuple[Criterion, ...]
+    domain: str = ""
+
+
+@dataclass
+class Verdict:
+    """What a judge says about one item.
+
+    `ok` is False when the judge failed (unparseable output, a step that does
+    not exist, an API error): then `error` says why and `raw` keeps the text;
+    no label is made up.
+    """
+
+    ok: bool
+    step_labels: list[int] | None = None  # +1 / 0 / -1 per step, None where unlabelled
+    step_scores: list[float] | None = None  # continuous P(step correct), e.g. the SPRM's
+    first_error: int | None = None  # 0-based index of the earliest wrong step, -1 for none
+    ratings: dict[str, float] | None = None  # criterion name -> score on its scale
+    rationales: dict[str, str] | None = None
+    score: float | None = None  # solution-level score
+    trajectory_score: float | None = None
+    raw: Any = None
+    error: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    prompt_version: str | None = None
