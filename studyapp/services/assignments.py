@@ -213,7 +213,7 @@ def assignment_claim_next(
     with transaction.atomic():
         # The lock serialises one rater's concurrent requests (two tabs, retries).
         participation = (
-            Participation.objects.select_for_update()
+            Participation.objects.select_for_update(of=("self",))
             .select_related("current__item", "current__study")
             .get(rater=rater)
         )
