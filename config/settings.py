@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "studyapp",
 ]
 
@@ -147,6 +148,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Concordance API",
     "DESCRIPTION": "Annotator actions for concordance studies.",
     "VERSION": "0.1.0",
+    # Swagger UI served from our own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

@@ -154,6 +154,8 @@ def annotation_submit(
     now = now or timezone.now()
     if assignment.status == Assignment.Status.SUBMITTED and assignment.annotation_id:
         return SubmitResult(Annotation.objects.get(id=assignment.annotation_id), created=False)
+    if assignment.status != Assignment.Status.CLAIMED:
+        raise AssignmentNotActive()
     item: Item = assignment.item
     study: Study = assignment.study
     step_labels = step_labels or {}

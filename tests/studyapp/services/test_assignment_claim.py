@@ -88,7 +88,9 @@ def test_expired_claim_returns_to_the_pool(make_study, make_rater):
     # Before the timeout nobody else gets the only slot.
     fast2 = make_rater(study)
     assert assignment_claim_next(rater=fast2, study=study, now=t0 + timedelta(minutes=4)) is None
-    taken = assignment_claim_next(rater=make_rater(study), study=study, now=t0 + timedelta(minutes=6))
+    taken = assignment_claim_next(
+        rater=make_rater(study), study=study, now=t0 + timedelta(minutes=6)
+    )
     assert taken is not None and taken.item_id == held.item_id
     held.refresh_from_db()
     assert held.status == "queued" and held.expiries == 1
@@ -149,7 +151,10 @@ def test_qualification_gate(make_study, make_rater):
     study = make_study(n=3, overlap=3, qualification_pass_mark=1.0)
     for _ in range(2):
         ReasoningItemFactory(
-            study=study, steps=2, is_gold=True, gold={"first_error": -1},
+            study=study,
+            steps=2,
+            is_gold=True,
+            gold={"first_error": -1},
             metadata={"qualification": True},
         )
     good, bad = make_rater(study), make_rater(study)
