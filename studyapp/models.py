@@ -33,9 +33,7 @@ class Study(models.Model):
     overlap = models.PositiveSmallIntegerField(default=1, help_text="raters per item (k)")
     seed = models.BigIntegerField(default=0, help_text="randomisation seed")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    label_mode = models.CharField(
-        max_length=12, choices=LabelMode.choices, default=LabelMode.ALL_STEPS
-    )
+    label_mode = models.CharField(max_length=12, choices=LabelMode.choices, default=LabelMode.ALL_STEPS)
     trajectory_rating = models.BooleanField(
         default=False, help_text="ask raters to rate the thinking trajectory as a whole"
     )
@@ -216,8 +214,7 @@ class Rater(models.Model):
                 fields=["study", "user"], condition=Q(user__isnull=False), name="rater_user_unique"
             ),
             models.CheckConstraint(
-                condition=Q(kind="human", user__isnull=False)
-                | (~Q(kind="human") & Q(user__isnull=True)),
+                condition=Q(kind="human", user__isnull=False) | (~Q(kind="human") & Q(user__isnull=True)),
                 name="rater_user_iff_human",
             ),
             models.CheckConstraint(
@@ -355,9 +352,7 @@ class Label(models.Model):
                 name="label_step_value",
             ),
             models.CheckConstraint(
-                condition=Q(step__isnull=True)
-                | Q(score__isnull=True)
-                | (Q(score__gte=0) & Q(score__lte=1)),
+                condition=Q(step__isnull=True) | Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),
                 name="label_step_score_probability",
             ),
             models.UniqueConstraint(

@@ -41,10 +41,7 @@ def study_status(*, study: Study) -> dict[str, Any]:
         judgments.setdefault(key, {})[row["status"]] = row["n"]
     raters = {
         row["kind"]: row["n"]
-        for row in Rater.objects.filter(study=study)
-        .values("kind")
-        .annotate(n=Count("id"))
-        .order_by()
+        for row in Rater.objects.filter(study=study).values("kind").annotate(n=Count("id")).order_by()
     }
     return {
         "slug": study.slug,
@@ -54,8 +51,7 @@ def study_status(*, study: Study) -> dict[str, Any]:
         "items": {
             "total": items.count(),
             "by_kind": {
-                row["kind"]: row["n"]
-                for row in items.values("kind").annotate(n=Count("id")).order_by()
+                row["kind"]: row["n"] for row in items.values("kind").annotate(n=Count("id")).order_by()
             },
             "by_domain": by_domain,
             "with_outcome": items.filter(outcome__isnull=False).count(),
@@ -77,7 +73,5 @@ def study_status(*, study: Study) -> dict[str, Any]:
             "by_judge": judgments,
             "labels": Label.objects.filter(judgment__item__study=study).count(),
         },
-        "annotated_items": items.filter(Q(annotations__rater__kind=Rater.Kind.HUMAN))
-        .distinct()
-        .count(),
+        "annotated_items": items.filter(Q(annotations__rater__kind=Rater.Kind.HUMAN)).distinct().count(),
     }
