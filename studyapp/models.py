@@ -436,9 +436,7 @@ class Assignment(models.Model):
                 condition=~Q(status="submitted") | Q(annotation__isnull=False),
                 name="assignment_submitted_has_annotation",
             ),
-            models.CheckConstraint(
-                condition=Q(time_on_task__gte=0), name="assignment_time_nonnegative"
-            ),
+            models.CheckConstraint(condition=Q(time_on_task__gte=0), name="assignment_time_nonnegative"),
         ]
         indexes = [
             models.Index(
@@ -492,9 +490,7 @@ class Participation(models.Model):
     rater = models.OneToOneField(Rater, on_delete=models.CASCADE, related_name="participation")
     consented_at = models.DateTimeField(null=True, blank=True)
     instructions_read_at = models.DateTimeField(null=True, blank=True)
-    qualification = models.CharField(
-        max_length=8, choices=Qualification.choices, default=Qualification.NONE
-    )
+    qualification = models.CharField(max_length=8, choices=Qualification.choices, default=Qualification.NONE)
     queue_built_at = models.DateTimeField(null=True, blank=True)
     current = models.ForeignKey(
         Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -12,7 +12,5 @@ urlpatterns = [
     path("studies/<slug:slug>/next/", views_annotator.next_item, name="next"),
     path("assignments/<int:pk>/", views_annotator.assignment_page, name="assignment"),
     path("p/<slug:slug>/", views_annotator.participant_link, name="participant_link"),
-    path(
-        "researcher/studies/<slug:slug>/", views_researcher.dashboard, name="researcher_dashboard"
-    ),
+    path("researcher/studies/<slug:slug>/", views_researcher.dashboard, name="researcher_dashboard"),
 ]

@@ -58,7 +58,7 @@ def study_entry(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def consent(request: HttpRequest, slug: str) -> HttpResponse:
-    study, rater, participation = _enrolled(request, slug)
+    study, rater, _ = _enrolled(request, slug)
     if request.method == "POST":
         if request.POST.get("agree") == "yes":
             participation_consent(rater=rater)
@@ -101,9 +101,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "study": study,
             "progress": progress,
-            "percent": round(100 * progress["done"] / progress["assigned"])
-            if progress["assigned"]
-            else 0,
+            "percent": round(100 * progress["done"] / progress["assigned"]) if progress["assigned"] else 0,
             "current": participation.current_id,
             "complete_url": complete_url,
         },
@@ -139,9 +137,7 @@ def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
         "assignment": assignment,
         "item": item,
         "progress": progress,
-        "percent": round(100 * progress["done"] / progress["assigned"])
-        if progress["assigned"]
-        else 0,
+        "percent": round(100 * progress["done"] / progress["assigned"]) if progress["assigned"] else 0,
         "participation": participation,
         "page": {
             "assignment": assignment.id,
@@ -191,9 +187,7 @@ def participant_link(request: HttpRequest, slug: str) -> HttpResponse:
             session_id=request.GET.get("SESSION_ID", ""),
         )
     except ServiceError as error:
-        return render(
-            request, "studyapp/annotate/link_error.html", {"error": error.message}, status=400
-        )
+        return render(request, "studyapp/annotate/link_error.html", {"error": error.message}, status=400)
     login(request, rater.user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("studyapp:study", slug=slug)
 

@@ -114,9 +114,7 @@ class ReasoningItemFactory(ItemFactory):
 
 class SummaryItemFactory(ItemFactory):
     kind = models.Item.Kind.SUMMARY
-    domain = factory.SubFactory(
-        DomainFactory, study=factory.SelfAttribute("..study"), name="clinical"
-    )
+    domain = factory.SubFactory(DomainFactory, study=factory.SelfAttribute("..study"), name="clinical")
     document = "The patient was admitted with chest pain. Troponin was normal."
     summary = "Chest pain; heart tests normal; go home and rest."
     persona = factory.SubFactory(PersonaFactory, study=factory.SelfAttribute("..study"))
@@ -200,8 +198,6 @@ class LabelFactory(factory.django.DjangoModelFactory):
         model = models.Label
 
     annotation = factory.SubFactory(AnnotationFactory)
-    step = factory.LazyAttribute(
-        lambda o: (o.annotation or o.judgment).item.steps.order_by("index").first()
-    )
+    step = factory.LazyAttribute(lambda o: (o.annotation or o.judgment).item.steps.order_by("index").first())
     judgment = None
     value = 1

@@ -86,9 +86,7 @@ class SubmitIn(serializers.Serializer):
         required=False,
         help_text='reasoning: step index -> +1 / 0 / -1, e.g. {"0": 1, "1": -1}',
     )
-    step_comments = serializers.DictField(
-        child=serializers.CharField(allow_blank=True), required=False
-    )
+    step_comments = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     ratings = serializers.DictField(
         child=serializers.IntegerField(),
         required=False,
@@ -102,9 +100,7 @@ class SubmitIn(serializers.Serializer):
 class SubmitOut(serializers.Serializer):
     annotation = serializers.IntegerField()
     first_error = serializers.IntegerField(allow_null=True)
-    created = serializers.BooleanField(
-        help_text="false when this was a retry of a stored submission"
-    )
+    created = serializers.BooleanField(help_text="false when this was a retry of a stored submission")
 
 
 class ReasonIn(serializers.Serializer):

@@ -136,9 +136,7 @@ class DraftView(APIView):
             )
         except ServiceError as error:
             return error_response(error)
-        return Response(
-            {"saved_at": assignment.draft_saved_at, "time_on_task": assignment.time_on_task}
-        )
+        return Response({"saved_at": assignment.draft_saved_at, "time_on_task": assignment.time_on_task})
 
     post = put
 
@@ -188,9 +186,7 @@ class SkipView(APIView):
         data = s.ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            assignment = assignment_skip(
-                assignment=assignment, reason=data.validated_data["reason"]
-            )
+            assignment = assignment_skip(assignment=assignment, reason=data.validated_data["reason"])
         except ServiceError as error:
             return error_response(error)
         return Response(assignment_public(assignment=assignment))
@@ -204,9 +200,7 @@ class FlagView(APIView):
         data = s.ReasonIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            assignment = assignment_flag(
-                assignment=assignment, reason=data.validated_data["reason"]
-            )
+            assignment = assignment_flag(assignment=assignment, reason=data.validated_data["reason"])
         except ServiceError as error:
             return error_response(error)
         return Response(assignment_public(assignment=assignment))

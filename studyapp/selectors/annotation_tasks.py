@@ -101,9 +101,7 @@ def participation_progress(*, rater: Rater, now: datetime | None = None) -> dict
         Q(holder__isnull=True) | Q(held_until__lt=now)
     )
     open_real = (
-        Assignment.objects.filter(
-            rater=rater, role=Assignment.Role.ITEM, status=Assignment.Status.QUEUED
-        )
+        Assignment.objects.filter(rater=rater, role=Assignment.Role.ITEM, status=Assignment.Status.QUEUED)
         .filter(Exists(free))
         .count()
         if participation.finished_at is None

@@ -160,9 +160,7 @@ def annotation_submit(
     study: Study = assignment.study
     step_labels = step_labels or {}
     ratings = ratings or {}
-    comments = {
-        (_as_int(k) if _as_int(k) is not None else k): v for k, v in (step_comments or {}).items()
-    }
+    comments = {(_as_int(k) if _as_int(k) is not None else k): v for k, v in (step_comments or {}).items()}
     if time_on_task is not None and (not isinstance(time_on_task, int | float) or time_on_task < 0):
         raise AnnotationInvalid({"time_on_task": "Time on task is a number of seconds."})
     labels: list[Label] = []
@@ -187,10 +185,7 @@ def annotation_submit(
     else:
         criteria = criteria if criteria is not None else list(_criteria_of(study))
         rating_values = _validate_summary(criteria=criteria, ratings=ratings)
-        labels = [
-            Label(criterion=criterion, value=rating_values[criterion.name])
-            for criterion in criteria
-        ]
+        labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
     seconds = max(float(time_on_task or 0.0), assignment.time_on_task)
     with transaction.atomic():
         if assignment.role == Assignment.Role.ITEM:

@@ -46,24 +46,24 @@ def _unit_draw(*, seed: int, rater_id: int, n: int) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def study_quota(*, study: Study) -> int | None:
-    """Real items per annotator, if the study caps it (`annotator_quota` in the spec)."""
+def _annotation_spec(study: Study) -> dict[str, Any]:
     spec = study.spec or {}
-    quota = spec.get("annotator_quota")
-    if quota is None and isinstance(spec.get("assignment"), dict):
-        quota = spec["assignment"].get("annotator_quota")
+    annotation = spec.get("annotation")
+    return annotation if isinstance(annotation, dict) else {}
+
+
+def study_quota(*, study: Study) -> int | None:
+    """Real items per annotator, if the study caps it (`annotation.annotator_quota`)."""
+    quota = _annotation_spec(study).get("annotator_quota")
     return int(quota) if quota else None
 
 
 def completion_code(*, participation: Participation) -> str:
-    """The study's completion code (spec `prolific.completion_code`) or one per participant."""
-    spec = participation.rater.study.spec or {}
-    prolific = spec.get("prolific") if isinstance(spec.get("prolific"), dict) else {}
-    if prolific and prolific.get("completion_code"):
-        return str(prolific["completion_code"])
-    mac = hmac.new(
-        settings.SECRET_KEY.encode(), f"completion:{participation.rater_id}".encode(), "sha256"
-    )
+    """The study's completion code (`annotation.completion_code`) or one per participant."""
+    code = _annotation_spec(participation.rater.study).get("completion_code")
+    if code:
+        return str(code)
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"completion:{participation.rater_id}".encode(), "sha256")
     return mac.hexdigest()[:10].upper()
 
 
@@ -171,9 +171,7 @@ def _claim_unslotted(*, rater: Rater, role: str, now: datetime) -> Assignment | 
 
 def _qualification_settle(*, participation: Participation, study: Study) -> None:
     """After the last qualification item: passed or failed against the pass mark."""
-    rows = Assignment.objects.filter(
-        rater_id=participation.rater_id, role=Assignment.Role.QUALIFICATION
-    )
+    rows = Assignment.objects.filter(rater_id=participation.rater_id, role=Assignment.Role.QUALIFICATION)
     if rows.exclude(status=Assignment.Status.SUBMITTED).exists():
         return
     total = rows.count()
@@ -194,9 +192,7 @@ def _finish(*, participation: Participation, now: datetime) -> None:
         participation.save(update_fields=["finished_at", "completion_code", "current"])
 
 
-def assignment_claim_next(
-    *, rater: Rater, study: Study, now: datetime | None = None
-) -> Assignment | None:
+def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = None) -> Assignment | None:
     """The rater's current item, or a newly claimed one; None when nothing is left.
 
     Order of service: an unfinished claim first; then the qualification set
@@ -236,9 +232,7 @@ def assignment_claim_next(
             and participation.finished_at is None
             and assignment_queue_build(rater=rater, now=now)
         ):
-            assignment = _next_by_rule(
-                participation=participation, rater=rater, study=study, now=now
-            )
+            assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
         if assignment is None:
             if participation.qualification != Participation.Qualification.PENDING:
                 _finish(participation=participation, now=now)
@@ -329,9 +323,7 @@ def assignment_draft_save(
     updates: dict[str, Any] = {"draft": draft, "draft_saved_at": now}
     if time_on_task is not None and time_on_task > assignment.time_on_task:
         updates["time_on_task"] = float(time_on_task)
-    n = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(
-        **updates
-    )
+    n = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(**updates)
     if n == 0:
         raise AssignmentNotActive()
     for key, value in updates.items():
@@ -347,15 +339,11 @@ def _release(*, assignment: Assignment, status: str, reason: str, now: datetime)
         fresh.flag_reason = reason
         fresh.submitted_at = now
         fresh.save(update_fields=["status", "flag_reason", "submitted_at"])
-        Participation.objects.filter(rater_id=fresh.rater_id, current_id=fresh.id).update(
-            current=None
-        )
+        Participation.objects.filter(rater_id=fresh.rater_id, current_id=fresh.id).update(current=None)
     return fresh
 
 
-def assignment_skip(
-    *, assignment: Assignment, reason: str = "", now: datetime | None = None
-) -> Assignment:
+def assignment_skip(*, assignment: Assignment, reason: str = "", now: datetime | None = None) -> Assignment:
     """Give the item back: its slot returns to the pool, the rater will not see it again."""
     return _release(
         assignment=assignment,
@@ -365,9 +353,7 @@ def assignment_skip(
     )
 
 
-def assignment_flag(
-    *, assignment: Assignment, reason: str, now: datetime | None = None
-) -> Assignment:
+def assignment_flag(*, assignment: Assignment, reason: str, now: datetime | None = None) -> Assignment:
     """Report a broken or unanswerable item (reason required); like a skip, it is released."""
     reason = reason.strip()
     if not reason:

@@ -59,9 +59,7 @@ def annotator_create(*, study: Study, count: int, prefix: str = "annotator") -> 
     if count < 1:
         raise ServiceError("Make at least one annotator.")
     user_model = get_user_model()
-    taken = set(
-        user_model.objects.filter(username__startswith=prefix).values_list("username", flat=True)
-    )
+    taken = set(user_model.objects.filter(username__startswith=prefix).values_list("username", flat=True))
     made: list[Credentials] = []
     n = 1
     with transaction.atomic():

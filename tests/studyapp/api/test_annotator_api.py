@@ -85,9 +85,7 @@ def test_annotator_cycle_over_the_api(study):
     assert Annotation.objects.count() == 4
     assert Label.objects.filter(step__isnull=False).count() == 9
     assert set(Label.objects.filter(rationale="wrong sum").values_list("value", flat=True)) == {-1}
-    assert set(
-        Annotation.objects.filter(item__kind="reasoning").values_list("first_error", flat=True)
-    ) == {1}
+    assert set(Annotation.objects.filter(item__kind="reasoning").values_list("first_error", flat=True)) == {1}
     progress = api.get(f"{url}/progress/").json()
     assert progress["done"] == 4 and progress["finished"] and progress["completion_code"]
 
@@ -128,9 +126,7 @@ def test_no_api_route_serves_judgments_or_labels(study):
     JudgmentFactory(item=study.items.first())
     schema = APIClient().get("/api/schema/?format=json").json()
     assert not [p for p in schema["paths"] if "judg" in p or "label" in p]
-    fields = {
-        name for c in schema["components"]["schemas"].values() for name in c.get("properties", {})
-    }
+    fields = {name for c in schema["components"]["schemas"].values() for name in c.get("properties", {})}
     assert not fields & {"gold", "outcome", "judgment", "judgments", "labels", "score", "rater"}
     for path in ("/api/judgments/", "/api/labels/", "/api/annotations/"):
         assert api.get(path).status_code == 404

@@ -64,9 +64,7 @@ def test_order_is_per_rater_and_fixed_by_seed(make_study, make_rater):
 
     def expected(rater):
         items = list(study.items.values_list("id", flat=True))
-        return sorted(
-            items, key=lambda i: queue_position(seed=study.seed, rater_id=rater.id, item_id=i)
-        )
+        return sorted(items, key=lambda i: queue_position(seed=study.seed, rater_id=rater.id, item_id=i))
 
     assert expected(a) != expected(b)
     got = []
@@ -88,9 +86,7 @@ def test_expired_claim_returns_to_the_pool(make_study, make_rater):
     # Before the timeout nobody else gets the only slot.
     fast2 = make_rater(study)
     assert assignment_claim_next(rater=fast2, study=study, now=t0 + timedelta(minutes=4)) is None
-    taken = assignment_claim_next(
-        rater=make_rater(study), study=study, now=t0 + timedelta(minutes=6)
-    )
+    taken = assignment_claim_next(rater=make_rater(study), study=study, now=t0 + timedelta(minutes=6))
     assert taken is not None and taken.item_id == held.item_id
     held.refresh_from_db()
     assert held.status == "queued" and held.expiries == 1
@@ -127,8 +123,7 @@ def test_skipped_item_is_not_served_again_and_slot_freed(make_study, make_rater)
 def test_gold_items_are_mixed_in_and_scored(make_study, make_rater):
     study = make_study(n=20, overlap=1, gold_rate=0.3)
     golds = [
-        ReasoningItemFactory(study=study, steps=3, is_gold=True, gold={"first_error": 1})
-        for _ in range(6)
+        ReasoningItemFactory(study=study, steps=3, is_gold=True, gold={"first_error": 1}) for _ in range(6)
     ]
     rater = make_rater(study)
     roles = []
@@ -178,12 +173,13 @@ def test_consent_comes_first(make_study, make_rater):
 
 
 def test_quota_finishes_the_participant(make_study, make_rater):
-    study = make_study(n=5, spec={"annotator_quota": 2})
+    study = make_study(n=5, spec={"annotation": {"annotator_quota": 2, "completion_code": "C0DE"}})
     rater = make_rater(study)
     for _ in range(2):
         _submit_all_ok(assignment_claim_next(rater=rater, study=study))
     assert assignment_claim_next(rater=rater, study=study) is None
-    assert Participation.objects.get(rater=rater).finished_at is not None
+    p = Participation.objects.get(rater=rater)
+    assert p.finished_at is not None and p.completion_code == "C0DE"
 
 
 def test_new_items_enter_existing_queues(make_study, make_rater):
