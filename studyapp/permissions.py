@@ -1,4 +1,4 @@
-"""Who is a researcher: staff users and members of the "researcher" group.
+"""Who is a researcher: staff users and members of the "researchers" group.
 
 Researcher pages, exports and judge controls use `researcher_required` (pages)
 or `IsResearcher` (API); annotators get 403 there.
@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import BasePermission
 
-RESEARCHER_GROUP = "researcher"
+RESEARCHER_GROUPS = ("researchers", "researcher")
 
 
 def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -24,7 +24,7 @@ def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    return user.groups.filter(name=RESEARCHER_GROUP).exists()
+    return user.groups.filter(name__in=RESEARCHER_GROUPS).exists()
 
 
 def researcher_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
