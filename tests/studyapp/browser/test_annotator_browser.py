@@ -159,9 +159,9 @@ def test_untrusted_html_in_items_does_not_run(page, live_server):
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.dialogs == []
     assert page.query_selector_all(".prose script, .prose img, .prose iframe") == []
-    assert page.eval_on_selector_all(
-        ".prose svg", "svgs => svgs.filter(s => !s.closest('.katex')).length"
-    ) == 0
+    assert (
+        page.eval_on_selector_all(".prose svg", "svgs => svgs.filter(s => !s.closest('.katex')).length") == 0
+    )
     assert "alert(5)" in page.inner_text("#step-3")  # math source shown as text, not run
 
 
