@@ -208,11 +208,9 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
         raise StudyNotOpen()
     with transaction.atomic():
         # The lock serialises one rater's concurrent requests (two tabs, retries).
-        participation = (
-            Participation.objects.select_for_update(of=("self",))
-            .select_related("current__item", "current__study")
-            .get(rater=rater)
-        )
+        # Lock the row alone: a join here would be read from the snapshot taken
+        # before the lock was granted, and miss a claim made meanwhile.
+        participation = Participation.objects.select_for_update().get(rater=rater)
         participation.rater = rater
         if (study.consent and participation.consented_at is None) or (
             study.instructions and participation.instructions_read_at is None
@@ -220,9 +218,12 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
             raise ParticipationBlocked()
         if participation.finished_at is not None:
             return None
-        current = participation.current
-        if current is not None and current.status == Assignment.Status.CLAIMED:
-            return current
+        if participation.current_id is not None:
+            current = Assignment.objects.select_related("item", "study").get(
+                id=participation.current_id
+            )
+            if current.status == Assignment.Status.CLAIMED:
+                return current
         if participation.queue_built_at is None:
             assignment_queue_build(rater=rater, now=now)
         assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
