@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, When
 from django.utils import timezone
 
@@ -39,6 +39,10 @@ from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
 
 TRAJECTORY_SCALE = (1, 5)
+
+
+class _Refused(Exception):
+    """Inside the transaction: the assignment is no longer claimed; roll back."""
 
 
 @dataclass(frozen=True)
@@ -187,57 +191,66 @@ def annotation_submit(
         rating_values = _validate_summary(criteria=criteria, ratings=ratings)
         labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
     seconds = max(float(time_on_task or 0.0), assignment.time_on_task)
-    with transaction.atomic():
-        if assignment.role == Assignment.Role.ITEM:
-            # Same lock order as a claim: slot, then assignment.
-            has_slot = Slot.objects.select_for_update().filter(holder_id=assignment.id).exists()
-        else:
-            has_slot = True
-        fresh = Assignment.objects.select_for_update().get(id=assignment.id)
-        if fresh.status == Assignment.Status.SUBMITTED:
-            return SubmitResult(Annotation.objects.get(id=fresh.annotation_id), created=False)
-        if fresh.status != Assignment.Status.CLAIMED or not has_slot:
-            raise AssignmentNotActive()
-        annotation = Annotation(
-            item=item,
-            rater_id=assignment.rater_id,
+    annotation = Annotation(
+        item=item,
+        rater_id=assignment.rater_id,
+        first_error=first_error,
+        trajectory_rating=trajectory,
+        comment=(comment or "").strip(),
+        time_on_task=seconds,
+    )
+    annotation.clean_fields(exclude=["item", "rater"])
+    gold_correct = None
+    if assignment.role != Assignment.Role.ITEM:
+        gold_correct = gold_matches(
+            gold=item.gold,
             first_error=first_error,
-            trajectory_rating=trajectory,
-            comment=(comment or "").strip(),
-            time_on_task=seconds,
+            step_values=step_values,
+            ratings={k: float(v) for k, v in rating_values.items()},
         )
-        annotation.full_clean(validate_unique=False, validate_constraints=False)
-        annotation.save()
-        for label in labels:
-            label.annotation = annotation
-        Label.objects.bulk_create(labels)
-        gold_correct = None
-        if assignment.role != Assignment.Role.ITEM:
-            gold_correct = gold_matches(
-                gold=item.gold,
-                first_error=first_error,
-                step_values=step_values,
-                ratings={k: float(v) for k, v in rating_values.items()},
+    try:
+        with transaction.atomic():
+            # Taking the slot for good also locks it, in the claim's lock order
+            # (slot, then assignment); no row means the claim timed out and was taken.
+            if (
+                assignment.role == Assignment.Role.ITEM
+                and not Slot.objects.filter(holder_id=assignment.id).update(held_until=None)
+            ):
+                raise _Refused()
+            annotation.save()  # (item, rater) is unique: a concurrent retry fails here
+            for label in labels:
+                label.annotation = annotation
+            Label.objects.bulk_create(labels)
+            updated = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(
+                status=Assignment.Status.SUBMITTED,
+                submitted_at=now,
+                annotation=annotation,
+                time_on_task=seconds,
+                gold_correct=gold_correct,
+                draft={},
             )
-        Assignment.objects.filter(id=fresh.id).update(
-            status=Assignment.Status.SUBMITTED,
-            submitted_at=now,
-            annotation=annotation,
-            time_on_task=seconds,
-            gold_correct=gold_correct,
-            draft={},
+            if not updated:
+                raise _Refused()
+            counters: dict[str, Any] = {
+                "current": Case(When(current_id=assignment.id, then=None), default=F("current"))
+            }
+            if assignment.role == Assignment.Role.ITEM:
+                counters["n_submitted"] = F("n_submitted") + 1
+            elif assignment.role == Assignment.Role.GOLD:
+                counters["n_gold"] = F("n_gold") + 1
+                if gold_correct:
+                    counters["n_gold_correct"] = F("n_gold_correct") + 1
+            Participation.objects.filter(rater_id=assignment.rater_id).update(**counters)
+    except (_Refused, IntegrityError):
+        annotation.pk = None
+        stored = (
+            Assignment.objects.filter(id=assignment.id, status=Assignment.Status.SUBMITTED)
+            .values_list("annotation_id", flat=True)
+            .first()
         )
-        if assignment.role == Assignment.Role.ITEM:
-            Slot.objects.filter(holder_id=fresh.id).update(held_until=None)
-        counters: dict[str, Any] = {}
-        if assignment.role == Assignment.Role.ITEM:
-            counters["n_submitted"] = F("n_submitted") + 1
-        elif assignment.role == Assignment.Role.GOLD:
-            counters["n_gold"] = F("n_gold") + 1
-            if gold_correct:
-                counters["n_gold_correct"] = F("n_gold_correct") + 1
-        counters["current"] = Case(When(current_id=fresh.id, then=None), default=F("current"))
-        Participation.objects.filter(rater_id=fresh.rater_id).update(**counters)
+        if stored is None:
+            raise AssignmentNotActive() from None
+        return SubmitResult(Annotation.objects.get(id=stored), created=False)
     assignment.status = Assignment.Status.SUBMITTED
     assignment.annotation = annotation
     assignment.gold_correct = gold_correct

@@ -145,18 +145,22 @@ def _claim_slot(*, rater: Rater, now: datetime) -> Assignment | None:
     Assignment.objects.filter(id=assignment_id).update(
         status=Assignment.Status.CLAIMED, claimed_at=now, expires_at=deadline
     )
-    return Assignment.objects.select_related("item", "study").get(id=assignment_id)
+    assignment = Assignment.objects.select_related("item__domain", "item__persona").get(id=assignment_id)
+    assignment.study = rater.study
+    return assignment
 
 
 def _claim_unslotted(*, rater: Rater, role: str, now: datetime) -> Assignment | None:
     """Claim the rater's next gold or qualification item (no slot: not counted in k)."""
     assignment = (
         Assignment.objects.filter(rater=rater, role=role, status=Assignment.Status.QUEUED)
+        .select_related("item__domain", "item__persona")
         .order_by("position")
         .first()
     )
     if assignment is None:
         return None
+    assignment.study = rater.study
     deadline = now + timedelta(minutes=rater.study.claim_timeout)
     Assignment.objects.filter(id=assignment.id).update(
         status=Assignment.Status.CLAIMED, claimed_at=now, expires_at=deadline
@@ -204,6 +208,7 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
     now = now or timezone.now()
     if rater.study_id != study.id:
         raise AssignmentNotActive("This rater does not belong to this study.")
+    rater.study = study
     if study.status != Study.Status.OPEN:
         raise StudyNotOpen()
     with transaction.atomic():
@@ -219,7 +224,7 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
         if participation.finished_at is not None:
             return None
         if participation.current_id is not None:
-            current = Assignment.objects.select_related("item", "study").get(
+            current = Assignment.objects.select_related("item__domain", "item__persona", "study").get(
                 id=participation.current_id
             )
             if current.status == Assignment.Status.CLAIMED:

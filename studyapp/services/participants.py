@@ -41,7 +41,7 @@ class Credentials:
 
 def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
     """The user's human rater in the study (and its participation), made on first use."""
-    rater = Rater.objects.filter(study=study, user=user).first()
+    rater = Rater.objects.select_related("participation").filter(study=study, user=user).first()
     if rater is None:
         try:
             with transaction.atomic():
@@ -49,8 +49,12 @@ def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
                     study=study, kind=Rater.Kind.HUMAN, name=user.get_username(), user=user
                 )
         except IntegrityError:
-            rater = Rater.objects.get(study=study, user=user)
-    Participation.objects.get_or_create(rater=rater)
+            rater = Rater.objects.select_related("participation").get(study=study, user=user)
+    rater.study = study
+    try:
+        rater.participation  # noqa: B018 (loaded by select_related; raises when missing)
+    except Participation.DoesNotExist:
+        rater.participation, _ = Participation.objects.get_or_create(rater=rater)
     return rater
 
 

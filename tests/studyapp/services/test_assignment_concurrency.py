@@ -91,3 +91,19 @@ def test_one_annotator_asking_twice_at_once_gets_one_claim(make_study, make_rate
     assert _run_threads(8, ask) == []
     assert len(set(got)) == 1
     assert Slot.objects.filter(holder__isnull=False).count() == 1
+
+
+def test_submitting_twice_at_once_stores_one_annotation(make_study, make_rater):
+    study = make_study(n=1, steps=2, overlap=1)
+    rater = make_rater(study)
+    assignment = assignment_claim_next(rater=rater, study=study)
+    results = []
+
+    def submit(_: int) -> None:
+        a = Assignment.objects.select_related("item", "study").get(id=assignment.id)
+        results.append(annotation_submit(assignment=a, step_labels={0: 1, 1: -1}))
+
+    assert _run_threads(6, submit) == []
+    assert sorted(r.created for r in results) == [False] * 5 + [True]
+    assert len({r.annotation.id for r in results}) == 1
+    assert Annotation.objects.count() == 1
