@@ -27,7 +27,8 @@ from studyapp.importers.records import (
 
 def parse(path: Path, **options: Any) -> ImportResult:
     rater = options.get("rater", "prm800k")
-    items, warnings = [], []
+    items: list[ItemRecord] = []
+    warnings: list[str] = []
     for line, obj in read_jsonl(path):
         f = Fields(path, line, obj)
         question = Fields(path, line, f.get("question", dict), prefix="question.")

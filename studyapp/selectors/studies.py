@@ -31,14 +31,13 @@ def study_status(*, study: Study) -> dict[str, Any]:
         .order_by()
     }
     judgments: dict[str, dict[str, int]] = {}
-    for row in (
+    for judged in (
         Judgment.objects.filter(item__study=study)
         .values("rater__name", "rater__version", "status")
         .annotate(n=Count("id"))
         .order_by()
     ):
-        key = row["rater__name"]
-        judgments.setdefault(key, {})[row["status"]] = row["n"]
+        judgments.setdefault(judged["rater__name"], {})[judged["status"]] = judged["n"]
     raters = {
         row["kind"]: row["n"]
         for row in Rater.objects.filter(study=study).values("kind").annotate(n=Count("id")).order_by()

@@ -235,3 +235,40 @@ def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
         read_items(tmp_path / "x", "csv")
     with pytest.raises(ImportFailure, match="no such file"):
         read_items(tmp_path / "missing.jsonl", "native")
+
+
+def test_native_step_forms(tmp_path: Path) -> None:
+    path = tmp_path / "items.jsonl"
+    path.write_text(
+        json.dumps({"id": 1, "problem": "p", "trajectory": ["t1", "t2"], "response": ["r1"], "outcome": True})
+        + "\n"
+        + json.dumps(
+            {
+                "id": 2,
+                "problem": "p",
+                "steps": ["a", {"text": "b", "section": "response"}],
+                "gold": {"first_error": -1},
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": 3,
+                "kind": "summary",
+                "document": "d",
+                "summary": "s",
+                "persona": "x",
+                "annotations": [{"rater": "e", "ratings": {"fit": 4}}],
+            }
+        )
+        + "\n"
+    )
+    first, second, third = read_items(path, "native").items
+    assert [(s.text, s.section) for s in first.steps] == [
+        ("t1", "trajectory"),
+        ("t2", "trajectory"),
+        ("r1", "response"),
+    ]
+    assert first.outcome is True and first.external_id == "1"
+    assert second.is_gold and second.gold == {"first_error": -1}
+    assert third.kind == "summary" and third.labels[0].ratings == {"fit": 4.0}

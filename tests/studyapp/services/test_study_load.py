@@ -273,3 +273,17 @@ sources:
     assert report.judgments_created == 96 * 20  # 5 LLMs x 4 prompts
     assert Judgment.objects.filter(rater__judge_kind="imported", status="done").count() == 96 * 20
     assert Label.objects.filter(annotation__isnull=False).count() == 96 * 6
+
+
+def test_spec_reads_environment_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = (
+        "slug: s\ntitle: ${STUDY_TITLE}\ndomains: [{name: a}]\njudges:\n  - name: c\n    kind: critic\n"
+        "    config: {base_url: '${CRITIC_URL:-http://127.0.0.1:9/v1}', api_key_env: KEY}\n"
+    )
+    spec = write_spec(tmp_path, body)
+    with pytest.raises(SpecError, match="environment variable STUDY_TITLE is not set"):
+        study_load(path=spec)
+    monkeypatch.setenv("STUDY_TITLE", "From the environment")
+    study = study_load(path=spec).study
+    assert study.title == "From the environment"
+    assert Rater.objects.get(name="c").config["base_url"] == "http://127.0.0.1:9/v1"
