@@ -35,7 +35,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -380,10 +379,11 @@ def main() -> int:
 
     print()
     print(
-        "| annotators | cycles/s | next p50/p95/p99 ms | submit p50/p95/p99 ms | all requests p95 ms | errors | invariant violations | baseline /healthz req/s |"
+        "| annotators | cycles/s | next p50/p95/p99 ms | submit p50/p95/p99 ms "
+        "| all requests p95 ms | errors | invariant violations | baseline /healthz req/s |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    ok = True
+    ok: bool = True
     for n, stats, elapsed, checks, base_rate, _ in results:
         rate = stats.cycles / elapsed
         nxt, sub = stats.latencies["next"], stats.latencies["submit"]
@@ -401,18 +401,18 @@ def main() -> int:
                 print(f"  VIOLATION {name}: {value}")
         if stats.finished:
             print(f"  {stats.finished} annotators ran out of items")
-        ok &= violations == 0 and not stats.errors
+        ok = ok and violations == 0 and not stats.errors
         if n == 30:
-            ok &= rate >= TARGETS["cycles_per_s_at_30"]
+            ok = ok and rate >= TARGETS["cycles_per_s_at_30"]
         if n == 10:
-            ok &= pct(both, 0.95) < TARGETS["p95_ms_at_10"]
+            ok = ok and pct(both, 0.95) < TARGETS["p95_ms_at_10"]
     print()
     print(
         "Targets: >= 200 cycles/s at 30 annotators, p95 per request < 50 ms at 10, no errors, no violations."
     )
     print("Published for other tools on this machine class (not measured here):")
-    for name, value in PUBLISHED:
-        print(f"  {name}: {value} cycles/s")
+    for tool, rate_published in PUBLISHED:
+        print(f"  {tool}: {rate_published} cycles/s")
     print("RESULT:", "targets met" if ok else "targets NOT met")
     return 0 if ok else 1
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +18,7 @@ from rest_framework.permissions import BasePermission
 RESEARCHER_GROUPS = ("researchers", "researcher")
 
 
-def is_researcher(user: AbstractBaseUser | AnonymousUser) -> bool:
+def is_researcher(user: Any) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_staff or user.is_superuser:

@@ -7,6 +7,8 @@ so pages and scripts share one implementation.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -132,7 +134,7 @@ def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
     item = assignment.item
     participation = assignment.rater.participation
     progress = participation_progress(rater=assignment.rater)
-    context = {
+    context: dict[str, Any] = {
         "study": study,
         "assignment": assignment,
         "item": item,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -27,7 +26,7 @@ def study_open_by_slug(*, slug: str) -> Study:
     return study
 
 
-def assignment_of_user(*, assignment_id: int, user: AbstractBaseUser | AnonymousUser) -> Assignment:
+def assignment_of_user(*, assignment_id: int, user: Any) -> Assignment:
     """The assignment if it belongs to this user, else 404 (never another rater's)."""
     assignment = (
         Assignment.objects.select_related("item__persona", "item__domain", "study", "rater")
@@ -59,6 +58,7 @@ def item_task(*, assignment: Assignment, with_steps: list[Any] | None = None) ->
         task["steps"] = [{"index": s.index, "section": s.section, "text": s.text} for s in steps]
     else:
         persona = item.persona
+        assert persona is not None  # a database constraint: summaries have one
         task["document"] = item.document
         task["summary"] = item.summary
         task["persona"] = {

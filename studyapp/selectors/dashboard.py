@@ -37,7 +37,7 @@ def domain_progress(*, study: Study) -> list[dict[str, Any]]:
             items=Count("id"),
             started=Count("id", filter=Q(filled__gt=0)),
             complete=Count("id", filter=Q(filled__gte=study.overlap)),
-            annotations=Sum("filled"),
+            n_annotations=Sum("filled"),
         )
         .order_by("domain__name")
     )
@@ -50,9 +50,9 @@ def domain_progress(*, study: Study) -> list[dict[str, Any]]:
                 "items": row["items"],
                 "started": row["started"],
                 "complete": row["complete"],
-                "annotations": row["annotations"] or 0,
+                "annotations": row["n_annotations"] or 0,
                 "needed": needed,
-                "percent": round(100 * (row["annotations"] or 0) / needed) if needed else 0,
+                "percent": round(100 * (row["n_annotations"] or 0) / needed) if needed else 0,
             }
         )
     return out
@@ -170,7 +170,7 @@ def human_agreement(*, study: Study) -> list[dict[str, Any]]:
         )
         .order_by()
     )
-    groups: dict[tuple[str, str], dict[Any, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    groups: dict[tuple[str, str], dict[Any, dict[int, Any]]] = defaultdict(lambda: defaultdict(dict))
     for domain, item_id, step_id, criterion_id, rater_id, value in rows.iterator(chunk_size=5000):
         if step_id is not None:
             groups[(domain, "steps")][step_id][rater_id] = value

@@ -212,10 +212,9 @@ def annotation_submit(
         with transaction.atomic():
             # Taking the slot for good also locks it, in the claim's lock order
             # (slot, then assignment); no row means the claim timed out and was taken.
-            if (
-                assignment.role == Assignment.Role.ITEM
-                and not Slot.objects.filter(holder_id=assignment.id).update(held_until=None)
-            ):
+            if assignment.role == Assignment.Role.ITEM and not Slot.objects.filter(
+                holder_id=assignment.id
+            ).update(held_until=None):
                 raise _Refused()
             annotation.save()  # (item, rater) is unique: a concurrent retry fails here
             for label in labels:

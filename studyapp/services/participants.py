@@ -12,9 +12,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -39,7 +39,7 @@ class Credentials:
     token: str
 
 
-def rater_for_user(*, study: Study, user: AbstractBaseUser) -> Rater:
+def rater_for_user(*, study: Study, user: Any) -> Rater:
     """The user's human rater in the study (and its participation), made on first use."""
     rater = Rater.objects.select_related("participation").filter(study=study, user=user).first()
     if rater is None:
