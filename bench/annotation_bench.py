@@ -93,6 +93,14 @@ def setup_django() -> None:
     django.setup()
 
 
+def analyze() -> None:
+    """Fresh planner statistics after bulk loads (autovacuum would get there later)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+
+
 def load_study(slug: str, n_items: int, n_annotators: int) -> list[str]:
     """One study of `n_items` reasoning items; returns the annotators' API tokens."""
     from django.conf import settings
@@ -153,7 +161,7 @@ class Client:
     def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict | None, float]:
         data = json.dumps(body or {}).encode()
         t0 = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         try:
             conn.request(method, path, body=data, headers=self.headers)
             response = conn.getresponse()
@@ -199,13 +207,14 @@ def run_load(port: int, slug: str, tokens: list[str], seconds: float) -> tuple[S
     for c in clients:  # consent and a warm-up cycle: builds each annotator's queue
         status, _, _ = c.post(f"/api/studies/{slug}/join/", {"consent": True})
         assert status == 200, status
-    warm = [
-        threading.Thread(target=cycle, args=(c, slug, random.Random(i), None)) for i, c in enumerate(clients)
-    ]
-    for t in warm:
-        t.start()
-    for t in warm:
-        t.join()
+    t_warm = time.perf_counter()
+    for i, c in enumerate(clients):  # one at a time: each builds a queue of every item
+        cycle(c, slug, random.Random(i), None)
+    analyze()
+    print(
+        f"# {slug}: warm-up (queues of {len(clients)} annotators built) "
+        f"in {time.perf_counter() - t_warm:.1f} s"
+    )
     stats = Stats()
     lock = threading.Lock()
     stop = time.perf_counter() + seconds
@@ -337,6 +346,7 @@ def main() -> int:
     for n in args.annotators:
         studies[n] = (f"bench-{n}", load_study(f"bench-{n}", args.items, n))
     print(f"# loaded {len(studies)} studies in {time.perf_counter() - t0:.1f} s")
+    analyze()
 
     port = free_port()
     server = subprocess.Popen(

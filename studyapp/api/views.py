@@ -21,6 +21,7 @@ from studyapp.selectors.annotation_tasks import (
     assignment_public,
     item_task,
     participation_progress,
+    rater_of_user,
     study_open_by_slug,
 )
 from studyapp.services.annotations import annotation_submit
@@ -46,6 +47,9 @@ def error_response(error: ServiceError) -> Response:
 
 
 def _rater(request: Request, slug: str) -> tuple[Study, Any]:
+    rater = rater_of_user(slug=slug, user=request.user)
+    if rater is not None:
+        return rater.study, rater
     study = study_open_by_slug(slug=slug)
     return study, rater_for_user(study=study, user=request.user)
 
@@ -148,7 +152,7 @@ class SubmitView(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         """Submit the labels; a retry returns the stored annotation (200)."""
-        assignment = assignment_of_user(assignment_id=pk, user=request.user)
+        assignment = assignment_of_user(assignment_id=pk, user=request.user, related=("item", "study"))
         data = s.SubmitIn(data=request.data)
         if not data.is_valid():
             return Response(

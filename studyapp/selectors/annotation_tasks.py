@@ -26,10 +26,24 @@ def study_open_by_slug(*, slug: str) -> Study:
     return study
 
 
-def assignment_of_user(*, assignment_id: int, user: Any) -> Assignment:
+def rater_of_user(*, slug: str, user: Any) -> Rater | None:
+    """The user's rater in the study with its study and participation (1 query), if enrolled."""
+    return (
+        Rater.objects.select_related("study", "participation")
+        .filter(study__slug=slug, user_id=user.pk, kind=Rater.Kind.HUMAN, participation__isnull=False)
+        .first()
+    )
+
+
+def assignment_of_user(
+    *,
+    assignment_id: int,
+    user: Any,
+    related: tuple[str, ...] = ("item__persona", "item__domain", "study", "rater"),
+) -> Assignment:
     """The assignment if it belongs to this user, else 404 (never another rater's)."""
     assignment = (
-        Assignment.objects.select_related("item__persona", "item__domain", "study", "rater")
+        Assignment.objects.select_related(*related)
         .filter(id=assignment_id, rater__user_id=user.pk, rater__kind=Rater.Kind.HUMAN)
         .first()
     )

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, When
+from django.db.models import F
 from django.utils import timezone
 
 from studyapp.models import (
@@ -173,13 +173,20 @@ def annotation_submit(
     first_error: int | None = None
     trajectory: float | None = None
     if item.kind == Item.Kind.REASONING:
-        steps = steps if steps is not None else list(item.steps.order_by("index"))
+        if steps is None:
+            # Plain rows, not model instances: this runs on every submission.
+            steps = [
+                Step(id=i, item_id=item.id, index=x, section=sec)
+                for i, x, sec in Step.objects.filter(item_id=item.id)
+                .order_by("index")
+                .values_list("id", "index", "section")
+            ]
         step_values, first_error, trajectory = _validate_reasoning(
             study=study, steps=steps, step_labels=step_labels, trajectory_rating=trajectory_rating
         )
         labels = [
             Label(
-                step=step,
+                step_id=step.id,
                 value=step_values[step.index],
                 rationale=str(comments.get(step.index, "") or "")[:5000],
             )
@@ -230,9 +237,8 @@ def annotation_submit(
             )
             if not updated:
                 raise _Refused()
-            counters: dict[str, Any] = {
-                "current": Case(When(current_id=assignment.id, then=None), default=F("current"))
-            }
+            # A rater holds one claim at a time, and this was it.
+            counters: dict[str, Any] = {"current": None}
             if assignment.role == Assignment.Role.ITEM:
                 counters["n_submitted"] = F("n_submitted") + 1
             elif assignment.role == Assignment.Role.GOLD:

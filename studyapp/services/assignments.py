@@ -116,35 +116,96 @@ def assignment_queue_build(*, rater: Rater, now: datetime | None = None) -> int:
     return len(rows)
 
 
-def _claim_slot(*, rater: Rater, now: datetime) -> Assignment | None:
-    """Take the first free slot in the rater's queue order, or None."""
-    a_table = Assignment._meta.db_table
-    s_table = Slot._meta.db_table
-    lock = " FOR UPDATE OF s SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"SELECT a.id, s.id, s.holder_id FROM {a_table} a "
-        f"JOIN {s_table} s ON s.item_id = a.item_id "
-        "WHERE a.rater_id = %s AND a.status = %s AND a.role = %s "
-        "AND (s.holder_id IS NULL OR s.held_until < %s) "
-        f"ORDER BY a.position, s.{connection.ops.quote_name('index')} LIMIT 1{lock}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [rater.id, Assignment.Status.QUEUED, Assignment.Role.ITEM, now])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    assignment_id, slot_id, old_holder_id = row
+CLAIM_SQL_POSTGRES = """
+WITH pick AS (
+    SELECT a.id AS aid, s.id AS sid, s.holder_id AS old
+    FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
+    WHERE a.rater_id = %(rater)s AND a.status = 'queued' AND a.role = 'item'
+      AND (s.holder_id IS NULL OR s.held_until < %(now)s)
+    ORDER BY a.position
+    LIMIT 1
+    FOR UPDATE OF s SKIP LOCKED
+), freed AS (
+    UPDATE {assignment} o SET status = 'queued', expires_at = NULL, expiries = o.expiries + 1
+    FROM pick WHERE o.id = pick.old AND o.status = 'claimed'
+    RETURNING o.id
+), held AS (
+    UPDATE {slot} t SET holder_id = pick.aid, held_until = %(deadline)s
+    FROM pick WHERE t.id = pick.sid
+    RETURNING t.id
+), claimed AS (
+    UPDATE {assignment} c SET status = 'claimed', claimed_at = %(now)s, expires_at = %(deadline)s
+    FROM pick WHERE c.id = pick.aid
+    RETURNING c.id
+), current AS (
+    UPDATE {participation} p SET current_id = pick.aid, n_served = p.n_served + 1
+    FROM pick WHERE p.id = %(participation)s
+    RETURNING p.id
+)
+SELECT pick.aid, (SELECT count(*) FROM held), (SELECT count(*) FROM claimed),
+       (SELECT count(*) FROM current)
+FROM pick
+"""
+
+CLAIM_SQL_PORTABLE = """
+SELECT a.id, s.id, s.holder_id FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
+WHERE a.rater_id = %s AND a.status = 'queued' AND a.role = 'item'
+  AND (s.holder_id IS NULL OR s.held_until < %s)
+ORDER BY a.position
+LIMIT 1
+"""
+# Both order by the queue position alone, so the planner walks the queue index
+# and stops at the first free slot (adding the slot index forces a sort of
+# every candidate row).
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "assignment": Assignment._meta.db_table,
+        "slot": Slot._meta.db_table,
+        "participation": Participation._meta.db_table,
+    }
+
+
+def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) -> Assignment | None:
+    """Take the first free slot in the rater's queue order, or None.
+
+    On PostgreSQL one statement picks the slot (`FOR UPDATE OF s SKIP LOCKED`),
+    takes it, frees a timed-out previous holder and records the claim on the
+    participation: one round trip. Elsewhere (SQLite, where writers are
+    serialised) the same steps run one by one.
+    """
     deadline = now + timedelta(minutes=rater.study.claim_timeout)
-    if old_holder_id is not None:
-        # The previous claim timed out: back into its rater's queue, draft kept.
-        Slot.objects.filter(id=slot_id).update(holder=None, held_until=None)
-        Assignment.objects.filter(id=old_holder_id, status=Assignment.Status.CLAIMED).update(
-            status=Assignment.Status.QUEUED, expires_at=None, expiries=F("expiries") + 1
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                CLAIM_SQL_POSTGRES.format(**_tables()),
+                {"rater": rater.id, "now": now, "deadline": deadline, "participation": participation.id},
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        assignment_id = row[0]
+        if tuple(row[1:]) != (1, 1, 1):
+            raise RuntimeError(f"claim of assignment {assignment_id} updated {row[1:]} rows")
+        participation.current_id = assignment_id
+        participation.n_served += 1
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(CLAIM_SQL_PORTABLE.format(**_tables()), [rater.id, now])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        assignment_id, slot_id, old_holder_id = row
+        if old_holder_id is not None:
+            # The previous claim timed out: back into its rater's queue, draft kept.
+            Assignment.objects.filter(id=old_holder_id, status=Assignment.Status.CLAIMED).update(
+                status=Assignment.Status.QUEUED, expires_at=None, expiries=F("expiries") + 1
+            )
+        Slot.objects.filter(id=slot_id).update(holder_id=assignment_id, held_until=deadline)
+        Assignment.objects.filter(id=assignment_id).update(
+            status=Assignment.Status.CLAIMED, claimed_at=now, expires_at=deadline
         )
-    Slot.objects.filter(id=slot_id).update(holder_id=assignment_id, held_until=deadline)
-    Assignment.objects.filter(id=assignment_id).update(
-        status=Assignment.Status.CLAIMED, claimed_at=now, expires_at=deadline
-    )
     assignment = Assignment.objects.select_related("item__domain", "item__persona").get(id=assignment_id)
     assignment.study = rater.study
     return assignment
@@ -243,9 +304,10 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
             if participation.qualification != Participation.Qualification.PENDING:
                 _finish(participation=participation, now=now)
             return None
-        participation.current = assignment
-        participation.n_served += 1
-        participation.save(update_fields=["current", "n_served"])
+        if participation.current_id != assignment.id:  # (the PostgreSQL claim records it itself)
+            participation.current = assignment
+            participation.n_served += 1
+            participation.save(update_fields=["current", "n_served"])
         return assignment
 
 
@@ -276,7 +338,7 @@ def _next_by_rule(
         assignment = _claim_unslotted(rater=rater, role=Assignment.Role.GOLD, now=now)
         if assignment is not None:
             return assignment
-    return _claim_slot(rater=rater, now=now)
+    return _claim_slot(participation=participation, rater=rater, now=now)
 
 
 def assignment_release_expired(*, study: Study | None = None, now: datetime | None = None) -> int:
