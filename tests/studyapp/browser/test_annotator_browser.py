@@ -62,9 +62,12 @@ def _label_reasoning(page) -> None:
     page.keyboard.press("2")  # step 1: 0
     page.wait_for_function("localStorage.length > 0")
     page.wait_for_selector("#save-state:has-text('draft saved')")
-    page.reload()
+    # Time on task counts while the page is visible and survives a reload.
+    page.wait_for_function("document.getElementById('timer').textContent >= '0:02'")
+    page.reload()  # (leaving the page saves the draft with the time so far)
     page.wait_for_function("window.concordancePage && window.concordancePage.ready")
     assert _pressed(page) == {"0": "1", "1": "0", "2": None, "3": None, "4": None}
+    assert page.inner_text("#timer") >= "0:02"
     # The draft also lives on the server: clear the browser copy and reload again.
     page.evaluate("localStorage.clear()")
     page.reload()
@@ -131,6 +134,7 @@ def test_annotator_labels_by_keyboard_restores_draft_and_submits(page, live_serv
 
     a = Annotation.objects.get(item=reasoning)
     assert a.first_error == 2 and a.trajectory_rating == 4
+    assert a.time_on_task >= 2
     steps = {lab.step.index: lab for lab in Label.objects.filter(annotation=a).select_related("step")}
     assert {i: lab.value for i, lab in steps.items()} == {0: 1, 1: 0, 2: -1, 3: 1, 4: 1}
     assert steps[2].rationale == "sign error"
