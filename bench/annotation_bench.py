@@ -146,6 +146,8 @@ class Stats:
     cycles: int = 0
     acknowledged: list[int] = field(default_factory=list)
     finished: int = 0
+    server_cpu: float = 0.0
+    database_cpu: float = 0.0
 
 
 class Client:
@@ -202,7 +204,7 @@ def cycle(client: Client, slug: str, rng: random.Random, stats: Stats | None) ->
     return True
 
 
-def run_load(port: int, slug: str, tokens: list[str], seconds: float) -> tuple[Stats, float]:
+def run_load(port: int, slug: str, tokens: list[str], seconds: float, server_pid: int) -> tuple[Stats, float]:
     clients = [Client(port, t) for t in tokens]
     for c in clients:  # consent and a warm-up cycle: builds each annotator's queue
         status, _, _ = c.post(f"/api/studies/{slug}/join/", {"consent": True})
@@ -244,8 +246,13 @@ def run_load(port: int, slug: str, tokens: list[str], seconds: float) -> tuple[S
         t.start()
     start_barrier.wait()
     t0 = time.perf_counter()
+    cpu0 = server_cpu_seconds(server_pid)
+    backends = database_backends()
+    db0 = _cpu_seconds(backends)
     for t in threads:
         t.join()
+    stats.server_cpu = server_cpu_seconds(server_pid) - cpu0
+    stats.database_cpu = _cpu_seconds(backends) - db0
     return stats, time.perf_counter() - t0
 
 
@@ -315,6 +322,39 @@ def invariants(slug: str, acknowledged: list[int]) -> dict[str, int]:
     }
 
 
+def _cpu_seconds(pids: list[str]) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def server_cpu_seconds(master_pid: int) -> float:
+    """CPU seconds used so far by gunicorn's workers (Linux /proc), to cost a cycle."""
+    try:
+        children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    except OSError:
+        return float("nan")
+    return _cpu_seconds([str(master_pid), *children])
+
+
+def database_backends() -> list[str]:
+    """PostgreSQL backend processes serving the bench database (persistent connections)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [DB_NAME],
+        ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -380,7 +420,7 @@ def main() -> int:
         for n in args.annotators:
             slug, tokens = studies[n]
             base_n, base_t, base_lat = run_baseline(port, n, args.baseline_seconds)
-            stats, elapsed = run_load(port, slug, tokens, args.seconds)
+            stats, elapsed = run_load(port, slug, tokens, args.seconds, server.pid)
             checks = invariants(slug, stats.acknowledged)
             results.append((n, stats, elapsed, checks, base_n / base_t, base_lat))
     finally:
@@ -409,6 +449,13 @@ def main() -> int:
         for name, value in checks.items():
             if value:
                 print(f"  VIOLATION {name}: {value}")
+        if stats.cycles:
+            web = 1000 * stats.server_cpu / stats.cycles
+            db = 1000 * stats.database_cpu / stats.cycles
+            print(
+                f"  CPU per cycle: {web:.1f} ms in gunicorn workers + {db:.1f} ms in PostgreSQL "
+                f"backends; two idle cores would serve at most {2000 / (web + db):.0f} cycles/s"
+            )
         if stats.finished:
             print(f"  {stats.finished} annotators ran out of items")
         ok = ok and violations == 0 and not stats.errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 
 import pytest
 from django.contrib.auth import authenticate
@@ -46,7 +47,9 @@ def _concrete_urls(slug: str) -> list[str]:
                 walk(p.url_patterns, route)
             elif isinstance(p, URLPattern):
                 url = "/" + route.replace("^", "").replace("$", "")
-                url = url.replace("<slug:slug>", slug).replace("<int:pk>", "1")
+                url = re.sub(r"<slug:\w+>", slug, url)
+                url = re.sub(r"<int:\w+>", "1", url)
+                url = re.sub(r"<(?:str|path):\w+>", "csv", url)
                 if "<" not in url and "(" not in url:
                     urls.append(url)
 
