@@ -27,16 +27,18 @@ def as_ratings_matrix(data: Any) -> np.ndarray:
         ``"ratings must be numeric (map labels to numbers first)"`` for
         non-numeric values.
     """
-    if isinstance(data, np.ndarray) and data.dtype.kind == "f":
-        x = data
+    if isinstance(data, np.ndarray) and data.dtype.kind in "fiub":
+        x = data.astype(float, copy=False)
     else:
         try:
-            x = np.array(
-                [[np.nan if v is None else v for v in row] for row in data]
-                if not isinstance(data, np.ndarray)
-                else data,
-                dtype=float,
-            )
+            obj = np.array(data, dtype=object)
+        except ValueError as exc:
+            raise ValueError("data must be a 2-D raters x units matrix") from exc
+        if obj.ndim != 2:
+            raise ValueError("data must be a 2-D raters x units matrix")
+        obj[np.equal(obj, None)] = np.nan
+        try:
+            x = obj.astype(float)
         except (TypeError, ValueError) as exc:
             raise ValueError("ratings must be numeric (map labels to numbers first)") from exc
     if x.ndim != 2:
