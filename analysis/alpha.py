@@ -28,6 +28,7 @@ the same value and the bootstrap replicates.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -36,7 +37,7 @@ from analysis.bootstrap import cluster_sums, resampled_sums
 from analysis.ratings import as_ratings_matrix, category_counts, pairable, row_types
 from analysis.result import AgreementResult, undefined, with_bootstrap_ci
 
-__all__ = ["LEVELS", "krippendorff_alpha"]
+__all__ = ["LEVELS", "AlphaFeatures", "alpha_features", "krippendorff_alpha"]
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
@@ -267,3 +268,65 @@ def _interval_alpha_from_sums(sums: np.ndarray) -> np.ndarray:
     ss = s2 - s1 * s1 / n
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(ss > 1e-12 * np.maximum(s2, 1.0), 1.0 - (n - 1) * d / (2 * n * ss), np.nan)
+
+
+@dataclass(frozen=True)
+class AlphaFeatures:
+    """Per-unit features whose column sums determine alpha.
+
+    ``features[u]`` is unit ``u``'s flattened coincidence matrix (categorical
+    levels) or its ``(m, sum x, sum x^2, D_u)`` (interval closed form); units
+    with fewer than two ratings have a zero row. Alpha of any weighted set of
+    units is ``alpha(weights @ features)``: this is what makes paired,
+    vectorised bootstraps of several alphas over the same resampled units possible.
+    """
+
+    features: np.ndarray
+    level: str
+    values: np.ndarray | None
+
+    def alpha(self, sums: np.ndarray) -> np.ndarray:
+        """Alpha for each row of ``sums`` (B, p); NaN where undefined."""
+        sums = np.atleast_2d(sums)
+        if self.values is None:
+            return _interval_alpha_from_sums(sums)
+        v = len(self.values)
+        return _alpha_from_coincidences(sums.reshape(-1, v, v), self.values, self.level)
+
+
+def alpha_features(data: Any, level: Level = "nominal", *, values: Any = None) -> AlphaFeatures:
+    """Per-unit alpha features of ``data`` (raters x units); see :class:`AlphaFeatures`.
+
+    ``values`` fixes the value domain (categorical levels), so that features of
+    different rater subsets on the same scale can be summed side by side. Interval
+    data without ``values`` use the closed form.
+    """
+    if level not in LEVELS:
+        raise ValueError("level must be one of nominal, ordinal, interval, ratio")
+    x = as_ratings_matrix(data)
+    m = np.sum(~np.isnan(x), axis=0)
+    if level == "interval" and values is None:
+        observed = ~np.isnan(x)
+        mf = m.astype(float)
+        z = np.where(observed, x, 0.0)
+        s1 = z.sum(axis=0)
+        s2 = (z * z).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s1 / mf
+            ss_u = np.where(observed, (x - mean) ** 2, 0.0).sum(axis=0)
+            d_u = 2.0 * mf * ss_u / (mf - 1.0)
+        feats = np.column_stack([mf, s1, s2, d_u])
+        feats[m < 2] = 0.0
+        return AlphaFeatures(features=feats, level=level, values=None)
+    if values is None:
+        values = np.unique(x[~np.isnan(x)])
+    values = np.asarray(values, dtype=float)
+    counts = category_counts(x, values).astype(float)
+    mm = counts.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        o = (
+            counts[:, :, None] * counts[:, None, :]
+            - np.einsum("uc,ck->uck", counts, np.eye(len(values)))
+        ) / (mm - 1)[:, None, None]
+    o[mm < 2] = 0.0
+    return AlphaFeatures(features=o.reshape(len(counts), -1), level=level, values=values)
