@@ -107,7 +107,12 @@ def krippendorff_alpha(
     pr = pairable(x)
     if pr.n_units == 0:
         return undefined(statistic, "no unit has two or more ratings", n_dropped=pr.n_single)
-    values = np.unique(pr.x[~np.isnan(pr.x)])
+    flat = pr.x[~np.isnan(pr.x)]
+    kept_clusters = None if clusters is None else clusters[pr.keep]
+    if level == "interval" and np.unique(flat[:10_000]).size > 50:
+        # Continuous scores: skip sorting millions of values.
+        return _interval_closed_form(pr.x, statistic, pr, ci, n_resamples, seed, kept_clusters)
+    values = np.unique(flat)
     if values.size == 1:
         return undefined(
             statistic,
@@ -118,7 +123,6 @@ def krippendorff_alpha(
         )
     if level == "ratio" and values.min() < 0:
         raise ValueError("ratio alpha needs non-negative values")
-    kept_clusters = None if clusters is None else clusters[pr.keep]
     if level == "interval" and values.size > 50:
         return _interval_closed_form(pr.x, statistic, pr, ci, n_resamples, seed, kept_clusters)
     if values.size > MAX_CATEGORIES:
@@ -229,14 +233,24 @@ def _interval_closed_form(
     seed: int | None,
     clusters: np.ndarray | None,
 ) -> AgreementResult:
-    centred = x - np.nanmean(x)
-    observed = ~np.isnan(centred)
-    m = observed.sum(axis=0).astype(float)
-    z = np.where(observed, centred, 0.0)
-    s1 = z.sum(axis=0)
-    s2 = (z * z).sum(axis=0)
+    # Row loops (few raters, many units) avoid raters x units temporaries.
+    # Centring on any constant leaves alpha unchanged and keeps sums small.
+    sample = x[~np.isnan(x)][:10_000] if x.shape[1] <= 10_000 else x[:, :10_000]
+    centre = float(np.nanmean(sample))
+    m = np.zeros(x.shape[1])
+    s1 = np.zeros(x.shape[1])
+    s2 = np.zeros(x.shape[1])
+    for row in x:
+        ok = ~np.isnan(row)
+        z = np.where(ok, row - centre, 0.0)
+        m += ok
+        s1 += z
+        s2 += z * z
     unit_mean = s1 / m
-    ss_u = np.where(observed, (centred - unit_mean) ** 2, 0.0).sum(axis=0)
+    ss_u = np.zeros(x.shape[1])
+    for row in x:
+        dev = row - centre - unit_mean
+        ss_u += np.where(np.isnan(dev), 0.0, dev * dev)
     d_u = 2.0 * m * ss_u / (m - 1.0)
     features = np.column_stack([m, s1, s2, d_u])
     value = float(_interval_alpha_from_sums(features.sum(axis=0)[None])[0])

@@ -76,7 +76,9 @@ class PairableRatings:
 
 def pairable(x: np.ndarray) -> PairableRatings:
     """Keep the units of ``x`` (raters x units) with two or more ratings."""
-    m = np.sum(~np.isnan(x), axis=0)
+    m = np.zeros(x.shape[1], dtype=np.int64)
+    for row in x:  # few raters, many units: no raters x units temporary
+        m += ~np.isnan(row)
     keep = m >= 2
     return PairableRatings(
         x=x[:, keep],
