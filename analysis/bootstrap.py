@@ -27,6 +27,7 @@ import numpy as np
 __all__ = [
     "cluster_sums",
     "percentile_ci",
+    "resample_counts",
     "resample_index_sets",
     "resampled_sums",
 ]
@@ -78,14 +79,33 @@ def resampled_sums(
             w = rng.multinomial(total, probs, size=stop - start)
             out[start:stop] = w @ features
         return out
-    for start in range(0, n_resamples, chunk):
-        stop = min(n_resamples, start + chunk)
-        k = stop - start
-        draws = rng.integers(0, rows, size=(k, rows))
-        offsets = (np.arange(k) * rows)[:, None]
-        w = np.bincount((draws + offsets).ravel(), minlength=k * rows).reshape(k, rows)
-        out[start:stop] = w @ features
+    start = 0
+    for w in resample_counts(rows, n_resamples=n_resamples, seed=seed, rng=rng):
+        out[start : start + len(w)] = w @ features
+        start += len(w)
     return out
+
+
+def resample_counts(
+    n_rows: int,
+    *,
+    n_resamples: int,
+    seed: int | None,
+    rng: np.random.Generator | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield chunks of the bootstrap count matrix ``W`` (chunk, n_rows).
+
+    ``W[b, u]`` is how often row ``u`` was drawn in replicate ``b`` (each
+    replicate draws ``n_rows`` rows with replacement). Chunks keep memory bounded.
+    """
+    rng = rng if rng is not None else np.random.default_rng(seed)
+    chunk = max(1, _CHUNK_ELEMENTS // max(n_rows, 1))
+    for start in range(0, n_resamples, chunk):
+        k = min(n_resamples, start + chunk) - start
+        draws = rng.integers(0, n_rows, size=(k, n_rows))
+        offsets = (np.arange(k) * n_rows)[:, None]
+        flat = np.bincount((draws + offsets).ravel(), minlength=k * n_rows)
+        yield flat.reshape(k, n_rows).astype(float)
 
 
 def cluster_sums(features: np.ndarray, clusters: np.ndarray) -> np.ndarray:

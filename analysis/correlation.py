@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from analysis.bootstrap import resample_index_sets
+from analysis.bootstrap import resample_counts, resample_index_sets
 from analysis.result import AgreementResult, undefined, with_bootstrap_ci
 
 __all__ = ["correlation", "kendall", "spearman"]
@@ -34,6 +34,84 @@ def _coef(x: np.ndarray, y: np.ndarray, method: str) -> float:
         if method == "spearman":
             return float(stats.spearmanr(x, y).statistic)
         return float(stats.pearsonr(x, y).statistic)
+
+
+# Kendall replicates use an n x n sign matrix up to this many pairs, a loop above.
+_KENDALL_MATRIX_MAX = 2000
+
+
+def _pooled_replicates(
+    x: np.ndarray, y: np.ndarray, method: str, n_resamples: int, seed: int | None
+) -> np.ndarray:
+    """Bootstrap replicates of the pooled coefficient, vectorised over resamples.
+
+    A replicate is the coefficient of the sample in which pair ``i`` appears
+    ``W[b, i]`` times. Duplicated pairs are ties, so: Spearman = weighted Pearson
+    of weighted mid-ranks; Kendall tau-b = ``w' S w / sqrt((n0 - n1)(n0 - n2))``
+    with ``S_ij = sign(x_i - x_j) sign(y_i - y_j)`` over ordered pairs (halved),
+    ``n0 = N(N - 1)/2`` and ``n1, n2`` the pairs tied in x, in y.
+    """
+    n = x.size
+    if method == "kendall" and n > _KENDALL_MATRIX_MAX:
+        return np.array(
+            [
+                _coef(x[i], y[i], method)
+                for i in resample_index_sets(n, n_resamples=n_resamples, seed=seed)
+            ]
+        )
+    out = []
+    if method == "kendall":
+        sx = np.sign(x[:, None] - x[None, :])
+        sy = np.sign(y[:, None] - y[None, :])
+        conc = sx * sy
+        tx = (sx == 0).astype(float)
+        ty = (sy == 0).astype(float)
+        for w in resample_counts(n, n_resamples=n_resamples, seed=seed):
+            total = w.sum(axis=1)
+            s_ = np.einsum("bi,ij,bj->b", w, conc, w) / 2
+            n0 = total * (total - 1) / 2
+            n1 = (np.einsum("bi,ij,bj->b", w, tx, w) - total) / 2
+            n2 = (np.einsum("bi,ij,bj->b", w, ty, w) - total) / 2
+            with np.errstate(invalid="ignore", divide="ignore"):
+                den = np.sqrt((n0 - n1) * (n0 - n2))
+                out.append(np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan))
+        return np.concatenate(out)
+    for w in resample_counts(n, n_resamples=n_resamples, seed=seed):
+        if method == "spearman":
+            a, b = _weighted_midranks(x, w), _weighted_midranks(y, w)
+        else:
+            a, b = np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape)
+        out.append(_weighted_pearson(a, b, w))
+    return np.concatenate(out)
+
+
+def _weighted_midranks(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mid-rank of each ``v[i]`` in the sample holding ``w[b, i]`` copies of it."""
+    order = np.argsort(v, kind="stable")
+    sv = v[order]
+    starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+    group = np.cumsum(np.r_[True, sv[1:] != sv[:-1]]) - 1
+    cum = np.cumsum(w[:, order], axis=1)
+    ends = np.r_[starts[1:], sv.size] - 1
+    upto = cum[:, ends]  # weight up to and including each tie group
+    below = np.concatenate([np.zeros((w.shape[0], 1)), upto[:, :-1]], axis=1)
+    mid = below + (upto - below + 1) / 2
+    ranks = np.empty_like(w)
+    ranks[:, order] = mid[:, group]
+    return ranks
+
+
+def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    total = w.sum(axis=1, keepdims=True)
+    ma = (w * a).sum(axis=1, keepdims=True) / total
+    mb = (w * b).sum(axis=1, keepdims=True) / total
+    da, db = a - ma, b - mb
+    cov = (w * da * db).sum(axis=1)
+    va = (w * da * da).sum(axis=1)
+    vb = (w * db * db).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt(va * vb)
+        return np.where(den > 1e-12 * np.maximum(va + vb, 1e-300), cov / den, np.nan)
 
 
 def _per_group(x: np.ndarray, y: np.ndarray, inv: np.ndarray, method: str) -> np.ndarray:
@@ -93,12 +171,7 @@ def correlation(
             )
         if ci is None:
             return with_bootstrap_ci(statistic, value, n_units=n, n_dropped=n_dropped)
-        reps = np.array(
-            [
-                _coef(xa[i], ya[i], method)
-                for i in resample_index_sets(n, n_resamples=n_resamples, seed=seed)
-            ]
-        )
+        reps = _pooled_replicates(xa, ya, method, n_resamples, seed)
         return with_bootstrap_ci(
             statistic,
             value,

@@ -91,3 +91,20 @@ def test_resamples_without_variation_are_counted_not_faked():
     # A resample without the one differing unit has a single value: undefined.
     assert r.extra["n_resamples_undefined"] > 0
     assert r.value == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("method", ["kendall", "spearman", "pearson"])
+def test_vectorised_correlation_replicates_equal_scipy_on_each_resample(method):
+    from scipy import stats
+
+    from analysis.correlation import _pooled_replicates
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 6, 60).astype(float)  # many ties
+    y = x + rng.integers(-2, 3, 60)
+    fn = {"kendall": stats.kendalltau, "spearman": stats.spearmanr, "pearson": stats.pearsonr}
+    ours = _pooled_replicates(x, y, method, 25, seed=3)
+    ref = [
+        fn[method](x[i], y[i]).statistic for i in resample_index_sets(60, n_resamples=25, seed=3)
+    ]
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
