@@ -117,19 +117,23 @@ def icc(data: Any, kind: Kind = "A,1", *, ci: float | None = 0.95) -> AgreementR
 def _point(
     kind: str, msr: float, msc: float, mse: float, msw: float, n: int, k: int
 ) -> tuple[float, float, int, int]:
-    if kind == "1,1":
-        return (msr - msw) / (msr + (k - 1) * msw), msr / msw, n - 1, n * (k - 1)
-    if kind == "1,k":
-        return (msr - msw) / msr, msr / msw, n - 1, n * (k - 1)
-    f_stat = msr / mse
-    df2 = (n - 1) * (k - 1)
-    if kind == "A,1":
-        return (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n), f_stat, n - 1, df2
-    if kind == "C,1":
-        return (msr - mse) / (msr + (k - 1) * mse), f_stat, n - 1, df2
-    if kind == "A,k":
-        return (msr - mse) / (msr + (msc - mse) / n), f_stat, n - 1, df2
-    return (msr - mse) / msr, f_stat, n - 1, df2
+    """(ICC, F, df1, df2); ICC is NaN when its denominator vanishes (rounding noise)."""
+    if kind in ("1,1", "1,k"):
+        num = msr - msw
+        den = msr + (k - 1) * msw if kind == "1,1" else msr
+        f_stat, df1, df2 = msr / msw, n - 1, n * (k - 1)
+    else:
+        num = msr - mse
+        den = {
+            "A,1": msr + (k - 1) * mse + k * (msc - mse) / n,
+            "C,1": msr + (k - 1) * mse,
+            "A,k": msr + (msc - mse) / n,
+            "C,k": msr,
+        }[kind]
+        f_stat, df1, df2 = msr / mse, n - 1, (n - 1) * (k - 1)
+    scale = abs(msr) + abs(msc) + abs(mse) + abs(msw)
+    value = num / den if abs(den) > 1e-10 * scale else float("nan")
+    return value, f_stat, df1, df2
 
 
 def _interval(

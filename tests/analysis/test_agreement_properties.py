@@ -184,7 +184,8 @@ def test_icc_matches_pingouin(seed, n, k):
     for kind in ("1,1", "A,1", "C,1", "1,k", "A,k", "C,k"):
         row = ref.loc[f"ICC({kind})"]
         ours = icc(y.T, kind, ci=0.95)
-        if not np.isfinite(row["ICC"]):
+        if not np.isfinite(row["ICC"]) or abs(row["ICC"]) > 1e6:
+            # Undefined (pingouin: NaN, or a huge value from a rounding-noise denominator).
             assert ours.value is None
             continue
         assert ours.value == pytest.approx(row["ICC"], abs=1e-9)
