@@ -149,9 +149,7 @@ def krippendorff_alpha(
         import krippendorff
 
         value = float(
-            krippendorff.alpha(
-                reliability_data=pr.x, level_of_measurement=level, value_domain=values
-            )
+            krippendorff.alpha(reliability_data=pr.x, level_of_measurement=level, value_domain=values)
         )
         engine_used = "krippendorff 0.9.0"
     extra: dict[str, Any] = {
@@ -161,9 +159,7 @@ def krippendorff_alpha(
         "expected_disagreement": float(_do_de(o[None], values, level)[1][0]),
     }
     if ci is None:
-        return with_bootstrap_ci(
-            statistic, value, n_units=pr.n_units, n_dropped=pr.n_single, extra=extra
-        )
+        return with_bootstrap_ci(statistic, value, n_units=pr.n_units, n_dropped=pr.n_single, extra=extra)
     if kept_clusters is None:
         sums = resampled_sums(o_types, n_resamples=n_resamples, seed=seed, multiplicity=mult)
         resampled = "units"
@@ -256,9 +252,7 @@ def _interval_closed_form(
     value = float(_interval_alpha_from_sums(features.sum(axis=0)[None])[0])
     extra: dict[str, Any] = {"n_pairable_values": float(m.sum()), "engine": "closed form"}
     if ci is None:
-        return with_bootstrap_ci(
-            statistic, value, n_units=pr.n_units, n_dropped=pr.n_single, extra=extra
-        )
+        return with_bootstrap_ci(statistic, value, n_units=pr.n_units, n_dropped=pr.n_single, extra=extra)
     resampled = "units"
     if clusters is not None:
         features = cluster_sums(features, clusters)
@@ -339,8 +333,7 @@ def alpha_features(data: Any, level: Level = "nominal", *, values: Any = None) -
     mm = counts.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         o = (
-            counts[:, :, None] * counts[:, None, :]
-            - np.einsum("uc,ck->uck", counts, np.eye(len(values)))
+            counts[:, :, None] * counts[:, None, :] - np.einsum("uc,ck->uck", counts, np.eye(len(values)))
         ) / (mm - 1)[:, None, None]
     o[mm < 2] = 0.0
     return AlphaFeatures(features=o.reshape(len(counts), -1), level=level, values=values)

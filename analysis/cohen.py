@@ -167,11 +167,7 @@ def cohen_kappa(
             raise ValueError("clusters must have one label per unit")
         idx = {_key(lab): i for i, lab in enumerate(labels)}
         cell = np.array(
-            [
-                idx[_key(x)] * k + idx[_key(y)]
-                for x, y, kk in zip(a_list, b_list, kept, strict=True)
-                if kk
-            ]
+            [idx[_key(x)] * k + idx[_key(y)] for x, y, kk in zip(a_list, b_list, kept, strict=True) if kk]
         )
         per_cluster = cluster_sums(np.eye(k * k)[cell], clusters[kept].astype(str))
         sums = resampled_sums(per_cluster, n_resamples=n_resamples, seed=seed)

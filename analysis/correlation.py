@@ -54,10 +54,7 @@ def _pooled_replicates(
     n = x.size
     if method == "kendall" and n > _KENDALL_MATRIX_MAX:
         return np.array(
-            [
-                _coef(x[i], y[i], method)
-                for i in resample_index_sets(n, n_resamples=n_resamples, seed=seed)
-            ]
+            [_coef(x[i], y[i], method) for i in resample_index_sets(n, n_resamples=n_resamples, seed=seed)]
         )
     out = []
     if method == "kendall":

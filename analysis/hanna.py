@@ -70,10 +70,7 @@ class HannaData:
 
     def values(self, column: str) -> np.ndarray:
         if column not in self._cache:
-            rows = [
-                ast.literal_eval(self.frame.at[s, column].replace("nan", "None"))
-                for s in self.systems
-            ]
+            rows = [ast.literal_eval(self.frame.at[s, column].replace("nan", "None")) for s in self.systems]
             self._cache[column] = np.array(
                 [[np.nan if v is None else v for v in row] for row in rows], dtype=float
             )

@@ -68,9 +68,7 @@ def percent_agreement(
     Parameters and returns as :func:`gwet_ac1`. Ties (equal values) count as
     agreement; nothing is chance-corrected.
     """
-    return _gwet_family(
-        data, "percent_agreement", None, "identity", ci, n_resamples, seed, clusters
-    )
+    return _gwet_family(data, "percent_agreement", None, "identity", ci, n_resamples, seed, clusters)
 
 
 def fleiss_kappa(
@@ -87,9 +85,7 @@ def fleiss_kappa(
     With complete data (every unit rated by the same number of raters) this
     is exactly Fleiss' kappa: ``(P_bar - Pe_bar) / (1 - Pe_bar)``.
     """
-    return _gwet_family(
-        data, "fleiss_kappa", categories, "identity", ci, n_resamples, seed, clusters
-    )
+    return _gwet_family(data, "fleiss_kappa", categories, "identity", ci, n_resamples, seed, clusters)
 
 
 def gwet_ac1(

@@ -132,7 +132,5 @@ def row_types(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if rows.shape[0] == 0:
         return rows, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     void = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, first, inverse, counts = np.unique(
-        void, return_index=True, return_inverse=True, return_counts=True
-    )
+    _, first, inverse, counts = np.unique(void, return_index=True, return_inverse=True, return_counts=True)
     return rows[first], inverse.ravel(), counts

@@ -172,14 +172,8 @@ def alt_test(
     h = as_ratings_matrix(humans)
     f = np.asarray([np.nan if v is None else v for v in np.asarray(judge, dtype=object)], float)
     if f.shape != (h.shape[1],):
-        raise ValueError(
-            "judge must have one rating per instance (humans is annotators x instances)"
-        )
-    names = (
-        list(annotator_names)
-        if annotator_names is not None
-        else [str(i) for i in range(h.shape[0])]
-    )
+        raise ValueError("judge must have one rating per instance (humans is annotators x instances)")
+    names = list(annotator_names) if annotator_names is not None else [str(i) for i in range(h.shape[0])]
     if len(names) != h.shape[0]:
         raise ValueError("annotator_names must name every annotator")
     base = {"epsilon": epsilon, "q": q, "alignment": alignment}
@@ -200,9 +194,7 @@ def alt_test(
         ok = ~np.isnan(h[j]) & ~np.isnan(f) & (n_others >= 1)
         n = int(ok.sum())
         if n < min_instances:
-            comparisons.append(
-                AnnotatorComparison(names[j], n, None, None, None, False, "too few instances")
-            )
+            comparisons.append(AnnotatorComparison(names[j], n, None, None, None, False, "too few instances"))
             p_values.append(np.nan)
             continue
         s_f = _alignment(f[ok], others[:, ok], alignment)
@@ -225,9 +217,7 @@ def alt_test(
         p_values.append(p)
     reject = benjamini_yekutieli(p_values, q)
     comparisons = [
-        AnnotatorComparison(
-            c.annotator, c.n_instances, c.rho_judge, c.rho_human, c.p_value, bool(r), c.note
-        )
+        AnnotatorComparison(c.annotator, c.n_instances, c.rho_judge, c.rho_human, c.p_value, bool(r), c.note)
         for c, r in zip(comparisons, reject, strict=True)
     ]
     omega = float(np.mean(reject))
@@ -327,9 +317,7 @@ def agreement_gap(
     method = None
 
     def empty(reason: str) -> AgreementGap:
-        return AgreementGap(
-            level, None, None, None, None, None, None, n_units, n_humans, None, None, reason
-        )
+        return AgreementGap(level, None, None, None, None, None, None, n_units, n_humans, None, None, reason)
 
     if n_humans < 2:
         return empty("needs at least two humans")

@@ -139,9 +139,7 @@ class Report:
     points: dict[tuple[str, str, str, str], dict[str, list[float]]] = field(default_factory=dict)
 
 
-def build_report(
-    table: pd.DataFrame, *, title: str = "", settings: ReportSettings | None = None
-) -> Report:
+def build_report(table: pd.DataFrame, *, title: str = "", settings: ReportSettings | None = None) -> Report:
     """Build the report of a tidy ratings table (see module docstring)."""
     settings = settings or ReportSettings()
     df = validate_tidy(table)
@@ -170,9 +168,7 @@ def build_report(
     return report
 
 
-def _scale(
-    level: str, criterion: str, observed: np.ndarray, settings: ReportSettings
-) -> np.ndarray:
+def _scale(level: str, criterion: str, observed: np.ndarray, settings: ReportSettings) -> np.ndarray:
     declared = settings.scales.get(f"{level}/{criterion}", settings.scales.get(level))
     if declared is None and level == "step_label":
         declared = STEP_SCALE
@@ -331,9 +327,7 @@ def _human_mean(h: np.ndarray) -> np.ndarray:
         return np.where(n > 0, total / n, np.nan)
 
 
-def _sample_points(
-    human: np.ndarray, judge: np.ndarray, settings: ReportSettings
-) -> dict[str, list[float]]:
+def _sample_points(human: np.ndarray, judge: np.ndarray, settings: ReportSettings) -> dict[str, list[float]]:
     idx = np.flatnonzero(~(np.isnan(human) | np.isnan(judge)))
     if idx.size > settings.max_points:
         rng = np.random.default_rng(settings.seed)

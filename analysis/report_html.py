@@ -129,15 +129,11 @@ def _calibration(jd: dict[str, Any]) -> go.Figure | None:
     if not cal or not cal.get("n"):
         return None
     pts = [
-        (m, s, c)
-        for m, s, c in zip(cal["mean_score"], cal["share_correct"], cal["count"], strict=True)
-        if c
+        (m, s, c) for m, s, c in zip(cal["mean_score"], cal["share_correct"], cal["count"], strict=True) if c
     ]
     fig = go.Figure()
     fig.add_trace(
-        go.Scatter(
-            x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, name="perfect"
-        )
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#999"}, name="perfect")
     )
     fig.add_trace(
         go.Scatter(
@@ -229,8 +225,7 @@ def _group_section(group: dict[str, Any], report: Report) -> str:
     rows = []
     for jd in group["judges_vs_humans"]:
         stats = "".join(
-            f"<div><b>{html.escape(k)}</b>: {_result_cell(v)}</div>"
-            for k, v in jd["statistics"].items()
+            f"<div><b>{html.escape(k)}</b>: {_result_cell(v)}</div>" for k, v in jd["statistics"].items()
         )
         note = f"<br><span class='na'>{html.escape(jd['reason'])}</span>" if jd["reason"] else ""
         rows.append(
@@ -240,9 +235,7 @@ def _group_section(group: dict[str, Any], report: Report) -> str:
         )
     if rows:
         parts.append(
-            "<table><tr><th>judge</th><th>against the humans [CI]</th></tr>"
-            + "".join(rows)
-            + "</table>"
+            "<table><tr><th>judge</th><th>against the humans [CI]</th></tr>" + "".join(rows) + "</table>"
         )
     figs = []
     bars = _ci_bars(group)
@@ -271,8 +264,7 @@ def render_html(report: Report) -> str:
     for domain in data["domains"]:
         groups = [g for g in data["groups"] if g["domain"] == domain]
         sections.append(
-            f"<h2>Domain: {html.escape(domain)}</h2>"
-            + "".join(_group_section(g, report) for g in groups)
+            f"<h2>Domain: {html.escape(domain)}</h2>" + "".join(_group_section(g, report) for g in groups)
         )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -285,8 +277,5 @@ def render_html(report: Report) -> str:
         f"Benjamini-Yekutieli q={s['q']}. Ties (equal values) count as agreement; a tied "
         "human majority leaves the unit out; units with one rating are dropped and "
         "counted.</p>"
-        "<h2>Verdicts</h2>"
-        + _verdict_table(data["verdicts"])
-        + "".join(sections)
-        + "</body></html>"
+        "<h2>Verdicts</h2>" + _verdict_table(data["verdicts"]) + "".join(sections) + "</body></html>"
     )

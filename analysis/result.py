@@ -121,9 +121,7 @@ def with_bootstrap_ci(
     if replicates is not None and level is not None:
         ci, n_undef = percentile_ci(replicates, level)
         n_res = len(replicates)
-        ci_method = (
-            f"{round(level * 100, 3):g}% percentile bootstrap over {resampled}, {n_res} resamples"
-        )
+        ci_method = f"{round(level * 100, 3):g}% percentile bootstrap over {resampled}, {n_res} resamples"
         extra["n_resamples_undefined"] = n_undef
         if ci is None:
             reason = reason or "no bootstrap resample gave a defined value"

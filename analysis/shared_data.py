@@ -30,6 +30,4 @@ def shared_data_dir() -> Path:
         candidate = parent / "shared" / "data"
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(
-        "no ../shared/data beside the project root; set CONCORDANCE_SHARED_DATA"
-    )
+    raise FileNotFoundError("no ../shared/data beside the project root; set CONCORDANCE_SHARED_DATA")

@@ -87,15 +87,9 @@ def main() -> None:
     t0 = time.perf_counter()
     n1 = naive(x1, "nominal", N_RESAMPLES)
     tn1 = time.perf_counter() - t0
-    print(
-        f"  vectorised : first {first1:7.3f} s, median {med1:7.3f} s, "
-        f"peak {peak_mib(ours):6.1f} MiB"
-    )
+    print(f"  vectorised : first {first1:7.3f} s, median {med1:7.3f} s, peak {peak_mib(ours):6.1f} MiB")
     print(f"               alpha {r1.value:.4f}, CI {r1.ci[0]:.4f} .. {r1.ci[1]:.4f}")
-    print(
-        f"  naive loop : {tn1:7.3f} s for 1,000 krippendorff.alpha calls, "
-        f"CI {n1[0]:.4f} .. {n1[1]:.4f}"
-    )
+    print(f"  naive loop : {tn1:7.3f} s for 1,000 krippendorff.alpha calls, CI {n1[0]:.4f} .. {n1[1]:.4f}")
     print(
         f"  speed-up   : {tn1 / med1:.0f}x (first call: {tn1 / first1:.0f}x); target >= 20x: "
         f"{'MET' if tn1 / first1 >= 20 else 'MISSED'}"
@@ -105,10 +99,7 @@ def main() -> None:
     x2 = categorical(3, 1_000_000, 5, 0.3, 2)
     ours2 = lambda: krippendorff_alpha(x2, "ordinal", ci=0.95, n_resamples=N_RESAMPLES)  # noqa: E731
     r2, first2, med2 = clock(ours2)
-    print(
-        f"  vectorised : first {first2:7.3f} s, median {med2:7.3f} s, "
-        f"peak {peak_mib(ours2):6.1f} MiB"
-    )
+    print(f"  vectorised : first {first2:7.3f} s, median {med2:7.3f} s, peak {peak_mib(ours2):6.1f} MiB")
     print(
         f"               alpha {r2.value:.4f}, CI {r2.ci[0]:.4f} .. {r2.ci[1]:.4f}; "
         f"{r2.n_units} pairable units, {r2.n_dropped} single-rating units dropped"
@@ -129,10 +120,7 @@ def main() -> None:
     x3 = np.clip(truth + 0.1 * rng.normal(size=(3, 1_000_000)), 0, 1)
     ours3 = lambda: krippendorff_alpha(x3, "interval")  # noqa: E731
     r3, first3, med3 = clock(ours3)
-    print(
-        f"  closed form: first {first3:7.3f} s, median {med3:7.3f} s, "
-        f"peak {peak_mib(ours3):6.1f} MiB"
-    )
+    print(f"  closed form: first {first3:7.3f} s, median {med3:7.3f} s, peak {peak_mib(ours3):6.1f} MiB")
     print(f"               alpha {r3.value:.4f}")
     print(f"  target < 1 s: {'MET' if first3 < 1 else 'MISSED'}")
     t0 = time.perf_counter()

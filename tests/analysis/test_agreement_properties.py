@@ -175,9 +175,7 @@ def test_missing_pairs_are_dropped_and_counted():
 def test_icc_matches_pingouin(seed, n, k):
     rng = np.random.default_rng(seed)
     y = rng.integers(1, 6, size=(n, k)).astype(float) + rng.integers(0, 3, size=(n, 1))
-    df = pd.DataFrame(
-        [(i, j, y[i, j]) for i in range(n) for j in range(k)], columns=["t", "r", "s"]
-    )
+    df = pd.DataFrame([(i, j, y[i, j]) for i in range(n) for j in range(k)], columns=["t", "r", "s"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = pg.intraclass_corr(df, targets="t", raters="r", ratings="s").set_index("Type")
@@ -271,9 +269,7 @@ def test_no_pairable_unit_is_undefined():
 
 
 def test_bad_input_raises_exact_messages():
-    with pytest.raises(
-        ValueError, match=r"^level must be one of nominal, ordinal, interval, ratio$"
-    ):
+    with pytest.raises(ValueError, match=r"^level must be one of nominal, ordinal, interval, ratio$"):
         krippendorff_alpha([[1, 2], [1, 2]], "cardinal")
     with pytest.raises(ValueError, match=r"^data must be a 2-D raters x units matrix$"):
         krippendorff_alpha([1, 2, 3])

@@ -33,9 +33,7 @@ def test_profile_multinomial_has_the_unit_bootstrap_distribution():
 
 def _naive_alpha_ci(x, level, n_resamples, seed, clusters=None):
     reps = []
-    for idx in resample_index_sets(
-        x.shape[1], n_resamples=n_resamples, seed=seed, clusters=clusters
-    ):
+    for idx in resample_index_sets(x.shape[1], n_resamples=n_resamples, seed=seed, clusters=clusters):
         try:
             reps.append(krippendorff.alpha(reliability_data=x[:, idx], level_of_measurement=level))
         except ValueError:
@@ -104,7 +102,5 @@ def test_vectorised_correlation_replicates_equal_scipy_on_each_resample(method):
     y = x + rng.integers(-2, 3, 60)
     fn = {"kendall": stats.kendalltau, "spearman": stats.spearmanr, "pearson": stats.pearsonr}
     ours = _pooled_replicates(x, y, method, 25, seed=3)
-    ref = [
-        fn[method](x[i], y[i]).statistic for i in resample_index_sets(60, n_resamples=25, seed=3)
-    ]
+    ref = [fn[method](x[i], y[i]).statistic for i in resample_index_sets(60, n_resamples=25, seed=3)]
     np.testing.assert_allclose(ours, ref, atol=1e-12)

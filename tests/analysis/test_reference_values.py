@@ -135,17 +135,13 @@ def test_sas_weighted_kappa(reference):
     a, b = table_to_pairs(e["data"])
     lin = cohen_kappa(a, b, labels=[1, 2, 3], weights="linear")
     quad = cohen_kappa(a, b, labels=[1, 2, 3], weights="quadratic")
-    assert lin.value == pytest.approx(
-        e["expected"]["weighted_kappa_linear_cicchetti_allison"], abs=5e-5
-    )
+    assert lin.value == pytest.approx(e["expected"]["weighted_kappa_linear_cicchetti_allison"], abs=5e-5)
     assert lin.extra["ase"] == pytest.approx(e["expected"]["weighted_ase"], abs=5e-5)
     assert lin.value == pytest.approx(e["expected_6dp"]["weighted_linear"], abs=SIX)
     assert lin.extra["ase"] == pytest.approx(e["expected_6dp"]["weighted_linear_ase"], abs=SIX)
     assert quad.value == pytest.approx(e["expected_6dp"]["weighted_quadratic"], abs=SIX)
     assert quad.extra["ase"] == pytest.approx(e["expected_6dp"]["weighted_quadratic_ase"], abs=SIX)
-    assert e["expected"]["ase"] == pytest.approx(
-        cohen_kappa(a, b, labels=[1, 2, 3]).extra["ase"], abs=5e-5
-    )
+    assert e["expected"]["ase"] == pytest.approx(cohen_kappa(a, b, labels=[1, 2, 3]).extra["ase"], abs=5e-5)
 
 
 def test_gwet_handbook_weighted(reference):

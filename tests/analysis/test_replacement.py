@@ -55,9 +55,7 @@ def test_alt_test_per_annotator_figures_by_hand():
     assert [c.won for c in res.annotators] == list(won)
     assert res.winning_rate == pytest.approx(np.mean(won))
     assert res.passed == (np.mean(won) >= 0.5)
-    assert res.advantage_probability == pytest.approx(
-        np.mean([c.rho_judge for c in res.annotators])
-    )
+    assert res.advantage_probability == pytest.approx(np.mean([c.rho_judge for c in res.annotators]))
     assert res.annotators[1].annotator == "b" and res.annotators[1].n_instances == 35
 
 
@@ -99,9 +97,7 @@ def test_agreement_gap_matches_pairwise_package_alphas():
     )
     jh = np.mean(
         [
-            krippendorff.alpha(
-                reliability_data=np.vstack([h[a], judge]), level_of_measurement="nominal"
-            )
+            krippendorff.alpha(reliability_data=np.vstack([h[a], judge]), level_of_measurement="nominal")
             for a in range(4)
         ]
     )

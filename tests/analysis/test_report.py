@@ -31,9 +31,7 @@ def report(tidy):
 
 
 def _group(report, level, criterion=""):
-    return next(
-        g for g in report.data["groups"] if g["level"] == level and g["criterion"] == criterion
-    )
+    return next(g for g in report.data["groups"] if g["level"] == level and g["criterion"] == criterion)
 
 
 def test_json_is_strict_and_has_the_documented_keys(report):
@@ -111,9 +109,7 @@ def test_rubric_uses_correlations_and_icc_against_the_human_mean(report, tidy):
     units = sorted(rows.unit.unique())
     mean = np.nanmean(pivot(rows, ["h0", "h1", "h2"], units), axis=0)
     judge = pivot(rows, ["critic"], units)[0]
-    assert critic["statistics"]["kendall"]["value"] == pytest.approx(
-        kendall(judge, mean).value, abs=1e-6
-    )
+    assert critic["statistics"]["kendall"]["value"] == pytest.approx(kendall(judge, mean).value, abs=1e-6)
     assert g["alpha_level"] == "ordinal"
 
 
