@@ -36,7 +36,7 @@ def _is_missing(v: Any) -> bool:
 
 
 def confusion_table(
-    a: Sequence[Any], b: Sequence[Any], labels: Sequence[Any]
+    a: Sequence[Any] | np.ndarray, b: Sequence[Any] | np.ndarray, labels: Sequence[Any]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Counts of (a, b) label pairs, rows = ``a``; pairs with a missing side are left out.
 
@@ -73,8 +73,8 @@ def _key(v: Any) -> Any:
 
 
 def cohen_kappa(
-    a: Sequence[Any],
-    b: Sequence[Any],
+    a: Sequence[Any] | np.ndarray,
+    b: Sequence[Any] | np.ndarray,
     *,
     weights: Literal["linear", "quadratic"] | None = None,
     labels: Sequence[Any] | None = None,

@@ -74,7 +74,7 @@ def percent_agreement(
 def fleiss_kappa(
     data: Any,
     *,
-    categories: Sequence[float] | None = None,
+    categories: Sequence[float] | np.ndarray | None = None,
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int | None = 0,
@@ -91,7 +91,7 @@ def fleiss_kappa(
 def gwet_ac1(
     data: Any,
     *,
-    categories: Sequence[float] | None = None,
+    categories: Sequence[float] | np.ndarray | None = None,
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int | None = 0,
@@ -123,7 +123,7 @@ def gwet_ac1(
 def gwet_ac2(
     data: Any,
     *,
-    categories: Sequence[float] | None = None,
+    categories: Sequence[float] | np.ndarray | None = None,
     weights: Weights = "quadratic",
     ci: float | None = None,
     n_resamples: int = 1000,
@@ -137,7 +137,7 @@ def gwet_ac2(
 def _gwet_family(
     data: Any,
     kind: str,
-    categories: Sequence[float] | None,
+    categories: Sequence[float] | np.ndarray | None,
     weights: Weights,
     ci: float | None,
     n_resamples: int,

@@ -36,7 +36,8 @@ def as_ratings_matrix(data: Any) -> np.ndarray:
             raise ValueError("data must be a 2-D raters x units matrix") from exc
         if obj.ndim != 2:
             raise ValueError("data must be a 2-D raters x units matrix")
-        obj[np.equal(obj, None)] = np.nan
+        missing = np.array([v is None for v in obj.ravel()], dtype=bool).reshape(obj.shape)
+        obj[missing] = np.nan
         try:
             x = obj.astype(float)
         except (TypeError, ValueError) as exc:

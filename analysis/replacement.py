@@ -176,11 +176,12 @@ def alt_test(
     names = list(annotator_names) if annotator_names is not None else [str(i) for i in range(h.shape[0])]
     if len(names) != h.shape[0]:
         raise ValueError("annotator_names must name every annotator")
-    base = {"epsilon": epsilon, "q": q, "alignment": alignment}
     active = [j for j in range(h.shape[0]) if np.any(~np.isnan(h[j]))]
     if len(active) < min_annotators:
         return AltTestResult(
-            **base,
+            epsilon=epsilon,
+            q=q,
+            alignment=alignment,
             winning_rate=None,
             passed=None,
             advantage_probability=None,
@@ -223,7 +224,9 @@ def alt_test(
     omega = float(np.mean(reject))
     rhos = [c.rho_judge for c in comparisons if c.rho_judge is not None]
     return AltTestResult(
-        **base,
+        epsilon=epsilon,
+        q=q,
+        alignment=alignment,
         winning_rate=omega,
         passed=omega >= 0.5,
         advantage_probability=float(np.mean(rhos)) if rhos else None,

@@ -92,6 +92,7 @@ from analysis.agreement import (
     percent_agreement,
     spearman,
 )
+from analysis.alpha import Level
 from analysis.calibration import reliability
 from analysis.ratings import category_counts
 from analysis.replacement import agreement_gap, alt_test
@@ -100,7 +101,7 @@ from analysis.tidy import HUMAN_KINDS, pivot, validate_tidy
 __all__ = ["ALPHA_LEVEL", "Report", "ReportSettings", "build_report"]
 
 SCHEMA_VERSION = 1
-ALPHA_LEVEL = {
+ALPHA_LEVEL: dict[str, Level] = {
     "step_label": "nominal",
     "first_error": "nominal",
     "rubric": "ordinal",
@@ -204,7 +205,7 @@ def _group(
     h = pivot(rows, humans, units) if humans else np.empty((0, len(units)))
     cats = _scale(level, criterion, np.unique(h[~np.isnan(h)]), settings)
     alpha_level = ALPHA_LEVEL[level]
-    boot = {"ci": settings.ci, "n_resamples": settings.n_resamples, "seed": settings.seed}
+    boot: dict[str, Any] = {"ci": settings.ci, "n_resamples": settings.n_resamples, "seed": settings.seed}
     group: dict[str, Any] = {
         "domain": domain,
         "level": level,

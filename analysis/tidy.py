@@ -15,8 +15,11 @@ column         type    meaning
                        labels imported from a dataset) or ``judge`` (an AI judge)
 ``domain``     str     the study domain (e.g. ``math``, ``summaries``)
 ``level``      str     ``step_label`` | ``first_error`` | ``rubric`` | ``trajectory``
-``criterion``  str     rubric criterion name; for ``trajectory`` the part rated
-                       (``trajectory`` or ``response``); ``""`` otherwise
+``criterion``  str     rubric criterion name; for ``step_label`` the step's
+                       section (``trajectory`` or ``response``, so thinking and
+                       final-response steps are analysed apart; ``""`` allowed);
+                       for ``trajectory`` what was rated as a whole
+                       (``trajectory``); ``""`` for ``first_error``
 ``value``      float   step label -1/0/+1 (or a judge's continuous step score in
                        [0, 1], e.g. an SPRM's P(step correct)); first error =
                        0-based index of the earliest wrong step, -1 for none;

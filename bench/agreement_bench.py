@@ -59,7 +59,7 @@ def peak_mib(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
-def naive(x: np.ndarray, level: str, n: int, seed: int = 0) -> np.ndarray:
+def naive(x: np.ndarray, level: Any, n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     reps = []
     for _ in range(n):

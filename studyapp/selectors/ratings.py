@@ -94,17 +94,18 @@ def rating_rows(*, study: Study, include_gold: bool = True) -> Iterator[dict[str
         ]
         for row in labels.values(*fields).order_by("id").iterator(chunk_size=_CHUNK):
             yield from _label_rows(row, owner, raters)
-    for model, owner, traj_field in (
-        (Annotation, "annotation", "trajectory_rating"),
-        (Judgment, "judgment", "trajectory_score"),
-    ):
-        records = model.objects.filter(item__study=study)
-        if model is Judgment:
-            records = records.filter(status=Judgment.Status.DONE)
-        if not include_gold:
-            records = records.filter(item__is_gold=False)
-        fields = ["id", "rater_id", "first_error", traj_field, "item__external_id", "item__kind"]
-        for row in records.values(*fields, "item__domain__name").order_by("id").iterator(chunk_size=_CHUNK):
+    annotations = Annotation.objects.filter(item__study=study)
+    judgments = Judgment.objects.filter(item__study=study, status=Judgment.Status.DONE)
+    if not include_gold:
+        annotations = annotations.filter(item__is_gold=False)
+        judgments = judgments.filter(item__is_gold=False)
+    common = ["id", "rater_id", "first_error", "item__external_id", "item__kind", "item__domain__name"]
+    streams = (
+        ("annotation", "trajectory_rating", annotations.values(*common, "trajectory_rating")),
+        ("judgment", "trajectory_score", judgments.values(*common, "trajectory_score")),
+    )
+    for owner, traj_field, records in streams:
+        for row in records.order_by("id").iterator(chunk_size=_CHUNK):
             name, kind, judge_kind = raters[row["rater_id"]]
             base = {
                 "item": row["item__external_id"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,7 +75,7 @@ def test_changed_judge_configuration_gets_a_versioned_name(tmp_path: Path) -> No
 
 
 def test_export_rows_stream_with_a_fixed_number_of_queries(
-    tmp_path: Path, django_assert_num_queries: pytest.FixtureDef
+    tmp_path: Path, django_assert_num_queries: Any
 ) -> None:
     study = load_report_study(tmp_path)
     rows = rating_rows(study=study)
