@@ -58,17 +58,16 @@ def _pooled_replicates(
         )
     out = []
     if method == "kendall":
-        sx = np.sign(x[:, None] - x[None, :])
-        sy = np.sign(y[:, None] - y[None, :])
-        conc = sx * sy
-        tx = (sx == 0).astype(float)
-        ty = (sy == 0).astype(float)
+        conc = np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :])
+        # Tie groups: pairs tied in x number sum_g (W_g^2 - W_g) / 2 over x's tie groups.
+        gx = np.unique(x, return_inverse=True)[1].ravel()
+        gy = np.unique(y, return_inverse=True)[1].ravel()
         for w in resample_counts(n, n_resamples=n_resamples, seed=seed):
             total = w.sum(axis=1)
-            s_ = np.einsum("bi,ij,bj->b", w, conc, w) / 2
+            s_ = ((w @ conc) * w).sum(axis=1) / 2  # BLAS matmul, not einsum
             n0 = total * (total - 1) / 2
-            n1 = (np.einsum("bi,ij,bj->b", w, tx, w) - total) / 2
-            n2 = (np.einsum("bi,ij,bj->b", w, ty, w) - total) / 2
+            n1 = (_group_sums(w, gx) ** 2).sum(axis=1) / 2 - total / 2
+            n2 = (_group_sums(w, gy) ** 2).sum(axis=1) / 2 - total / 2
             with np.errstate(invalid="ignore", divide="ignore"):
                 den = np.sqrt((n0 - n1) * (n0 - n2))
                 out.append(np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan))
@@ -80,6 +79,14 @@ def _pooled_replicates(
             a, b = np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape)
         out.append(_weighted_pearson(a, b, w))
     return np.concatenate(out)
+
+
+def _group_sums(w: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Sum the columns of ``w`` (B, n) within ``groups`` (n,) -> (B, n_groups)."""
+    out = np.zeros((w.shape[0], int(groups.max()) + 1))
+    for g in np.unique(groups):
+        out[:, g] = w[:, groups == g].sum(axis=1)
+    return out
 
 
 def _weighted_midranks(v: np.ndarray, w: np.ndarray) -> np.ndarray:
