@@ -11,6 +11,7 @@ mid-ranks; both from ``scipy.stats``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -41,7 +42,12 @@ _KENDALL_MATRIX_MAX = 2000
 
 
 def _pooled_replicates(
-    x: np.ndarray, y: np.ndarray, method: str, n_resamples: int, seed: int | None
+    x: np.ndarray,
+    y: np.ndarray,
+    method: str,
+    n_resamples: int,
+    seed: int | None,
+    clusters: np.ndarray | None = None,
 ) -> np.ndarray:
     """Bootstrap replicates of the pooled coefficient, vectorised over resamples.
 
@@ -54,7 +60,10 @@ def _pooled_replicates(
     n = x.size
     if method == "kendall" and n > _KENDALL_MATRIX_MAX:
         return np.array(
-            [_coef(x[i], y[i], method) for i in resample_index_sets(n, n_resamples=n_resamples, seed=seed)]
+            [
+                _coef(x[i], y[i], method)
+                for i in resample_index_sets(n, n_resamples=n_resamples, seed=seed, clusters=clusters)
+            ]
         )
     out = []
     if method == "kendall":
@@ -62,7 +71,7 @@ def _pooled_replicates(
         # Tie groups: pairs tied in x number sum_g (W_g^2 - W_g) / 2 over x's tie groups.
         gx = np.unique(x, return_inverse=True)[1].ravel()
         gy = np.unique(y, return_inverse=True)[1].ravel()
-        for w in resample_counts(n, n_resamples=n_resamples, seed=seed):
+        for w in _unit_weights(n, n_resamples, seed, clusters):
             total = w.sum(axis=1)
             s_ = ((w @ conc) * w).sum(axis=1) / 2  # BLAS matmul, not einsum
             n0 = total * (total - 1) / 2
@@ -72,13 +81,26 @@ def _pooled_replicates(
                 den = np.sqrt((n0 - n1) * (n0 - n2))
                 out.append(np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan))
         return np.concatenate(out)
-    for w in resample_counts(n, n_resamples=n_resamples, seed=seed):
+    for w in _unit_weights(n, n_resamples, seed, clusters):
         if method == "spearman":
             a, b = _weighted_midranks(x, w), _weighted_midranks(y, w)
         else:
             a, b = np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape)
         out.append(_weighted_pearson(a, b, w))
     return np.concatenate(out)
+
+
+def _unit_weights(
+    n: int, n_resamples: int, seed: int | None, clusters: np.ndarray | None
+) -> Iterator[np.ndarray]:
+    """Chunks of per-unit draw counts; with clusters, a unit counts as often as its cluster."""
+    if clusters is None:
+        yield from resample_counts(n, n_resamples=n_resamples, seed=seed)
+        return
+    _, inv = np.unique(clusters, return_inverse=True)
+    inv = inv.ravel()
+    for w in resample_counts(int(inv.max()) + 1, n_resamples=n_resamples, seed=seed):
+        yield w[:, inv]
 
 
 def _group_sums(w: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -134,6 +156,7 @@ def correlation(
     ci: float | None = None,
     n_resamples: int = 1000,
     seed: int | None = 0,
+    clusters: Any = None,
 ) -> AgreementResult:
     """Correlation of ``x`` and ``y`` (paired, shape (units,)).
 
@@ -146,6 +169,9 @@ def correlation(
         A group label per pair: average the per-group coefficients.
     ci : float, optional
         Percentile bootstrap over pairs, or over groups when ``groups`` is given.
+    clusters : array-like, optional
+        For the pooled coefficient: a cluster label per pair (e.g. the item of a
+        step); the bootstrap then resamples whole clusters.
 
     Returns
     -------
@@ -161,6 +187,12 @@ def correlation(
         raise ValueError("x and y must be 1-D and of the same length")
     keep = ~(np.isnan(xa) | np.isnan(ya))
     n_dropped = int((~keep).sum())
+    kept_clusters = None
+    if clusters is not None:
+        c = np.asarray(clusters, dtype=object)
+        if c.shape != keep.shape:
+            raise ValueError("clusters must have one label per pair")
+        kept_clusters = c[keep].astype(str)
     xa, ya = xa[keep], ya[keep]
     n = int(xa.size)
     statistic = method if groups is None else f"{method}[per-group mean]"
@@ -175,7 +207,7 @@ def correlation(
             )
         if ci is None:
             return with_bootstrap_ci(statistic, value, n_units=n, n_dropped=n_dropped)
-        reps = _pooled_replicates(xa, ya, method, n_resamples, seed)
+        reps = _pooled_replicates(xa, ya, method, n_resamples, seed, kept_clusters)
         return with_bootstrap_ci(
             statistic,
             value,
@@ -183,7 +215,7 @@ def correlation(
             n_dropped=n_dropped,
             replicates=reps,
             level=ci,
-            resampled="pairs",
+            resampled="pairs" if kept_clusters is None else f"clusters ({len(set(kept_clusters))})",
         )
     g = np.asarray(groups, dtype=object)
     if g.shape != keep.shape:

@@ -295,7 +295,7 @@ def _judge(
         if continuous:
             correct = np.where(np.isnan(ref), np.nan, (ref > -1).astype(float))
             detail["calibration"] = reliability(np.clip(j, 0, 1), correct).to_dict()
-            stats["kendall_score_vs_majority"] = kendall(j, ref, **boot).to_dict()
+            stats["kendall_score_vs_majority"] = kendall(j, ref, clusters=clusters, **boot).to_dict()
     else:
         ref = _human_mean(h)
         stats["kendall"] = kendall(j, ref, **boot).to_dict()

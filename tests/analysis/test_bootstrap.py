@@ -104,3 +104,20 @@ def test_vectorised_correlation_replicates_equal_scipy_on_each_resample(method):
     ours = _pooled_replicates(x, y, method, 25, seed=3)
     ref = [fn[method](x[i], y[i]).statistic for i in resample_index_sets(60, n_resamples=25, seed=3)]
     np.testing.assert_allclose(ours, ref, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["kendall", "spearman"])
+def test_cluster_correlation_replicates_equal_scipy_on_each_cluster_resample(method):
+    from scipy import stats
+
+    from analysis.correlation import _pooled_replicates
+
+    rng = np.random.default_rng(1)
+    clusters = np.repeat(np.arange(12), 4)
+    x = rng.integers(0, 4, 48).astype(float)
+    y = x + rng.normal(size=48)
+    fn = {"kendall": stats.kendalltau, "spearman": stats.spearmanr}[method]
+    ours = _pooled_replicates(x, y, method, 20, seed=5, clusters=clusters)
+    draws = resample_index_sets(48, n_resamples=20, seed=5, clusters=clusters)
+    ref = [fn(x[i], y[i]).statistic for i in draws]
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
