@@ -19,7 +19,7 @@ from analysis.agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
-from tests.analysis.conftest import counts_to_raters, table_to_pairs
+from tests.analysis.contingency import counts_to_raters, table_to_pairs
 
 PUB = 5e-4
 SIX = 1e-6
