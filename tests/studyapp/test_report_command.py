@@ -64,3 +64,17 @@ def test_csv_export_streams_every_rating(study, tmp_path: Path) -> None:
 def test_unknown_study(db) -> None:
     with pytest.raises(CommandError, match="no study with slug 'nope'"):
         call_command("report", "nope", "--format", "json")
+
+
+def test_a_study_without_ratings_gives_an_empty_report(tmp_path: Path) -> None:
+    from studyapp.services.study_load import study_load
+
+    root = Path(__file__).resolve().parents[2]
+    study_load(path=root / "fixtures" / "demo" / "study.yaml")
+    out = tmp_path / "demo.json"
+    call_command("report", "demo", "--format", "json", "--out", str(out))
+    data = json.loads(out.read_text())
+    assert data["n_ratings"] == 0 and data["groups"] == [] and data["verdicts"] == []
+    page = tmp_path / "demo.html"
+    call_command("report", "demo", "--format", "html", "--out", str(page))
+    assert "No judge ratings." in page.read_text()
