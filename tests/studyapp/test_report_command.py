@@ -36,6 +36,9 @@ def test_json_report(study, tmp_path: Path) -> None:
     }
     judges = {(v["level"], v["criterion"], v["judge"]) for v in data["verdicts"]}
     assert ("step_label", "response", "sprm") in judges and ("rubric", "accuracy", "critic") in judges
+    rubric = next(g for g in data["groups"] if g["level"] == "rubric")
+    assert rubric["categories"] == [1.0, 2.0, 3.0, 4.0, 5.0]  # the criterion's declared scale
+    assert data["settings"]["scales"]["rubric/accuracy"] == [1.0, 2.0, 3.0, 4.0, 5.0]
     response = next(g for g in data["groups"] if g["criterion"] == "response")
     assert response["humans"] == ["ann-1", "ann-2", "ann-3"]
     sprm = next(j for j in response["judges_vs_humans"] if j["judge"] == "sprm")
