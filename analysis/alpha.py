@@ -44,6 +44,8 @@ LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
 # Above this many distinct values a level other than interval is refused:
 # the coincidence matrix would be values x values.
 MAX_CATEGORIES = 1000
+# Per-profile coincidence features (profiles x values^2) above this are refused.
+MAX_FEATURE_ELEMENTS = 50_000_000
 # The krippendorff package is used for the point estimate while its
 # units x values x values array stays below this many elements.
 _PACKAGE_MAX_ELEMENTS = 4_000_000
@@ -132,6 +134,11 @@ def krippendorff_alpha(
         )
     counts = category_counts(pr.x, values)
     types, inverse, mult = row_types(counts)
+    if len(types) * values.size**2 > MAX_FEATURE_ELEMENTS:
+        raise ValueError(
+            f"{values.size} distinct values in {len(types)} rating profiles: too many for "
+            f"{level} alpha; round the ratings to their scale or use level='interval'"
+        )
     m = types.sum(axis=1)
     # Coincidence matrix of each count profile, flattened: (types, V*V).
     o_types = (

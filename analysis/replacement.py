@@ -330,6 +330,11 @@ def agreement_gap(
         values = np.unique(observed)
     hh_pairs = list(itertools.combinations(range(n_humans), 2))
     jh_pairs = [(j, judge_row) for j in range(n_humans)]
+    if values is not None and values.size**2 * x.shape[1] * (len(hh_pairs) + n_humans) > 50_000_000:
+        return empty(
+            f"{values.size} distinct values: too many for pairwise {level} alpha; "
+            "round the ratings to their scale"
+        )
     blocks = [alpha_features(x[list(p)], level, values=values) for p in hh_pairs + jh_pairs]
     width = blocks[0].features.shape[1]
     features = np.hstack([b.features for b in blocks])

@@ -277,3 +277,10 @@ def test_bad_input_raises_exact_messages():
         gwet_ac1([[1, 7], [1, 2]], categories=[1, 2, 3])
     with pytest.raises(ValueError, match=r"^clusters must have one label per unit$"):
         krippendorff_alpha([[1, 2], [1, 2]], clusters=[0])
+
+
+def test_too_many_profiles_for_a_categorical_level_raise():
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 900, size=(3, 3000)).astype(float)
+    with pytest.raises(ValueError, match="too many for ordinal alpha"):
+        krippendorff_alpha(x, "ordinal")

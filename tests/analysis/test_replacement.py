@@ -117,3 +117,11 @@ def test_agreement_gap_interval_scores_and_undefined_case():
     assert gap.verdict == "worse than people"
     flat = agreement_gap(np.ones((3, 5)), np.ones(5), level="nominal")
     assert flat.verdict is None and "undefined" in flat.reason
+
+
+def test_too_many_distinct_values_are_refused_not_allocated():
+    rng = np.random.default_rng(9)
+    h = rng.integers(1, 6, size=(3, 4000)).astype(float)
+    judge = rng.random(4000) * 4 + 1  # 4000 distinct scores on an ordinal level
+    gap = agreement_gap(h, judge, level="ordinal", n_resamples=10)
+    assert gap.verdict is None and "too many for pairwise ordinal alpha" in gap.reason
