@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import krippendorff
 import pytest
 
 from studyapp.selectors.dashboard import annotator_progress, domain_progress, human_agreement
@@ -46,6 +47,12 @@ def test_progress_gold_accuracy_flags_and_agreement(make_study, make_rater):
     # Two raters on four steps: they agree on the two first steps, disagree on the two last.
     assert steps["kind"] == "steps" and steps["units"] == 4
     assert steps["percent"] == pytest.approx(0.5)
+    # Krippendorff's ordinal alpha through analysis.agreement, checked against the
+    # krippendorff package on the same 2 raters x 4 steps (two items of two steps).
+    expected = krippendorff.alpha(
+        reliability_data=[[1, 1, 1, 1], [1, -1, 1, -1]], level_of_measurement="ordinal"
+    )
+    assert steps["alpha"] == pytest.approx(expected)
 
 
 def test_skip_is_listed_with_its_reason(make_study, make_rater):
