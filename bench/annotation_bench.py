@@ -372,6 +372,7 @@ def main() -> int:
     args = parser.parse_args()
 
     print(f"# Annotation bench: {args.items} items, k = {K}, {STEPS} steps each, {args.seconds:.0f} s a run")
+    print("# one account per simulated annotator; '3 shared accounts' read as k = 3 annotators per item")
     print(f"# {os.cpu_count()} CPUs; gunicorn {args.workers} sync workers; PostgreSQL at {PG}")
     recreate_database()
     subprocess.run(
