@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from studyapp.models import Assignment, Item, Participation, Rater, Study
@@ -126,6 +127,7 @@ def next_item(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@ensure_csrf_cookie  # the page's script sends it with every API call
 def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = assignment_of_user(assignment_id=pk, user=request.user)
     study = assignment.study

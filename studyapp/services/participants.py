@@ -99,6 +99,9 @@ def participant_enter(
     if created:
         user.set_unusable_password()
         user.save(update_fields=["password"])
+    elif user.has_usable_password() or user.is_staff or user.is_superuser:
+        # Only accounts made by this link may be entered by it, never one with a password.
+        raise ParticipantIdInvalid()
     rater = rater_for_user(study=study, user=user)
     participation = rater.participation
     participation.external_id = participant_id

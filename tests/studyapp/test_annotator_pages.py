@@ -98,6 +98,11 @@ def test_prolific_link_enters_and_finishes_with_completion_code(client, make_stu
     assert "ABC123" in page and "app.prolific.com/submissions/complete?cc=ABC123" in page
     assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=").status_code == 400
     assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=<script>").status_code == 400
+    # A link can never enter an account that has a password (or staff rights).
+    UserFactory(username="p-admin", is_staff=True)
+    client.logout()
+    assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=admin").status_code == 400
+    assert "_auth_user_id" not in client.session
 
 
 def test_create_annotators_writes_working_credentials(make_study, tmp_path):
