@@ -235,9 +235,12 @@ def _claim_unslotted(*, rater: Rater, role: str, now: datetime) -> Assignment | 
 
 
 def _qualification_settle(*, participation: Participation, study: Study) -> None:
-    """After the last qualification item: passed or failed against the pass mark."""
+    """After the last qualification item: passed or failed against the pass mark.
+
+    A skipped or flagged qualification item counts as not right.
+    """
     rows = Assignment.objects.filter(rater_id=participation.rater_id, role=Assignment.Role.QUALIFICATION)
-    if rows.exclude(status=Assignment.Status.SUBMITTED).exists():
+    if rows.filter(status__in=[Assignment.Status.QUEUED, Assignment.Status.CLAIMED]).exists():
         return
     total = rows.count()
     correct = rows.filter(gold_correct=True).count()

@@ -165,6 +165,20 @@ def test_qualification_gate(make_study, make_rater):
     assert Participation.objects.get(rater=good).qualification == "passed"
 
 
+def test_skipping_a_qualification_item_counts_as_wrong(make_study, make_rater):
+    study = make_study(n=2, overlap=1, qualification_pass_mark=0.5)
+    for _ in range(2):
+        ReasoningItemFactory(
+            study=study, steps=1, is_gold=True, gold={"first_error": -1}, metadata={"qualification": True}
+        )
+    rater = make_rater(study)
+    assignment_skip(assignment=assignment_claim_next(rater=rater, study=study))
+    annotation_submit(assignment=assignment_claim_next(rater=rater, study=study), step_labels={0: 1})
+    # One right out of two reaches the pass mark of 0.5: real items follow.
+    assert assignment_claim_next(rater=rater, study=study).role == "item"
+    assert Participation.objects.get(rater=rater).qualification == "passed"
+
+
 def test_consent_comes_first(make_study, make_rater):
     study = make_study(n=1, consent="I agree to take part.")
     rater = make_rater(study)
