@@ -4,7 +4,7 @@
 
 What it does, on this machine only (127.0.0.1):
 
-1. creates a scratch database `concordance_bench` (dropped first), migrates it,
+1. creates a scratch database `concordance_bench` (or `$BENCH_DB`; dropped first), migrates it,
    and loads one study per run: 5,000 reasoning items of 4 steps, overlap k = 3;
 2. makes one annotator account (with an API token) per simulated annotator;
 3. starts gunicorn (sync workers) on 127.0.0.1 with DEBUG off and persistent
@@ -45,7 +45,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "concordance_bench"
+DB_NAME = os.environ.get("BENCH_DB", "concordance_bench")
 DB_URL = f"{PG}/{DB_NAME}"
 K = 3
 STEPS = 4

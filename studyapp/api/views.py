@@ -6,16 +6,20 @@ another rater is a 404. Nothing here serves judgments or others' labels.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from studyapp.api import serializers as s
-from studyapp.models import Study
+from studyapp.api.submit_input import plain_submission
+from studyapp.models import Assignment, Item, Rater, Step, Study
 from studyapp.selectors.annotation_tasks import (
     assignment_of_user,
     assignment_public,
@@ -23,6 +27,12 @@ from studyapp.selectors.annotation_tasks import (
     participation_progress,
     rater_of_user,
     study_open_by_slug,
+)
+from studyapp.selectors.api_callers import (
+    assignment_by_token,
+    fast_path_available,
+    rater_by_token,
+    token_key,
 )
 from studyapp.services.annotations import annotation_submit
 from studyapp.services.assignments import (
@@ -39,11 +49,45 @@ from studyapp.services.participants import (
 )
 
 
-def error_response(error: ServiceError) -> Response:
+def _error_body(error: ServiceError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": error.code, "detail": error.message}
     if isinstance(error, AnnotationInvalid):
         body["errors"] = error.errors
-    return Response(body, status=error.status)
+    return body
+
+
+def error_response(error: ServiceError) -> Response:
+    return Response(_error_body(error), status=error.status)
+
+
+def _json(body: dict[str, Any], status_code: int = 200) -> HttpResponse:
+    """The body as DRF's JSONRenderer would write it."""
+    text = json.dumps(body, cls=JSONEncoder, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return HttpResponse(text.encode(), status=status_code, content_type="application/json")
+
+
+class TokenFastPathView(APIView):
+    """An API view whose token-authenticated POSTs can skip DRF's request cycle.
+
+    On PostgreSQL a POST with `Authorization: Token <key>` first tries
+    `post_fast`, which finds the caller (and what it acts on) in one query and
+    calls the same service and the same response builder as `post`. It
+    returns None for anything it does not plainly handle (unknown or inactive
+    token, not enrolled, another rater's assignment, a body that needs the
+    serializer's verdict), and the request then goes through DRF as usual.
+    """
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and fast_path_available():
+            key = token_key(request.headers.get("authorization", ""))
+            if key is not None:
+                response = self.post_fast(request, key, **kwargs)
+                if response is not None:
+                    return response
+        return super().dispatch(request, *args, **kwargs)
+
+    def post_fast(self, request: HttpRequest, key: str, **kwargs: Any) -> HttpResponse | None:
+        return None
 
 
 def _rater(request: Request, slug: str) -> tuple[Study, Any]:
@@ -72,34 +116,41 @@ class JoinView(APIView):
         return Response(participation_progress(rater=rater))
 
 
-class NextView(APIView):
+def _next(*, study: Study, rater: Rater) -> tuple[dict[str, Any], int]:
+    try:
+        assignment = assignment_claim_next(rater=rater, study=study)
+    except ServiceError as error:
+        return _error_body(error), error.status
+    if assignment is None:
+        participation = rater.participation
+        participation.refresh_from_db(fields=["finished_at", "completion_code"])
+        return {
+            "assignment": None,
+            "task": None,
+            "finished": participation.finished_at is not None,
+            "completion_code": participation.completion_code or None,
+        }, 200
+    return {
+        "assignment": assignment_public(assignment=assignment),
+        "task": item_task(assignment=assignment),
+        "finished": False,
+        "completion_code": None,
+    }, 200
+
+
+class NextView(TokenFastPathView):
     @extend_schema(request=None, responses={200: s.NextOut, 409: s.ErrorOut})
     def post(self, request: Request, slug: str) -> Response:
         """Claim the next item (or get the one already claimed)."""
         study, rater = _rater(request, slug)
-        try:
-            assignment = assignment_claim_next(rater=rater, study=study)
-        except ServiceError as error:
-            return error_response(error)
-        if assignment is None:
-            participation = rater.participation
-            participation.refresh_from_db(fields=["finished_at", "completion_code"])
-            return Response(
-                {
-                    "assignment": None,
-                    "task": None,
-                    "finished": participation.finished_at is not None,
-                    "completion_code": participation.completion_code or None,
-                }
-            )
-        return Response(
-            {
-                "assignment": assignment_public(assignment=assignment),
-                "task": item_task(assignment=assignment),
-                "finished": False,
-                "completion_code": None,
-            }
-        )
+        body, code = _next(study=study, rater=rater)
+        return Response(body, status=code)
+
+    def post_fast(self, request: HttpRequest, key: str, **kwargs: Any) -> HttpResponse | None:
+        rater = rater_by_token(key=key, slug=kwargs["slug"])
+        if rater is None:
+            return None
+        return _json(*_next(study=rater.study, rater=rater))
 
 
 class ProgressView(APIView):
@@ -145,7 +196,30 @@ class DraftView(APIView):
     post = put
 
 
-class SubmitView(APIView):
+def _submit(
+    *, assignment: Assignment, fields: dict[str, Any], steps: list[Step] | None = None
+) -> tuple[dict[str, Any], int]:
+    try:
+        result = annotation_submit(
+            assignment=assignment,
+            step_labels=fields.get("steps"),
+            step_comments=fields.get("step_comments"),
+            ratings=fields.get("ratings"),
+            trajectory_rating=fields.get("trajectory_rating"),
+            comment=fields.get("comment", ""),
+            time_on_task=fields.get("time_on_task"),
+            steps=steps,
+        )
+    except ServiceError as error:
+        return _error_body(error), error.status
+    return {
+        "annotation": result.annotation.id,
+        "first_error": result.annotation.first_error,
+        "created": result.created,
+    }, (status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class SubmitView(TokenFastPathView):
     @extend_schema(
         request=s.SubmitIn,
         responses={201: s.SubmitOut, 200: s.SubmitOut, 400: s.ErrorOut, 409: s.ErrorOut},
@@ -159,27 +233,24 @@ class SubmitView(APIView):
                 {"error": "invalid", "detail": "Malformed submission.", "errors": data.errors},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        v = data.validated_data
+        body, code = _submit(assignment=assignment, fields=data.validated_data)
+        return Response(body, status=code)
+
+    def post_fast(self, request: HttpRequest, key: str, **kwargs: Any) -> HttpResponse | None:
+        if request.content_type != "application/json":
+            return None
         try:
-            result = annotation_submit(
-                assignment=assignment,
-                step_labels=v.get("steps"),
-                step_comments=v.get("step_comments"),
-                ratings=v.get("ratings"),
-                trajectory_rating=v.get("trajectory_rating"),
-                comment=v.get("comment", ""),
-                time_on_task=v.get("time_on_task"),
-            )
-        except ServiceError as error:
-            return error_response(error)
-        return Response(
-            {
-                "annotation": result.annotation.id,
-                "first_error": result.annotation.first_error,
-                "created": result.created,
-            },
-            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
-        )
+            fields = plain_submission(json.loads(request.body or b"{}"))
+        except ValueError:
+            return None
+        if fields is None:
+            return None
+        found = assignment_by_token(key=key, assignment_id=kwargs["pk"])
+        if found is None:
+            return None
+        assignment, steps = found
+        reasoning = assignment.item.kind == Item.Kind.REASONING
+        return _json(*_submit(assignment=assignment, fields=fields, steps=steps if reasoning else None))
 
 
 class SkipView(APIView):

@@ -67,7 +67,8 @@ def item_task(*, assignment: Assignment, with_steps: list[Any] | None = None) ->
         "trajectory_rating": study.trajectory_rating,
     }
     if item.kind == Item.Kind.REASONING:
-        steps = with_steps if with_steps is not None else list(item.steps.order_by("index"))
+        # `all()` keeps steps prefetched by the claim (Step orders by item, index).
+        steps = with_steps if with_steps is not None else list(item.steps.all())
         task["problem"] = item.problem
         task["steps"] = [{"index": s.index, "section": s.section, "text": s.text} for s in steps]
     else:

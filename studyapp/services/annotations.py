@@ -16,11 +16,12 @@ the annotation already stored (and `(item, rater)` is unique in the database).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -217,35 +218,14 @@ def annotation_submit(
         )
     try:
         with transaction.atomic():
-            # Taking the slot for good also locks it, in the claim's lock order
-            # (slot, then assignment); no row means the claim timed out and was taken.
-            if assignment.role == Assignment.Role.ITEM and not Slot.objects.filter(
-                holder_id=assignment.id
-            ).update(held_until=None):
-                raise _Refused()
-            annotation.save()  # (item, rater) is unique: a concurrent retry fails here
-            for label in labels:
-                label.annotation = annotation
-            Label.objects.bulk_create(labels)
-            updated = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(
-                status=Assignment.Status.SUBMITTED,
-                submitted_at=now,
+            store = _store_postgres if connection.vendor == "postgresql" else _store_portable
+            store(
+                assignment=assignment,
                 annotation=annotation,
-                time_on_task=seconds,
+                labels=labels,
                 gold_correct=gold_correct,
-                draft={},
+                now=now,
             )
-            if not updated:
-                raise _Refused()
-            # A rater holds one claim at a time, and this was it.
-            counters: dict[str, Any] = {"current": None}
-            if assignment.role == Assignment.Role.ITEM:
-                counters["n_submitted"] = F("n_submitted") + 1
-            elif assignment.role == Assignment.Role.GOLD:
-                counters["n_gold"] = F("n_gold") + 1
-                if gold_correct:
-                    counters["n_gold_correct"] = F("n_gold_correct") + 1
-            Participation.objects.filter(rater_id=assignment.rater_id).update(**counters)
     except (_Refused, IntegrityError):
         annotation.pk = None
         stored = (
@@ -260,6 +240,142 @@ def annotation_submit(
     assignment.annotation = annotation
     assignment.gold_correct = gold_correct
     return SubmitResult(annotation, created=True)
+
+
+def _counters(*, role: str, gold_correct: bool | None) -> dict[str, int]:
+    """What one submission adds to the participation's counters."""
+    return {
+        "n_submitted": int(role == Assignment.Role.ITEM),
+        "n_gold": int(role == Assignment.Role.GOLD),
+        "n_gold_correct": int(role == Assignment.Role.GOLD and bool(gold_correct)),
+    }
+
+
+def _store_portable(
+    *,
+    assignment: Assignment,
+    annotation: Annotation,
+    labels: list[Label],
+    gold_correct: bool | None,
+    now: datetime,
+) -> None:
+    """The submission's writes, one by one (inside the caller's transaction)."""
+    # Taking the slot for good also locks it, in the claim's lock order
+    # (slot, then assignment); no row means the claim timed out and was taken.
+    if assignment.role == Assignment.Role.ITEM and not Slot.objects.filter(holder_id=assignment.id).update(
+        held_until=None
+    ):
+        raise _Refused()
+    annotation.save()  # (item, rater) is unique: a concurrent retry fails here
+    for label in labels:
+        label.annotation = annotation
+    Label.objects.bulk_create(labels)
+    updated = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(
+        status=Assignment.Status.SUBMITTED,
+        submitted_at=now,
+        annotation=annotation,
+        time_on_task=annotation.time_on_task,
+        gold_correct=gold_correct,
+        draft={},
+    )
+    if not updated:
+        raise _Refused()
+    # A rater holds one claim at a time, and this was it.
+    counters: dict[str, Any] = {"current": None}
+    for name, add in _counters(role=assignment.role, gold_correct=gold_correct).items():
+        if add:
+            counters[name] = F(name) + add
+    Participation.objects.filter(rater_id=assignment.rater_id).update(**counters)
+
+
+STORE_SQL_POSTGRES = """
+WITH held AS (
+    UPDATE {slot} SET held_until = NULL
+    WHERE holder_id = %(assignment)s AND %(slotted)s
+    RETURNING id
+), annotation AS (
+    INSERT INTO {annotation}
+        (item_id, rater_id, first_error, trajectory_rating, comment, time_on_task, created_at)
+    SELECT %(item)s, %(rater)s, %(first_error)s, %(trajectory_rating)s, %(comment)s, %(time_on_task)s, %(now)s
+    WHERE NOT %(slotted)s OR EXISTS (SELECT 1 FROM held)
+    RETURNING id
+), labels AS (
+    INSERT INTO {label} (annotation_id, judgment_id, step_id, criterion_id, value, score, rationale)
+    SELECT annotation.id, NULL, x.step_id, x.criterion_id, x.value, NULL, x.rationale
+    FROM annotation,
+         jsonb_to_recordset(%(labels)s::jsonb)
+             AS x(step_id bigint, criterion_id bigint, value double precision, rationale text)
+    RETURNING id
+), submitted AS (
+    UPDATE {assignment} a
+    SET status = 'submitted', submitted_at = %(now)s, annotation_id = annotation.id,
+        time_on_task = %(time_on_task)s, gold_correct = %(gold_correct)s, draft = '{{}}'::jsonb
+    FROM annotation WHERE a.id = %(assignment)s AND a.status = 'claimed'
+    RETURNING a.id
+), counted AS (
+    UPDATE {participation} p
+    SET current_id = NULL, n_submitted = p.n_submitted + %(n_submitted)s,
+        n_gold = p.n_gold + %(n_gold)s, n_gold_correct = p.n_gold_correct + %(n_gold_correct)s
+    FROM submitted WHERE p.rater_id = %(rater)s
+    RETURNING p.id
+)
+SELECT (SELECT id FROM annotation), (SELECT count(*) FROM labels), (SELECT count(*) FROM submitted),
+       (SELECT count(*) FROM counted)
+"""
+# Each step reads the one before it (the annotation needs the slot, the labels
+# and the assignment need the annotation, the counters need the assignment),
+# so the slot is locked first, in the claim's lock order (slot, then assignment).
+
+
+def _store_postgres(
+    *,
+    assignment: Assignment,
+    annotation: Annotation,
+    labels: list[Label],
+    gold_correct: bool | None,
+    now: datetime,
+) -> None:
+    """The submission's writes as one statement (inside the caller's transaction)."""
+    tables = {
+        "slot": Slot._meta.db_table,
+        "annotation": Annotation._meta.db_table,
+        "label": Label._meta.db_table,
+        "assignment": Assignment._meta.db_table,
+        "participation": Participation._meta.db_table,
+    }
+    rows = [
+        {"step_id": x.step_id, "criterion_id": x.criterion_id, "value": x.value, "rationale": x.rationale}
+        for x in labels
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            STORE_SQL_POSTGRES.format(**tables),
+            {
+                "assignment": assignment.id,
+                "slotted": assignment.role == Assignment.Role.ITEM,
+                "item": annotation.item_id,
+                "rater": annotation.rater_id,
+                "first_error": annotation.first_error,
+                "trajectory_rating": annotation.trajectory_rating,
+                "comment": annotation.comment,
+                "time_on_task": annotation.time_on_task,
+                "now": now,
+                "labels": json.dumps(rows),
+                "gold_correct": gold_correct,
+                **_counters(role=assignment.role, gold_correct=gold_correct),
+            },
+        )
+        annotation_id, n_labels, n_submitted, n_counted = cursor.fetchone()
+    if annotation_id is None or n_submitted != 1:
+        raise _Refused()  # the claim timed out and was taken, or the item was released
+    if n_labels != len(labels) or n_counted != 1:
+        raise RuntimeError(f"submission {assignment.id} wrote {n_labels} labels, {n_counted} counter rows")
+    annotation.id = annotation.pk = annotation_id
+    annotation.created_at = now
+    annotation._state.adding = False
+    annotation._state.db = connection.alias
+    for label in labels:
+        label.annotation = annotation
 
 
 def _criteria_of(study: Study) -> list[Criterion]:

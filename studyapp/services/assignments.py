@@ -13,8 +13,11 @@ The database constraints (a slot has one holder, an item has k slots, an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,13 +26,14 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from studyapp.models import Assignment, Item, Participation, Rater, Slot, Study
+from studyapp.models import Assignment, Domain, Item, Participation, Persona, Rater, Slot, Step, Study
 from studyapp.services.errors import (
     AnnotationInvalid,
     AssignmentNotActive,
     ParticipationBlocked,
     StudyNotOpen,
 )
+from studyapp.sql_rows import from_row, prefetched, select_list, width
 
 ACTIVE = (Assignment.Status.CLAIMED, Assignment.Status.SUBMITTED)
 
@@ -136,16 +140,61 @@ WITH pick AS (
 ), claimed AS (
     UPDATE {assignment} c SET status = 'claimed', claimed_at = %(now)s, expires_at = %(deadline)s
     FROM pick WHERE c.id = pick.aid
-    RETURNING c.id
+    RETURNING c.*
 ), current AS (
     UPDATE {participation} p SET current_id = pick.aid, n_served = p.n_served + 1
     FROM pick WHERE p.id = %(participation)s
     RETURNING p.id
 )
 SELECT pick.aid, (SELECT count(*) FROM held), (SELECT count(*) FROM claimed),
-       (SELECT count(*) FROM current)
+       (SELECT count(*) FROM current),
+       {assignment_columns}, {item_columns}, {domain_columns}, {persona_columns},
+       (SELECT json_agg(json_build_array(st.id, st.index, st.section, st.text) ORDER BY st.index)
+        FROM {step} st WHERE st.item_id = i.id)
 FROM pick
+LEFT JOIN claimed ON claimed.id = pick.aid
+LEFT JOIN {item} i ON i.id = claimed.item_id
+LEFT JOIN {domain} d ON d.id = i.domain_id
+LEFT JOIN {persona} ps ON ps.id = i.persona_id
 """
+# One statement picks the slot, takes it, frees a timed-out holder, records the
+# claim on the participation and returns the claimed assignment with its item,
+# domain, persona and steps (what the API serves next): one round trip.
+
+
+@functools.cache
+def _claim_sql_postgres() -> str:
+    return CLAIM_SQL_POSTGRES.format(
+        **_tables(),
+        assignment_columns=select_list(Assignment, "claimed"),
+        item_columns=select_list(Item, "i"),
+        domain_columns=select_list(Domain, "d"),
+        persona_columns=select_list(Persona, "ps"),
+    )
+
+
+def _claimed_from_row(row: Sequence[Any]) -> Assignment:
+    """The claimed assignment, its item (domain, persona, steps prefetched) from the claim's row."""
+    cut = 4
+    parts = []
+    for model in (Assignment, Item, Domain, Persona):
+        parts.append(row[cut : cut + width(model)])
+        cut += width(model)
+    assignment = from_row(Assignment, parts[0])
+    item = from_row(Item, parts[1])
+    item.domain = from_row(Domain, parts[2])
+    item.persona = from_row(Persona, parts[3]) if parts[3][0] is not None else None
+    raw = row[cut]
+    if isinstance(raw, str):
+        raw = json.loads(raw)
+    steps = [
+        Step.from_db(connection.alias, ["id", "item_id", "index", "section", "text"], [sid, item.id, *rest])
+        for sid, *rest in raw or []
+    ]
+    prefetched(item, "steps", steps)
+    assignment.item = item
+    return assignment
+
 
 CLAIM_SQL_PORTABLE = """
 SELECT a.id, s.id, s.holder_id FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
@@ -164,6 +213,10 @@ def _tables() -> dict[str, str]:
         "assignment": Assignment._meta.db_table,
         "slot": Slot._meta.db_table,
         "participation": Participation._meta.db_table,
+        "item": Item._meta.db_table,
+        "domain": Domain._meta.db_table,
+        "persona": Persona._meta.db_table,
+        "step": Step._meta.db_table,
     }
 
 
@@ -179,17 +232,20 @@ def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) ->
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                CLAIM_SQL_POSTGRES.format(**_tables()),
+                _claim_sql_postgres(),
                 {"rater": rater.id, "now": now, "deadline": deadline, "participation": participation.id},
             )
             row = cursor.fetchone()
         if row is None:
             return None
         assignment_id = row[0]
-        if tuple(row[1:]) != (1, 1, 1):
-            raise RuntimeError(f"claim of assignment {assignment_id} updated {row[1:]} rows")
+        if tuple(row[1:4]) != (1, 1, 1):
+            raise RuntimeError(f"claim of assignment {assignment_id} updated {row[1:4]} rows")
         participation.current_id = assignment_id
         participation.n_served += 1
+        assignment = _claimed_from_row(row)
+        assignment.study = rater.study
+        return assignment
     else:
         with connection.cursor() as cursor:
             cursor.execute(CLAIM_SQL_PORTABLE.format(**_tables()), [rater.id, now])

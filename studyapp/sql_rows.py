@@ -1,0 +1,62 @@
+"""Model instances from hand-written SQL rows, for the few hot queries that skip the ORM.
+
+`select_list(Model, "a")` names every concrete column of the model under a
+table alias, in field order; `from_row(Model, values)` turns the matching
+slice of a row back into an instance the way the ORM would (each field's
+`from_db_value` applied, e.g. JSON text parsed), without compiling a query;
+`prefetched` attaches related rows loaded in the same statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def _fields(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    fields = model._meta.concrete_fields
+    attnames = tuple(f.attname for f in fields)
+    converters = tuple(getattr(f, "from_db_value", None) for f in fields)
+    return attnames, converters
+
+
+def width(model: type[models.Model]) -> int:
+    """How many columns `select_list` names for this model."""
+    return len(_fields(model)[0])
+
+
+def select_list(model: type[models.Model], alias: str) -> str:
+    """`alias."col", ...` for every concrete field of the model, in field order."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+def from_row(model: type[M], values: Sequence[Any]) -> M:
+    """An instance from the values of `select_list(model, ...)`, as the ORM would load it."""
+    attnames, converters = _fields(model)
+    converted = [
+        value if convert is None or value is None else convert(value, None, connection)
+        for value, convert in zip(values, converters, strict=True)
+    ]
+    return model.from_db(connection.alias, list(attnames), converted)
+
+
+def prefetched(instance: models.Model, name: str, objects: list[Any]) -> None:
+    """Store related rows as if `prefetch_related(name)` had loaded them: `instance.<name>.all()`."""
+    manager = getattr(instance, name)
+    queryset = manager.model._base_manager.all()
+    queryset._result_cache = objects
+    queryset._prefetch_done = True
+    cache = getattr(instance, "_prefetched_objects_cache", None)
+    if cache is None:
+        cache = instance._prefetched_objects_cache = {}
+    cache[manager.field.remote_field.cache_name] = queryset
+
+
+__all__ = ["from_row", "prefetched", "select_list", "width"]
