@@ -1,12 +1,12 @@
 """One annotator's next + submit cycle in process: queries and CPU per request.
 
-    python bench/annotation_profile.py [--cycles 300] [--profile]
+    python bench/annotation_profile.py [--cycles 300] [--profile cumulative|tottime]
 
 Uses the annotation bench's scratch database (`$BENCH_DB`, default
 `concordance_bench`, recreated) with 1,000 items, and Django's test client
 (the full middleware and URL stack, no HTTP server), so it shows what the
 web workers spend per cycle without the load generator on the same cores.
-With --profile it prints the top functions by cumulative time (cProfile).
+With --profile it prints the top functions by that order (cProfile).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cycles", type=int, default=300)
     parser.add_argument("--items", type=int, default=1000)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", choices=["cumulative", "tottime"], help="print a cProfile by this order")
     args = parser.parse_args()
     bench.recreate_database()
     subprocess.run(
@@ -86,7 +86,7 @@ def main() -> int:
         for _ in range(args.cycles):
             one_cycle()
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(args.profile).print_stats(45)
     return 0
 
 

@@ -19,7 +19,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from studyapp.models import Assignment, Item, Participation, Rater, Step, Study
-from studyapp.sql_rows import from_row, select_list, width
+from studyapp.sql_rows import from_row, prepared_cursor, select_list, width
 
 
 def token_key(authorization: str) -> str | None:
@@ -57,15 +57,15 @@ SELECT {select_list(Rater, "r")}, {select_list(Study, "s")}, {select_list(Partic
 FROM {{token}} t
 JOIN {{user}} u ON u.id = t.user_id AND u.is_active
 JOIN {{rater}} r ON r.user_id = u.id AND r.kind = 'human'
-JOIN {{study}} s ON s.id = r.study_id AND s.slug = %s
+JOIN {{study}} s ON s.id = r.study_id AND s.slug = %s::text
 JOIN {{participation}} p ON p.rater_id = r.id
-WHERE t.key = %s
+WHERE t.key = %s::text
 """.format(**_tables())
 
 
 def rater_by_token(*, key: str, slug: str) -> Rater | None:
     """The token's active user's enrolled rater in the study, with study and participation."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_rater_sql(), [slug, key])
         row = cursor.fetchone()
     if row is None:
@@ -85,17 +85,17 @@ SELECT {select_list(Assignment, "a")}, {select_list(Item, "i")}, {select_list(St
         FROM {{step}} st WHERE st.item_id = i.id)
 FROM {{token}} t
 JOIN {{user}} u ON u.id = t.user_id AND u.is_active
-JOIN {{assignment}} a ON a.id = %s
+JOIN {{assignment}} a ON a.id = %s::bigint
 JOIN {{rater}} r ON r.id = a.rater_id AND r.user_id = u.id AND r.kind = 'human'
 JOIN {{item}} i ON i.id = a.item_id
 JOIN {{study}} s ON s.id = a.study_id
-WHERE t.key = %s
+WHERE t.key = %s::text
 """.format(**_tables())
 
 
 def assignment_by_token(*, key: str, assignment_id: int) -> tuple[Assignment, list[Step]] | None:
     """The token's user's assignment with its item and study, and the item's steps (id, index, section)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_assignment_sql(), [assignment_id, key])
         row = cursor.fetchone()
     if row is None:

@@ -38,6 +38,7 @@ from studyapp.models import (
 )
 from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
+from studyapp.sql_rows import prepared_cursor
 
 TRAJECTORY_SCALE = (1, 5)
 
@@ -291,13 +292,14 @@ def _store_portable(
 STORE_SQL_POSTGRES = """
 WITH held AS (
     UPDATE {slot} SET held_until = NULL
-    WHERE holder_id = %(assignment)s AND %(slotted)s
+    WHERE holder_id = %(assignment)s::bigint AND %(slotted)s::boolean
     RETURNING id
 ), annotation AS (
     INSERT INTO {annotation}
         (item_id, rater_id, first_error, trajectory_rating, comment, time_on_task, created_at)
-    SELECT %(item)s, %(rater)s, %(first_error)s, %(trajectory_rating)s, %(comment)s, %(time_on_task)s, %(now)s
-    WHERE NOT %(slotted)s OR EXISTS (SELECT 1 FROM held)
+    SELECT %(item)s::bigint, %(rater)s::bigint, %(first_error)s::integer, %(trajectory_rating)s::float8,
+           %(comment)s::text, %(time_on_task)s::float8, %(now)s::timestamptz
+    WHERE NOT %(slotted)s::boolean OR EXISTS (SELECT 1 FROM held)
     RETURNING id
 ), labels AS (
     INSERT INTO {label} (annotation_id, judgment_id, step_id, criterion_id, value, score, rationale)
@@ -309,14 +311,16 @@ WITH held AS (
 ), submitted AS (
     UPDATE {assignment} a
     SET status = 'submitted', submitted_at = %(now)s, annotation_id = annotation.id,
-        time_on_task = %(time_on_task)s, gold_correct = %(gold_correct)s, draft = '{{}}'::jsonb
-    FROM annotation WHERE a.id = %(assignment)s AND a.status = 'claimed'
+        time_on_task = %(time_on_task)s::float8, gold_correct = %(gold_correct)s::boolean,
+        draft = '{{}}'::jsonb
+    FROM annotation WHERE a.id = %(assignment)s::bigint AND a.status = 'claimed'
     RETURNING a.id
 ), counted AS (
     UPDATE {participation} p
-    SET current_id = NULL, n_submitted = p.n_submitted + %(n_submitted)s,
-        n_gold = p.n_gold + %(n_gold)s, n_gold_correct = p.n_gold_correct + %(n_gold_correct)s
-    FROM submitted WHERE p.rater_id = %(rater)s
+    SET current_id = NULL, n_submitted = p.n_submitted + %(n_submitted)s::integer,
+        n_gold = p.n_gold + %(n_gold)s::integer,
+        n_gold_correct = p.n_gold_correct + %(n_gold_correct)s::integer
+    FROM submitted WHERE p.rater_id = %(rater)s::bigint
     RETURNING p.id
 )
 SELECT (SELECT id FROM annotation), (SELECT count(*) FROM labels), (SELECT count(*) FROM submitted),
@@ -347,7 +351,7 @@ def _store_postgres(
         {"step_id": x.step_id, "criterion_id": x.criterion_id, "value": x.value, "rationale": x.rationale}
         for x in labels
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             STORE_SQL_POSTGRES.format(**tables),
             {

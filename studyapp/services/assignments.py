@@ -33,7 +33,7 @@ from studyapp.services.errors import (
     ParticipationBlocked,
     StudyNotOpen,
 )
-from studyapp.sql_rows import from_row, prefetched, select_list, width
+from studyapp.sql_rows import from_row, prefetched, prepared_cursor, select_list, width
 
 ACTIVE = (Assignment.Status.CLAIMED, Assignment.Status.SUBMITTED)
 
@@ -124,8 +124,8 @@ CLAIM_SQL_POSTGRES = """
 WITH pick AS (
     SELECT a.id AS aid, s.id AS sid, s.holder_id AS old
     FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
-    WHERE a.rater_id = %(rater)s AND a.status = 'queued' AND a.role = 'item'
-      AND (s.holder_id IS NULL OR s.held_until < %(now)s)
+    WHERE a.rater_id = %(rater)s::bigint AND a.status = 'queued' AND a.role = 'item'
+      AND (s.holder_id IS NULL OR s.held_until < %(now)s::timestamptz)
     ORDER BY a.position
     LIMIT 1
     FOR UPDATE OF s SKIP LOCKED
@@ -134,16 +134,17 @@ WITH pick AS (
     FROM pick WHERE o.id = pick.old AND o.status = 'claimed'
     RETURNING o.id
 ), held AS (
-    UPDATE {slot} t SET holder_id = pick.aid, held_until = %(deadline)s
+    UPDATE {slot} t SET holder_id = pick.aid, held_until = %(deadline)s::timestamptz
     FROM pick WHERE t.id = pick.sid
     RETURNING t.id
 ), claimed AS (
-    UPDATE {assignment} c SET status = 'claimed', claimed_at = %(now)s, expires_at = %(deadline)s
+    UPDATE {assignment} c
+    SET status = 'claimed', claimed_at = %(now)s::timestamptz, expires_at = %(deadline)s::timestamptz
     FROM pick WHERE c.id = pick.aid
     RETURNING c.*
 ), current AS (
     UPDATE {participation} p SET current_id = pick.aid, n_served = p.n_served + 1
-    FROM pick WHERE p.id = %(participation)s
+    FROM pick WHERE p.id = %(participation)s::bigint
     RETURNING p.id
 )
 SELECT pick.aid, (SELECT count(*) FROM held), (SELECT count(*) FROM claimed),
@@ -230,7 +231,7 @@ def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) ->
     """
     deadline = now + timedelta(minutes=rater.study.claim_timeout)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 _claim_sql_postgres(),
                 {"rater": rater.id, "now": now, "deadline": deadline, "participation": participation.id},
@@ -316,6 +317,36 @@ def _finish(*, participation: Participation, now: datetime) -> None:
         participation.save(update_fields=["finished_at", "completion_code", "current"])
 
 
+LOCK_SQL_POSTGRES = """
+SELECT {columns}, set_config('synchronous_commit', 'off', true)
+FROM {participation} p WHERE p.rater_id = %s::bigint
+FOR UPDATE
+"""
+# A claim commits asynchronously (`synchronous_commit = off` for this
+# transaction only): PostgreSQL stays consistent, and a crash can at most lose
+# claims of the last fraction of a second, whose raters then get their next
+# item again. Submissions commit synchronously, and a durable commit also
+# makes every earlier commit durable (the WAL is flushed in order), so an
+# acknowledged submission never rests on a lost claim.
+
+
+@functools.cache
+def _lock_sql_postgres() -> str:
+    return LOCK_SQL_POSTGRES.format(columns=select_list(Participation, "p"), **_tables())
+
+
+def _participation_locked(*, rater: Rater) -> Participation:
+    """The rater's participation, locked until the end of the transaction."""
+    if connection.vendor != "postgresql":
+        return Participation.objects.select_for_update().get(rater=rater)
+    with prepared_cursor() as cursor:
+        cursor.execute(_lock_sql_postgres(), [rater.id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Participation.DoesNotExist(f"rater {rater.id} has no participation")
+    return from_row(Participation, row[:-1])
+
+
 def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = None) -> Assignment | None:
     """The rater's current item, or a newly claimed one; None when nothing is left.
 
@@ -335,7 +366,7 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
         # The lock serialises one rater's concurrent requests (two tabs, retries).
         # Lock the row alone: a join here would be read from the snapshot taken
         # before the lock was granted, and miss a claim made meanwhile.
-        participation = Participation.objects.select_for_update().get(rater=rater)
+        participation = _participation_locked(rater=rater)
         participation.rater = rater
         if (study.consent and participation.consented_at is None) or (
             study.instructions and participation.instructions_read_at is None
