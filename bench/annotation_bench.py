@@ -7,7 +7,7 @@ What it does, on this machine only (127.0.0.1):
 1. creates a scratch database `concordance_bench` (or `$BENCH_DB`; dropped first), migrates it,
    and loads one study per run: 5,000 reasoning items of 4 steps, overlap k = 3;
 2. makes one annotator account (with an API token) per simulated annotator;
-3. starts gunicorn (sync workers) on 127.0.0.1 with DEBUG off and persistent
+3. starts gunicorn (2 * cores + 1 sync workers, no access log) on 127.0.0.1 with DEBUG off and persistent
    database connections;
 4. for each run, after a warm-up cycle per annotator (which builds each
    annotator's queue), runs N closed-loop annotators with no think time for
@@ -148,6 +148,7 @@ class Stats:
     finished: int = 0
     server_cpu: float = 0.0
     database_cpu: float = 0.0
+    client_cpu: float = 0.0
 
 
 class Client:
@@ -249,10 +250,12 @@ def run_load(port: int, slug: str, tokens: list[str], seconds: float, server_pid
     cpu0 = server_cpu_seconds(server_pid)
     backends = database_backends()
     db0 = _cpu_seconds(backends)
+    client0 = time.process_time()
     for t in threads:
         t.join()
     stats.server_cpu = server_cpu_seconds(server_pid) - cpu0
     stats.database_cpu = _cpu_seconds(backends) - db0
+    stats.client_cpu = time.process_time() - client0
     return stats, time.perf_counter() - t0
 
 
@@ -367,7 +370,12 @@ def main() -> int:
     parser.add_argument("--annotators", type=int, nargs="+", default=[10, 30])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--items", type=int, default=5000)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn sync workers (2 * cores + 1)",
+    )
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     args = parser.parse_args()
 
@@ -453,9 +461,11 @@ def main() -> int:
         if stats.cycles:
             web = 1000 * stats.server_cpu / stats.cycles
             db = 1000 * stats.database_cpu / stats.cycles
+            client = 1000 * stats.client_cpu / stats.cycles
             print(
                 f"  CPU per cycle: {web:.1f} ms in gunicorn workers + {db:.1f} ms in PostgreSQL "
-                f"backends; two idle cores would serve at most {2000 / (web + db):.0f} cycles/s"
+                f"backends; two idle cores would serve at most {2000 / (web + db):.0f} cycles/s "
+                f"(the load generator itself used {client:.1f} ms per cycle on the same cores)"
             )
         if stats.finished:
             print(f"  {stats.finished} annotators ran out of items")

@@ -162,3 +162,19 @@ def test_unconsented_caller_is_told_so(study):
     api, _ = _annotator(study, consent=False)
     response = api.post(f"/api/studies/{study.slug}/next/")
     assert response.status_code == 409 and response.json()["error"] == "participation_blocked"
+
+
+@pytest.mark.skipif(not POSTGRES, reason="server-side prepared statements are PostgreSQL's")
+def test_hot_statements_are_prepared_once_per_connection(study):
+    api, _ = _annotator(study)
+    body = _next(api, study)
+    aid = body["assignment"]["id"]
+    api.post(f"/api/assignments/{aid}/submit/", {"steps": {"0": 1, "1": 1, "2": 1}}, format="json")
+    _next(api, study)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [row[0] for row in cursor.fetchall()]
+    # caller lookups, participation lock, claim, submission (psycopg names them _pg3_<n>)
+    assert len(prepared) >= 5, prepared
+    assert any("FOR UPDATE OF s SKIP LOCKED" in sql for sql in prepared)
+    assert any("jsonb_to_recordset" in sql for sql in prepared)
