@@ -259,8 +259,11 @@ def run_load(port: int, slug: str, tokens: list[str], seconds: float, server_pid
     return stats, time.perf_counter() - t0
 
 
-def run_baseline(port: int, n: int, seconds: float) -> tuple[int, float, list[float]]:
-    """`/healthz` at the same concurrency: what this stack serves with no work at all."""
+def run_baseline(port: int, n: int, seconds: float, server_pid: int) -> tuple[int, float, list[float], float]:
+    """`/healthz` at the same concurrency: what this stack serves with no work at all.
+
+    Returns requests served, seconds, latencies and gunicorn CPU seconds used.
+    """
     done = [0]
     lat: list[float] = []
     lock = threading.Lock()
@@ -279,11 +282,12 @@ def run_baseline(port: int, n: int, seconds: float) -> tuple[int, float, list[fl
 
     threads = [threading.Thread(target=loop) for _ in range(n)]
     t0 = time.perf_counter()
+    cpu0 = server_cpu_seconds(server_pid)
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return done[0], time.perf_counter() - t0, lat
+    return done[0], time.perf_counter() - t0, lat, server_cpu_seconds(server_pid) - cpu0
 
 
 def invariants(slug: str, acknowledged: list[int]) -> dict[str, int]:
@@ -428,10 +432,10 @@ def main() -> int:
         results = []
         for n in args.annotators:
             slug, tokens = studies[n]
-            base_n, base_t, base_lat = run_baseline(port, n, args.baseline_seconds)
+            base_n, base_t, _, base_cpu = run_baseline(port, n, args.baseline_seconds, server.pid)
             stats, elapsed = run_load(port, slug, tokens, args.seconds, server.pid)
             checks = invariants(slug, stats.acknowledged)
-            results.append((n, stats, elapsed, checks, base_n / base_t, base_lat))
+            results.append((n, stats, elapsed, checks, base_n / base_t, 1000 * base_cpu / max(base_n, 1)))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -443,7 +447,7 @@ def main() -> int:
     )
     print("|---|---|---|---|---|---|---|---|")
     ok: bool = True
-    for n, stats, elapsed, checks, base_rate, _ in results:
+    for n, stats, elapsed, checks, base_rate, base_cpu_ms in results:
         rate = stats.cycles / elapsed
         nxt, sub = stats.latencies["next"], stats.latencies["submit"]
         both = nxt + sub
@@ -467,6 +471,7 @@ def main() -> int:
                 f"backends; two idle cores would serve at most {2000 / (web + db):.0f} cycles/s "
                 f"(the load generator itself used {client:.1f} ms per cycle on the same cores)"
             )
+        print(f"  /healthz alone: {base_cpu_ms:.1f} ms CPU per request in gunicorn workers")
         if stats.finished:
             print(f"  {stats.finished} annotators ran out of items")
         ok = ok and violations == 0 and not stats.errors
