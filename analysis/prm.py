@@ -185,9 +185,7 @@ def _result(
     seed: int,
     confidence: float,
 ) -> MetricResult:
-    value, low, high, valid = _bootstrap(
-        stat, cluster_idx, n_boot=n_boot, seed=seed, confidence=confidence
-    )
+    value, low, high, valid = _bootstrap(stat, cluster_idx, n_boot=n_boot, seed=seed, confidence=confidence)
     n_clusters = int(cluster_idx.max()) + 1 if len(cluster_idx) else 0
     return MetricResult(value, low, high, n_units, n_clusters, valid)
 
@@ -639,9 +637,7 @@ def majority_vote_accuracy(
     _check_boot(n_boot, confidence)
     c = _correct_array(correct)
     if len(answers) != len(c):
-        raise ValueError(
-            f"inputs must have the same length, got answers={len(answers)}, correct={len(c)}"
-        )
+        raise ValueError(f"inputs must have the same length, got answers={len(answers)}, correct={len(c)}")
     values = []
     for m in _groups(groups, len(c), min_group_size):
         votes = Counter(answers[i] for i in m if answers[i] is not None)

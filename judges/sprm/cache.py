@@ -29,9 +29,7 @@ class EmbeddingCache:
         self.path = Path(directory) / "embeddings.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, shape TEXT, data BLOB)"
-        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, shape TEXT, data BLOB)")
 
     def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
         keys = list(dict.fromkeys(keys))
@@ -39,9 +37,7 @@ class EmbeddingCache:
         for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT key, shape, data FROM emb WHERE key IN ({marks})", chunk
-            )
+            rows = self._db.execute(f"SELECT key, shape, data FROM emb WHERE key IN ({marks})", chunk)
             for key, shape, data in rows:
                 dims = tuple(int(d) for d in shape.split(",") if d)
                 found[key] = np.frombuffer(data, dtype=np.float32).reshape(dims)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from judges.types import ReasoningTask, Step
 
 
@@ -58,3 +60,19 @@ def solution_from_task(task: ReasoningTask) -> Solution:
         group=task.item_id,
         item_id=task.item_id,
     )
+
+
+def split_by_group(
+    solutions: list[Solution], *, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[Solution], list[Solution]]:
+    """(train, test) with whole problems on one side: a seeded permutation of the
+    sorted group keys, the first ``round(test_fraction * n_groups)`` go to test."""
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    groups = sorted({s.group for s in solutions})
+    order = np.random.default_rng(seed).permutation(len(groups))
+    n_test = round(test_fraction * len(groups))
+    test_groups = {groups[i] for i in order[:n_test]}
+    train = [s for s in solutions if s.group not in test_groups]
+    test = [s for s in solutions if s.group in test_groups]
+    return train, test

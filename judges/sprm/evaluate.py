@@ -34,9 +34,7 @@ __all__ = ["BASELINES", "baseline_step_scores", "evaluate", "evaluate_scores"]
 BASELINES = ("position_prior", "random", "always_correct")
 
 
-def baseline_step_scores(
-    name: str, solutions: Sequence[Solution], seed: int = 0
-) -> list[np.ndarray]:
+def baseline_step_scores(name: str, solutions: Sequence[Solution], seed: int = 0) -> list[np.ndarray]:
     """Step scores of a trivial baseline, one array per solution."""
     if name == "position_prior":
         return [1.0 - np.arange(len(s.steps)) / len(s.steps) for s in solutions]
@@ -50,9 +48,7 @@ def baseline_step_scores(
 
 def _labels(sol: Solution) -> np.ndarray:
     assert sol.step_labels is not None
-    return np.array(
-        [np.nan if v is None else (1.0 if v == 1 else 0.0) for v in sol.step_labels], dtype=float
-    )
+    return np.array([np.nan if v is None else (1.0 if v == 1 else 0.0) for v in sol.step_labels], dtype=float)
 
 
 def _step_metrics(

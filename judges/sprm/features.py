@@ -66,9 +66,7 @@ class SentenceFeaturizer:
 
     def build(self, solutions: Sequence[Solution]) -> list[TraceFeatures]:
         texts = list(
-            dict.fromkeys(
-                [s.problem for s in solutions] + [st.text for s in solutions for st in s.steps]
-            )
+            dict.fromkeys([s.problem for s in solutions] + [st.text for s in solutions for st in s.steps])
         )
         emb = self.encoder.encode(texts)
         row = {t: i for i, t in enumerate(texts)}
@@ -106,9 +104,5 @@ class BoundaryFeaturizer:
         return {"kind": self.kind, "encoder_id": self.encoder_id, "model_dir": self.model_dir}
 
     def build(self, solutions: Sequence[Solution]) -> list[TraceFeatures]:
-        states = self.encoder.encode_traces(
-            [(s.problem, [st.text for st in s.steps]) for s in solutions]
-        )
-        return [
-            TraceFeatures(x=h.astype(np.float32), step_emb=h.astype(np.float32)) for h in states
-        ]
+        states = self.encoder.encode_traces([(s.problem, [st.text for st in s.steps]) for s in solutions])
+        return [TraceFeatures(x=h.astype(np.float32), step_emb=h.astype(np.float32)) for h in states]

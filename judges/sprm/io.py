@@ -24,7 +24,14 @@ from judges.sprm.head import SPRMHead
 from judges.sprm.model import SPRMModel
 from judges.sprm.trajectory import ALIGNMENT_WEIGHT
 
-__all__ = ["CARD_FILE", "WEIGHTS_FILE", "featurizer_from_spec", "load_model", "save_model"]
+__all__ = [
+    "CARD_FILE",
+    "WEIGHTS_FILE",
+    "featurizer_from_spec",
+    "load_model",
+    "new_featurizer",
+    "save_model",
+]
 
 WEIGHTS_FILE = "weights.safetensors"
 CARD_FILE = "card.json"
@@ -36,10 +43,7 @@ def save_model(model: SPRMModel, out_dir: str | Path) -> Path:
     tensors = {f"head.{k}": v.contiguous() for k, v in model.head.state_dict().items()}
     if model.trajectory_head is not None:
         tensors.update(
-            {
-                f"trajectory_head.{k}": v.contiguous()
-                for k, v in model.trajectory_head.state_dict().items()
-            }
+            {f"trajectory_head.{k}": v.contiguous() for k, v in model.trajectory_head.state_dict().items()}
         )
     save_file(tensors, str(out / WEIGHTS_FILE))
     card = dict(model.card, alignment_weight=model.alignment_weight)
@@ -53,16 +57,12 @@ def featurizer_from_spec(spec: dict, cache_dir: str | Path | None = None) -> Fea
     if spec["kind"] == "sentence":
         encoder = load_sentence_encoder(spec.get("model_path"))
         if encoder.encoder_id != spec["encoder_id"]:
-            raise ValueError(
-                f"encoder {encoder.encoder_id!r} is not the card's {spec['encoder_id']!r}"
-            )
+            raise ValueError(f"encoder {encoder.encoder_id!r} is not the card's {spec['encoder_id']!r}")
         return SentenceFeaturizer(CachedSentenceEncoder(encoder, cache), spec.get("model_path"))
     if spec["kind"] == "boundary":
         bencoder = BoundaryEncoder(spec["model_dir"])
         if bencoder.encoder_id != spec["encoder_id"]:
-            raise ValueError(
-                f"encoder {bencoder.encoder_id!r} is not the card's {spec['encoder_id']!r}"
-            )
+            raise ValueError(f"encoder {bencoder.encoder_id!r} is not the card's {spec['encoder_id']!r}")
         return BoundaryFeaturizer(CachedBoundaryEncoder(bencoder, cache), spec["model_dir"])
     raise ValueError(f"unknown featurizer kind {spec['kind']!r}")
 
@@ -79,9 +79,7 @@ def load_model(
     if featurizer is None:
         featurizer = featurizer_from_spec(card["featurizer"], cache_dir)
     elif featurizer.encoder_id != card["encoder_id"]:
-        raise ValueError(
-            f"featurizer {featurizer.encoder_id!r} is not the card's {card['encoder_id']!r}"
-        )
+        raise ValueError(f"featurizer {featurizer.encoder_id!r} is not the card's {card['encoder_id']!r}")
     tensors = load_file(str(model_dir / WEIGHTS_FILE))
     head = SPRMHead(card["feature_dim"], dropout=card["hyperparameters"]["dropout"])
     head.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("head.")})
@@ -99,3 +97,13 @@ def load_model(
         trajectory_head=traj,
         alignment_weight=float(card.get("alignment_weight", ALIGNMENT_WEIGHT)),
     )
+
+
+def new_featurizer(*, cache_dir: str | Path | None, backbone_dir: str | Path | None = None) -> Featurizer:
+    """The featurizer of a new model: MiniLM sentences by default, or the boundary
+    states of a local Hugging Face model directory (`backbone_dir`)."""
+    cache = EmbeddingCache(cache_dir) if cache_dir is not None else None
+    if backbone_dir is None:
+        return SentenceFeaturizer(CachedSentenceEncoder(load_sentence_encoder(), cache))
+    encoder = BoundaryEncoder(backbone_dir)
+    return BoundaryFeaturizer(CachedBoundaryEncoder(encoder, cache), str(backbone_dir))

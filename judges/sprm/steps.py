@@ -52,9 +52,7 @@ def split_solution(text: str, rule: SplitRule = "lines") -> list[Step]:
     thinking = split_text(match.group(1), rule)
     response = split_text(text[match.end() :], rule)
     steps = [Step(index=i, text=t, section="trajectory") for i, t in enumerate(thinking)]
-    steps += [
-        Step(index=len(thinking) + i, text=t, section="response") for i, t in enumerate(response)
-    ]
+    steps += [Step(index=len(thinking) + i, text=t, section="response") for i, t in enumerate(response)]
     return steps
 
 

@@ -89,9 +89,7 @@ def train_head(
     rng = np.random.default_rng(config.seed)
     x = torch.from_numpy(np.concatenate(feats).astype(np.float32))
     y = torch.from_numpy(
-        np.concatenate(
-            [np.full(len(f), float(o), np.float32) for f, o in zip(feats, outs, strict=True)]
-        )
+        np.concatenate([np.full(len(f), float(o), np.float32) for f, o in zip(feats, outs, strict=True)])
     )
     is_last = torch.from_numpy(np.concatenate([np.arange(len(f)) == len(f) - 1 for f in feats]))
     head = SPRMHead(x.shape[1], dropout=config.dropout)
@@ -117,14 +115,12 @@ def train_head(
             opt.zero_grad()
             out.loss.backward()
             opt.step()
-            total += float(out.loss) * len(idx)
+            total += float(out.loss.detach()) * len(idx)
             kept_pos += out.kept_pos
             kept_neg += out.kept_neg
             n_pos += out.n_pos
             n_neg += out.n_neg
-        collapsed = phase == "sprm" and (
-            (n_pos > 0 and kept_pos == 0) or (n_neg > 0 and kept_neg == 0)
-        )
+        collapsed = phase == "sprm" and ((n_pos > 0 and kept_pos == 0) or (n_neg > 0 and kept_neg == 0))
         log = EpochLog(
             epoch=epoch,
             phase=phase,
@@ -163,16 +159,11 @@ def fit(
     feats = featurizer.build(solutions)
     outcomes = [bool(s.outcome) for s in solutions]
     result = train_head([f.x for f in feats], outcomes, config, on_epoch)
-    traj_idx = [
-        i for i, s in enumerate(solutions) if has_trajectory([st.section for st in s.steps])
-    ]
+    traj_idx = [i for i, s in enumerate(solutions) if has_trajectory([st.section for st in s.steps])]
     traj_head = None
     if traj_idx:
         rows = np.stack(
-            [
-                trajectory_features(feats[i], [st.section for st in solutions[i].steps])
-                for i in traj_idx
-            ]
+            [trajectory_features(feats[i], [st.section for st in solutions[i].steps]) for i in traj_idx]
         )
         traj_head = train_trajectory_head(rows, [outcomes[i] for i in traj_idx], seed=config.seed)
     card: dict[str, Any] = {

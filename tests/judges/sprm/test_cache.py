@@ -38,13 +38,9 @@ def test_only_missing_texts_are_encoded(tmp_path):
 def test_a_second_training_run_calls_the_encoder_zero_times(tmp_path, solutions):
     config = TrainConfig(epochs=2, seed=0)
     enc1 = HashEncoder()
-    fit(
-        solutions, SentenceFeaturizer(CachedSentenceEncoder(enc1, EmbeddingCache(tmp_path))), config
-    )
+    fit(solutions, SentenceFeaturizer(CachedSentenceEncoder(enc1, EmbeddingCache(tmp_path))), config)
     assert enc1.calls == 1
     # a new process would open the same cache file with a fresh encoder
     enc2 = HashEncoder()
-    fit(
-        solutions, SentenceFeaturizer(CachedSentenceEncoder(enc2, EmbeddingCache(tmp_path))), config
-    )
+    fit(solutions, SentenceFeaturizer(CachedSentenceEncoder(enc2, EmbeddingCache(tmp_path))), config)
     assert enc2.calls == 0

@@ -64,9 +64,7 @@ def test_boundary_states_depend_on_earlier_steps_only(tiny_model_dir):
 
 def test_boundary_backbone_trains_saves_and_reloads(tmp_path, tiny_model_dir, solutions):
     enc = BoundaryEncoder(tiny_model_dir)
-    feat = BoundaryFeaturizer(
-        CachedBoundaryEncoder(enc, EmbeddingCache(tmp_path / "c")), str(tiny_model_dir)
-    )
+    feat = BoundaryFeaturizer(CachedBoundaryEncoder(enc, EmbeddingCache(tmp_path / "c")), str(tiny_model_dir))
     model = fit(solutions, feat, TrainConfig(epochs=1))
     assert model.card["featurizer"]["kind"] == "boundary"
     assert model.card["feature_dim"] == 32

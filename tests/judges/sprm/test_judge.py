@@ -39,9 +39,7 @@ def test_verdicts_carry_scores_thresholded_labels_and_first_error(model_dir):
         task("c", "<think>2 + 3 is 5.\n\nPlus 4 is 9.</think>\n\nSo 9.\n\nA: 9", "blank_lines"),
     ]
     for threshold in (0.3, 0.5, 0.7):
-        judge = SPRMJudge.from_config(
-            {"model_dir": str(model_dir), "threshold": threshold, "batch_size": 2}
-        )
+        judge = SPRMJudge.from_config({"model_dir": str(model_dir), "threshold": threshold, "batch_size": 2})
         verdicts = judge.judge(tasks)
         assert len(verdicts) == 3
         for t, v in zip(tasks, verdicts, strict=True):
@@ -60,23 +58,16 @@ def test_verdicts_carry_scores_thresholded_labels_and_first_error(model_dir):
 def test_version_changes_with_threshold_and_weights(model_dir, tmp_path, minilm):
     a = SPRMJudge.from_config({"model_dir": str(model_dir)})
     assert a.version() == SPRMJudge.from_config({"model_dir": str(model_dir)}).version()
-    assert (
-        a.version()
-        != SPRMJudge.from_config({"model_dir": str(model_dir), "threshold": 0.6}).version()
-    )
+    assert a.version() != SPRMJudge.from_config({"model_dir": str(model_dir), "threshold": 0.6}).version()
     from tests.judges.sprm.conftest import make_solutions
 
-    save_model(
-        fit(make_solutions(), SentenceFeaturizer(minilm), TrainConfig(epochs=2, seed=1)), tmp_path
-    )
+    save_model(fit(make_solutions(), SentenceFeaturizer(minilm), TrainConfig(epochs=2, seed=1)), tmp_path)
     assert a.version() != SPRMJudge.from_config({"model_dir": str(tmp_path)}).version()
 
 
 def test_items_it_cannot_judge_fail_with_a_reason(model_dir):
     judge = SPRMJudge.from_config({"model_dir": str(model_dir)})
-    summary = SummaryTask(
-        item_id="s", document="d", summary="s", persona=Persona("p", "d"), criteria=()
-    )
+    summary = SummaryTask(item_id="s", document="d", summary="s", persona=Persona("p", "d"), criteria=())
     empty = ReasoningTask(item_id="e", problem="p", steps=())
     ok = ReasoningTask(item_id="o", problem="p", steps=(Step(0, "x = 1"),))
     verdicts = judge.judge([summary, empty, ok])

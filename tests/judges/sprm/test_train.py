@@ -37,9 +37,7 @@ def test_history_logs_kept_fraction_per_class_per_epoch(hash_encoder, solutions)
     model = fit(solutions, SentenceFeaturizer(hash_encoder), TrainConfig(epochs=3, warmup_epochs=1))
     history = model.card["training"]["history"]
     assert [h["phase"] for h in history] == ["warmup", "sprm", "sprm"]
-    assert (
-        history[0]["kept_pos"] == 1.0 and history[0]["kept_neg"] == 1.0
-    )  # warm-up filters nothing
+    assert history[0]["kept_pos"] == 1.0 and history[0]["kept_neg"] == 1.0  # warm-up filters nothing
     for h in history[1:]:
         assert 0.0 <= h["kept_pos"] <= 1.0 and 0.0 <= h["kept_neg"] <= 1.0
 
