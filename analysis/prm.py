@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -427,7 +428,7 @@ def processbench_f1(
         raise ValueError("ProcessBench F1 needs at least one trace without an error")
     hit = (p == t).astype(np.float64)
     cl = _cluster_index(clusters, len(t))
-    kw = {"n_boot": n_boot, "seed": seed, "confidence": confidence}
+    kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "confidence": confidence}
     acc1 = _result(lambda w: _pb_parts(hit, err, w)[0], cl, int(err.sum()), **kw)
     acc2 = _result(lambda w: _pb_parts(hit, err, w)[1], cl, int((~err).sum()), **kw)
     f1 = _result(lambda w: _pb_parts(hit, err, w)[2], cl, len(t), **kw)
@@ -498,7 +499,7 @@ def calibration(
         return float(np.sum(w * (s - y) ** 2) / np.sum(w))
 
     counts, mean_s, frac = per_bin(np.ones(len(s)))
-    kw = {"n_boot": n_boot, "seed": seed, "confidence": confidence}
+    kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "confidence": confidence}
     return CalibrationResult(
         bin_edges=edges,
         counts=counts.astype(int),

@@ -52,16 +52,15 @@ def train_phase(cache_dir: str, epochs: int) -> None:
     start = time.perf_counter()
     encoder = load_sentence_encoder()
     load_s = time.perf_counter() - start
-    featurizer = SentenceFeaturizer(CachedSentenceEncoder(encoder, EmbeddingCache(cache_dir)))
-    counting = featurizer.encoder.encoder
     calls = {"texts": 0}
-    original = counting.encode
+    original = encoder.encode
 
     def encode(texts):  # count what really reaches the encoder
         calls["texts"] += len(texts)
         return original(texts)
 
-    counting.encode = encode  # type: ignore[method-assign]
+    encoder.encode = encode  # type: ignore[method-assign]
+    featurizer = SentenceFeaturizer(CachedSentenceEncoder(encoder, EmbeddingCache(cache_dir)))
     t0 = time.perf_counter()
     model = fit(solutions, featurizer, TrainConfig(variant="sprm", epochs=epochs, seed=0))
     total = time.perf_counter() - t0

@@ -120,7 +120,7 @@ class BoundaryEncoder:
         config = self.model.config
         self.dim = int(getattr(config, "hidden_size", None) or config.n_embd)
         limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", 512)
-        self.max_length = int(max_length or limit)
+        self.max_length = int(max_length or limit or 512)
         digest = hashlib.sha256()
         for name in sorted(p.name for p in model_dir.iterdir() if p.is_file()):
             digest.update(name.encode())

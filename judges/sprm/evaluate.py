@@ -62,7 +62,7 @@ def _step_metrics(
     flat_s = np.concatenate(scores)
     flat_y = np.concatenate([_labels(s) for s in solutions])
     trace = np.concatenate([np.full(len(s.steps), i) for i, s in enumerate(solutions)])
-    kw = {"n_boot": n_boot, "seed": seed}
+    kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
     out: dict[str, Any] = {}
     try:
         out["step_auroc"] = prm.step_auroc(flat_s, flat_y, trace, **kw).as_dict()
@@ -138,7 +138,7 @@ def evaluate(
     if not solutions:
         raise ValueError("no solutions to evaluate")
     scored = model.score(solutions)
-    kw = {"threshold": threshold, "n_boot": n_boot, "seed": seed}
+    kw: dict[str, Any] = {"threshold": threshold, "n_boot": n_boot, "seed": seed}
     report: dict[str, Any] = {
         "n_solutions": len(solutions),
         "n_steps": int(sum(len(s.steps) for s in solutions)),
@@ -156,7 +156,7 @@ def evaluate(
     groups = [s.group for s in with_outcome]
     if with_outcome and max(np.unique(groups, return_counts=True)[1]) >= 2:
         correct = [bool(s.outcome) for s in with_outcome]
-        bkw = {"n_boot": n_boot, "seed": seed}
+        bkw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
         report["best_of_n_baselines"] = {
             "random_choice": prm.random_choice_accuracy(correct, groups, **bkw).as_dict(),
             "oracle": prm.oracle_accuracy(correct, groups, **bkw).as_dict(),

@@ -44,6 +44,7 @@ class SPRMJudge:
         self.model_dir = Path(model_dir)
         self.threshold = float(threshold)
         self.batch_size = int(batch_size)
+        self._version: str | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SPRMJudge:
@@ -59,11 +60,14 @@ class SPRMJudge:
 
     def version(self) -> str:
         """sha256 of the weights, the card and the threshold."""
+        if self._version is not None:
+            return self._version
         digest = hashlib.sha256()
         digest.update((self.model_dir / WEIGHTS_FILE).read_bytes())
         digest.update((self.model_dir / CARD_FILE).read_bytes())
         digest.update(json.dumps({"threshold": self.threshold}).encode())
-        return digest.hexdigest()
+        self._version = digest.hexdigest()
+        return self._version
 
     def judge(self, tasks: Sequence[Task]) -> list[Verdict]:
         verdicts: list[Verdict | None] = [None] * len(tasks)
