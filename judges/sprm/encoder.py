@@ -78,11 +78,12 @@ class SentenceEncoder:
         self.model = SentenceTransformer(str(model_path), device="cpu")
         self.model.eval()
         self.batch_size = batch_size
-        dim = (
-            self.model.get_embedding_dimension()
-            if hasattr(self.model, "get_embedding_dimension")
-            else self.model.get_sentence_embedding_dimension()
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
         )
+        dim = get_dim()
+        if dim is None:
+            raise ValueError(f"{model_path} does not declare its embedding dimension")
         self.dim = int(dim)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
