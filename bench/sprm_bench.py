@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -97,7 +99,10 @@ def scoring(n: int, repeats: int) -> None:
         model.score(solutions)
         best_sprm = min(best_sprm, time.perf_counter() - t0)
     enc_rate, sprm_rate = len(steps) / best_enc, len(steps) / best_sprm
-    print(f"scoring {len(solutions)} solutions, {len(steps)} steps (best of {repeats})")
+    print(
+        f"scoring {len(solutions)} solutions, {len(steps)} steps (best of {repeats}), "
+        f"{torch.get_num_threads()} torch thread(s)"
+    )
     print(f"  bare encoder (MiniLM, steps only) {enc_rate:8.1f} steps/s")
     print(f"  SPRM score (encode + features + head) {sprm_rate:8.1f} steps/s")
     print(f"  SPRM / encoder = {sprm_rate / enc_rate:.1%} (target >= 85%)")
@@ -111,18 +116,24 @@ def main() -> None:
     parser.add_argument("--phase", choices=["all", "train"], default="all")
     parser.add_argument("--cache-dir")
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--keep-cache", help="write the cold run's cache here instead of a temp dir")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     if args.phase == "train":
         train_phase(args.cache_dir, args.epochs)
         return
     scoring(args.n_score, args.repeats)
     if args.skip_training:
         return
-    with tempfile.TemporaryDirectory() as cache:
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = args.keep_cache or tmp
+        if Path(cache, "embeddings.sqlite").exists():
+            sys.exit(f"{cache} already holds a cache: the cold run needs an empty one")
         for label in ("cold (empty cache)", "warm (cache from the cold run)"):
             out = subprocess.run(
                 [sys.executable, __file__, "--phase", "train", "--cache-dir", cache,
-                 "--epochs", str(args.epochs)],
+                 "--epochs", str(args.epochs), "--threads", str(args.threads)],
                 check=True, capture_output=True, text=True,
             )  # fmt: skip
             r = json.loads(out.stdout.strip().splitlines()[-1])

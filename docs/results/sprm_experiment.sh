@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # The SPRM experiment of docs/results/sprm.md, exactly as run. From the project root:
-#   DATA=../shared/data bash docs/results/sprm_experiment.sh
+#   DATA=../shared/data bash docs/results/sprm_experiment.sh [gsm8k|bbm|all]
 # Models go to models/ and reports to runs/ (both gitignored); the embedding cache
 # is runs/sprm-cache, so only the first command that meets a text encodes it.
 set -euo pipefail
 DATA=${DATA:-../shared/data}
 PY=${PY:-python}
-EPOCHS=${EPOCHS:-5}
+PART=${1:-all}
 mkdir -p models runs
 
 # (a) GSM8K model solutions, outcome labels only; 80/20 split by problem, seed 0.
+# 17k training steps / 256 a batch = 66 updates an epoch; 5 epochs.
+if [[ $PART == gsm8k || $PART == all ]]; then
 GSM=$DATA/gsm8k/example_model_solutions.jsonl
 for variant in sprm orm last_step; do
   $PY manage.py train_sprm --data "$GSM" --format gsm8k_solutions --split train --split-seed 0 \
-    --variant $variant --epochs "$EPOCHS" --seed 0 --out models/gsm8k-$variant
+    --variant $variant --epochs 5 --seed 0 --out models/gsm8k-$variant
   $PY manage.py evaluate_sprm --model models/gsm8k-$variant --data "$GSM" --format gsm8k_solutions \
     --split test --split-seed 0 --json > runs/gsm8k-$variant.json
 done
+fi
 
 # (b) BIG-Bench Mistake: train on the outcome labels (answer == target) of two
 # human-labelled tasks, evaluate against the human mistake_index of the third.
+# About 5k training steps = 20 updates an epoch; 10 epochs.
+if [[ $PART == bbm || $PART == all ]]; then
 BBM=$DATA/bigbench_mistake
 TASKS=(multistep_arithmetic tracking_shuffled_objects word_sorting)
 for held in "${TASKS[@]}"; do
@@ -29,8 +34,9 @@ for held in "${TASKS[@]}"; do
   done
   for variant in sprm orm last_step; do
     $PY manage.py train_sprm "${train_args[@]}" --format bigbench_mistake \
-      --variant $variant --epochs "$EPOCHS" --seed 0 --out models/bbm-no-$held-$variant
+      --variant $variant --epochs 10 --seed 0 --out models/bbm-no-$held-$variant
     $PY manage.py evaluate_sprm --model models/bbm-no-$held-$variant --data "$BBM/$held.jsonl" \
       --format bigbench_mistake --json > runs/bbm-$held-$variant.json
   done
 done
+fi

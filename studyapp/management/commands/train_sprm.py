@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -27,9 +28,13 @@ def add_data_arguments(parser: CommandParser) -> None:
     parser.add_argument("--test-fraction", type=float, default=0.2)
     parser.add_argument("--split-seed", type=int, default=0)
     parser.add_argument("--cache-dir", default="runs/sprm-cache", help="embedding cache")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)"
+    )
 
 
 def load_data(options: dict[str, Any]) -> list:
+    torch.set_num_threads(options["threads"])
     try:
         solutions = read_solutions(options["data"], options["format"])
     except ImportFailure as exc:
