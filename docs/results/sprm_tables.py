@@ -70,6 +70,19 @@ def bbm() -> None:
                 f"{ci(pb.get('acc1'))} | {ci(pb.get('acc2'))} | {ci(block['first_error_accuracy'])} "
                 f"| {ci(block['calibration']['ece'])} |"
             )
+        print("\nAt the threshold fitted on training outcomes (no step label read):\n")
+        print(
+            "| model | threshold | ProcessBench F1 | acc1 | acc2 | first-error acc |\n"
+            "|---|---|---|---|---|---|"
+        )
+        for v in VARIANTS:
+            at = reports[v].get("model_at_outcome_threshold")
+            if at:
+                pb = at["processbench"]
+                print(
+                    f"| {v} | {reports[v]['outcome_threshold']:.3f} | {ci(pb.get('f1'))} | "
+                    f"{ci(pb.get('acc1'))} | {ci(pb.get('acc2'))} | {ci(at['first_error_accuracy'])} |"
+                )
         print()
         for v in VARIANTS:
             card = json.loads((MODELS / f"bbm-no-{task}-{v}" / "card.json").read_text())

@@ -147,11 +147,19 @@ def evaluate(
         "variant": model.card.get("variant"),
         "collapsed": model.card.get("training", {}).get("collapsed"),
         "model": evaluate_scores(solutions, [s.step_scores for s in scored], **kw),
+        "outcome_threshold": model.card.get("outcome_threshold", {}).get("value"),
         "baselines": {
             name: evaluate_scores(solutions, baseline_step_scores(name, solutions, seed), **kw)
             for name in BASELINES
         },
     }
+    t_out = report["outcome_threshold"]
+    if t_out is not None and report["n_labelled_traces"]:
+        # first errors at the threshold fitted on training outcomes (no step label read)
+        at_t = evaluate_scores(solutions, [s.step_scores for s in scored], **(kw | {"threshold": t_out}))
+        report["model_at_outcome_threshold"] = {
+            k: at_t[k] for k in ("first_error_accuracy", "processbench") if k in at_t
+        }
     with_outcome = [s for s in solutions if s.outcome is not None and s.steps]
     groups = [s.group for s in with_outcome]
     if with_outcome and max(np.unique(groups, return_counts=True)[1]) >= 2:

@@ -13,7 +13,7 @@ import torch
 
 from judges.sprm.head import SPRMHead
 
-__all__ = ["best_of_n", "first_below", "geometric_mean", "head_scores"]
+__all__ = ["best_of_n", "first_below", "geometric_mean", "head_scores", "outcome_threshold"]
 
 _FLOOR = 1e-12
 
@@ -48,3 +48,29 @@ def first_below(step_scores: Sequence[float] | np.ndarray, threshold: float) -> 
     """The predicted first error: the first step scored below `threshold`, -1 if none."""
     below = np.nonzero(np.asarray(step_scores) < threshold)[0]
     return int(below[0]) if below.size else -1
+
+
+def outcome_threshold(
+    min_step_scores: Sequence[float] | np.ndarray, outcomes: Sequence[bool] | np.ndarray
+) -> tuple[float, float]:
+    """A step threshold chosen from outcome labels alone.
+
+    A solution is predicted correct when its lowest step score is at or above
+    ``t``; ``t`` maximises the balanced accuracy of that prediction against the
+    outcomes (ties: the smallest such ``t``). Candidates are the observed minima
+    and 0.5. Returns ``(t, balanced accuracy)``. No step label is read, so the
+    threshold may be fitted on training data and used for first-error prediction.
+    """
+    m = np.asarray(min_step_scores, dtype=np.float64)
+    y = np.asarray(outcomes, dtype=bool)
+    if m.shape != y.shape or m.size == 0:
+        raise ValueError("min_step_scores and outcomes must be non-empty and of equal length")
+    if y.all() or not y.any():
+        return 0.5, float("nan")
+    cands = np.unique(np.append(m, 0.5))
+    pred = m[None, :] >= cands[:, None]  # (n_candidates, n_solutions)
+    tpr = (pred & y).sum(axis=1) / y.sum()
+    tnr = (~pred & ~y).sum(axis=1) / (~y).sum()
+    bal = (tpr + tnr) / 2
+    best = int(np.argmax(bal))
+    return float(cands[best]), float(bal[best])

@@ -23,6 +23,7 @@ from judges.sprm.features import Featurizer
 from judges.sprm.head import SPRMHead
 from judges.sprm.loss import last_step_loss, orm_loss, spr_loss
 from judges.sprm.model import SPRMModel
+from judges.sprm.score import head_scores, outcome_threshold
 from judges.sprm.trajectory import has_trajectory, train_trajectory_head, trajectory_features
 
 __all__ = ["VARIANTS", "EpochLog", "TrainConfig", "TrainResult", "data_hash", "fit", "train_head"]
@@ -159,6 +160,11 @@ def fit(
     feats = featurizer.build(solutions)
     outcomes = [bool(s.outcome) for s in solutions]
     result = train_head([f.x for f in feats], outcomes, config, on_epoch)
+    train_scores = head_scores(result.head, np.concatenate([f.x for f in feats if len(f.x)]))
+    sizes = [len(f.x) for f in feats if len(f.x)]
+    minima = [float(part.min()) for part in np.split(train_scores, np.cumsum(sizes)[:-1])]
+    with_steps = [o for f, o in zip(feats, outcomes, strict=True) if len(f.x)]
+    threshold, balanced = outcome_threshold(minima, with_steps)
     traj_idx = [i for i, s in enumerate(solutions) if has_trajectory([st.section for st in s.steps])]
     traj_head = None
     if traj_idx:
@@ -183,6 +189,8 @@ def fit(
             "collapsed_epochs": result.collapsed_epochs,
             "final_loss": result.history[-1].loss,
         },
+        # chosen from training outcomes only (see score.outcome_threshold)
+        "outcome_threshold": {"value": threshold, "train_balanced_accuracy": balanced},
         "trajectory": {"trained_head": traj_head is not None, "n_items": len(traj_idx)},
     }
     return SPRMModel(featurizer=featurizer, head=result.head, card=card, trajectory_head=traj_head)
