@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
-
-import numpy as np
 
 from judges.types import ReasoningTask, Step
 
@@ -65,14 +64,21 @@ def solution_from_task(task: ReasoningTask) -> Solution:
 def split_by_group(
     solutions: list[Solution], *, test_fraction: float = 0.2, seed: int = 0
 ) -> tuple[list[Solution], list[Solution]]:
-    """(train, test) with whole problems on one side: a seeded permutation of the
-    sorted group keys, the first ``round(test_fraction * n_groups)`` go to test."""
+    """(train, test) with whole problems on one side.
+
+    A group goes to test when ``sha256(f"{seed}:{group}")``, read as a number in
+    [0, 1), is below `test_fraction`: the side of a problem depends only on its key
+    and the seed, never on what else is in the data, so one task's split is the
+    same whether it is read alone or with others.
+    """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
-    groups = sorted({s.group for s in solutions})
-    order = np.random.default_rng(seed).permutation(len(groups))
-    n_test = round(test_fraction * len(groups))
-    test_groups = {groups[i] for i in order[:n_test]}
-    train = [s for s in solutions if s.group not in test_groups]
-    test = [s for s in solutions if s.group in test_groups]
+
+    def in_test(group: str) -> bool:
+        digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < test_fraction
+
+    side = {g: in_test(g) for g in {s.group for s in solutions}}
+    train = [s for s in solutions if not side[s.group]]
+    test = [s for s in solutions if side[s.group]]
     return train, test

@@ -1,6 +1,8 @@
 """`SPRMJudge`: a trained SPRM behind the Judge protocol of `judges.base`.
 
-Config: ``{"model_dir": ..., "threshold": 0.5, "batch_size": 64, "cache_dir": None}``.
+Config: ``{"model_dir": ..., "threshold": 0.5, "batch_size": 64, "cache_dir": None}``;
+``"threshold": "outcome"`` takes the threshold the model fitted on its training
+outcomes (``card.json`` ``outcome_threshold``), which read no step label.
 For each reasoning task the verdict carries continuous step scores, step labels
 thresholded at `threshold` (+1 at or above, -1 below), the first step below the
 threshold as `first_error` (-1 if none), the geometric-mean solution `score`, and
@@ -51,10 +53,15 @@ class SPRMJudge:
         if "model_dir" not in config:
             raise ValueError("SPRM judge config needs 'model_dir'")
         model = load_model(config["model_dir"], cache_dir=config.get("cache_dir"))
+        threshold = config.get("threshold", 0.5)
+        if threshold == "outcome":
+            threshold = model.card.get("outcome_threshold", {}).get("value")
+            if threshold is None:
+                raise ValueError("the model card has no outcome_threshold")
         return cls(
             model,
             model_dir=config["model_dir"],
-            threshold=config.get("threshold", 0.5),
+            threshold=threshold,
             batch_size=config.get("batch_size", 64),
         )
 

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -63,6 +65,14 @@ def test_version_changes_with_threshold_and_weights(model_dir, tmp_path, minilm)
 
     save_model(fit(make_solutions(), SentenceFeaturizer(minilm), TrainConfig(epochs=2, seed=1)), tmp_path)
     assert a.version() != SPRMJudge.from_config({"model_dir": str(tmp_path)}).version()
+
+
+def test_threshold_can_come_from_the_training_outcomes(model_dir):
+    judge = SPRMJudge.from_config({"model_dir": str(model_dir), "threshold": "outcome"})
+    card = json.loads((model_dir / "card.json").read_text())
+    assert judge.threshold == card["outcome_threshold"]["value"]
+    [v] = judge.judge([task("a", "2 + 3 = 5\n5 + 4 = 9\nA: 9")])
+    assert v.step_labels == [1 if s >= judge.threshold else -1 for s in v.step_scores]
 
 
 def test_items_it_cannot_judge_fail_with_a_reason(model_dir):
