@@ -26,6 +26,9 @@ def kept(card: dict) -> str:
 
 
 def gsm8k() -> None:
+    if not (RUNS / "gsm8k-sprm.json").exists():
+        print("(no GSM8K reports)")
+        return
     reports = {v: json.loads((RUNS / f"gsm8k-{v}.json").read_text()) for v in VARIANTS}
     first = reports["sprm"]
     print(
@@ -48,9 +51,13 @@ def gsm8k() -> None:
         print(f"- {v}: {kept(card)}; collapsed: {card['training']['collapsed']}")
 
 
-def bbm() -> None:
+def bbm(prefix: str = "bbm", model_dir: str = "bbm-no-{task}-{v}") -> None:
     for task in TASKS:
-        reports = {v: json.loads((RUNS / f"bbm-{task}-{v}.json").read_text()) for v in VARIANTS}
+        paths = {v: RUNS / f"{prefix}-{task}-{v}.json" for v in VARIANTS}
+        if not all(p.exists() for p in paths.values()):
+            print(f"\n(no reports for {task})")
+            continue
+        reports = {v: json.loads(p.read_text()) for v, p in paths.items()}
         first = reports["sprm"]
         pb0 = first["model"]["processbench"]
         print(
@@ -85,7 +92,7 @@ def bbm() -> None:
                 )
         print()
         for v in VARIANTS:
-            card = json.loads((MODELS / f"bbm-no-{task}-{v}" / "card.json").read_text())
+            card = json.loads((MODELS / model_dir.format(task=task, v=v) / "card.json").read_text())
             print(
                 f"- {v} trained on {card['n_solutions']} traces ({card['n_positive_solutions']} correct): "
                 f"kept pos/neg per epoch {kept(card)}; collapsed: {card['training']['collapsed']}"
@@ -95,5 +102,7 @@ def bbm() -> None:
 if __name__ == "__main__":
     print("## (a) GSM8K\n")
     gsm8k()
-    print("\n## (b) BIG-Bench Mistake\n")
+    print("\n## (b) BIG-Bench Mistake, held-out task\n")
     bbm()
+    print("\n## (c) BIG-Bench Mistake, held-out half of each task\n")
+    bbm("bbm-in", "bbm-half-{v}")
