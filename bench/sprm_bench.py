@@ -88,24 +88,40 @@ def scoring(n: int, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         warm = SentenceFeaturizer(CachedSentenceEncoder(encoder, EmbeddingCache(tmp)))
         model = fit(solutions, warm, TrainConfig(epochs=1))
-    model.featurizer = SentenceFeaturizer(CachedSentenceEncoder(encoder, None))  # no cache
     encoder.encode(steps[:64])  # warm up kernels
-    best_enc, best_sprm = float("inf"), float("inf")
+    problems = sorted({s.problem for s in solutions})
+    best = {"encoder": float("inf"), "sprm": float("inf"), "sprm_problems_cached": float("inf")}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        encoder.encode(steps)
-        best_enc = min(best_enc, time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        model.score(solutions)
-        best_sprm = min(best_sprm, time.perf_counter() - t0)
-    enc_rate, sprm_rate = len(steps) / best_enc, len(steps) / best_sprm
+        with tempfile.TemporaryDirectory() as tmp:
+            # a study encodes each problem once: a fresh cache holding the problems only
+            problems_cache = EmbeddingCache(tmp)
+            CachedSentenceEncoder(encoder, problems_cache).encode(problems)
+            cached_problems = SentenceFeaturizer(CachedSentenceEncoder(encoder, problems_cache))
+            t0 = time.perf_counter()
+            encoder.encode(steps)
+            best["encoder"] = min(best["encoder"], time.perf_counter() - t0)
+            model.featurizer = SentenceFeaturizer(CachedSentenceEncoder(encoder, None))
+            t0 = time.perf_counter()
+            model.score(solutions)
+            best["sprm"] = min(best["sprm"], time.perf_counter() - t0)
+            model.featurizer = cached_problems
+            t0 = time.perf_counter()
+            model.score(solutions)
+            best["sprm_problems_cached"] = min(best["sprm_problems_cached"], time.perf_counter() - t0)
+    rate = {k: len(steps) / v for k, v in best.items()}
     print(
         f"scoring {len(solutions)} solutions, {len(steps)} steps (best of {repeats}), "
         f"{torch.get_num_threads()} torch thread(s)"
     )
-    print(f"  bare encoder (MiniLM, steps only) {enc_rate:8.1f} steps/s")
-    print(f"  SPRM score (encode + features + head) {sprm_rate:8.1f} steps/s")
-    print(f"  SPRM / encoder = {sprm_rate / enc_rate:.1%} (target >= 85%)")
+    print(f"  bare encoder (MiniLM, the step texts)          {rate['encoder']:8.1f} steps/s")
+    print(
+        f"  SPRM score, cold (encodes problems and steps)  {rate['sprm']:8.1f} steps/s"
+        f"  = {rate['sprm'] / rate['encoder']:.1%} of the encoder (target >= 85%)"
+    )
+    print(
+        f"  SPRM score, problems already cached            {rate['sprm_problems_cached']:8.1f} steps/s"
+        f"  = {rate['sprm_problems_cached'] / rate['encoder']:.1%} of the encoder"
+    )
 
 
 def main() -> None:
