@@ -66,6 +66,7 @@ class ChatCaller:
     rand: Callable[[], float] = random.random
     stats: Counter[str] = field(default_factory=Counter)
     waits: list[float] = field(default_factory=list)  # every backoff chosen, in order
+    grants: list[float] = field(default_factory=list)  # rate limiter grants (Redis clock, s)
     structured_unsupported: bool = False  # learnt: the server rejected response_format
 
     def body(self, base: dict[str, Any], response_format: dict[str, Any] | None) -> dict[str, Any]:
@@ -108,7 +109,8 @@ class ChatCaller:
         last_error = ""
         while True:
             if self.limiter is not None:
-                await self.limiter.acquire_async(self._estimate_tokens(body))
+                grant = await self.limiter.acquire_async(self._estimate_tokens(body))
+                self.grants.append(grant.now)
             attempts += 1
             self.stats["calls"] += 1
             try:

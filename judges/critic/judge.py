@@ -69,6 +69,7 @@ class CriticJudge:
             Counter()
         )  # calls, retries, cache_hits, ... over this judge's life
         self.waits: list[float] = []  # every backoff chosen, in order
+        self.grants: list[float] = []  # when the shared rate limiter let each request go
         self._sleep = sleep or asyncio.sleep
         self._memory_cache = MemoryResponseCache()
 
@@ -242,6 +243,7 @@ class CriticJudge:
         finally:
             self.stats.update(caller.stats)
             self.waits.extend(caller.waits)
+            self.grants.extend(caller.grants)
             await client.close()
             if limiter is not None:
                 await limiter.aclose()

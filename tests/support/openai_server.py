@@ -23,7 +23,7 @@ import json
 import re
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -170,6 +170,11 @@ class FakeOpenAI:
         self.file_data: dict[str, bytes] = {}
         self.batches: dict[str, dict[str, Any]] = {}
         self._batch_polls: dict[str, int] = {}
+        # chat requests being answered now, counted per reset() so that slow answers
+        # left over from an earlier test do not count
+        self._generation = 0
+        self._in_flight: Counter[int] = Counter()
+        self.max_in_flight = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -185,6 +190,8 @@ class FakeOpenAI:
             self.responder = None
             self.latency = 0.0
             self.batch_polls_before_done = 1
+            self.max_in_flight = 0
+            self._generation += 1
 
     def next_reply(self, request: RecordedRequest) -> Reply:
         with self._lock:
@@ -343,7 +350,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, body: Any) -> RecordedRequest:
         rec = RecordedRequest(
-            self.command, self.path.split("?")[0], dict(self.headers.items()), body, time.time()
+            self.command,
+            self.path.split("?")[0],
+            {k.lower(): v for k, v in self.headers.items()},
+            body,
+            time.time(),
         )
         self.fake.record(rec)
         return rec
@@ -400,10 +411,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, rec: RecordedRequest) -> None:
         if not isinstance(rec.body, dict) or "messages" not in rec.body:
             return self._send(400, _error_body(400, "'messages' is required"))
-        reply = self.fake.next_reply(rec)
-        delay = self.fake.latency + reply.delay
-        if delay:
-            time.sleep(delay)
+        fake = self.fake
+        with fake._lock:
+            gen = fake._generation
+            fake._in_flight[gen] += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake._in_flight[gen])
+        try:
+            reply = fake.next_reply(rec)
+            delay = fake.latency + reply.delay
+            if delay:
+                time.sleep(delay)
+        finally:
+            with fake._lock:
+                fake._in_flight[gen] -= 1
         if reply.body is not None:
             return self._send(reply.status, raw=reply.body, headers=reply.headers)
         if reply.status != 200:
