@@ -52,6 +52,7 @@ class CriticConfig(BaseModel):
     backoff_max: float = Field(default=30.0, ge=0)
     retry_after_max: float = Field(default=120.0, ge=0)
     concurrency: int = Field(default=16, ge=1, le=1024)
+    http_client: Literal["auto", "aiohttp", "httpx"] = "auto"  # auto: aiohttp when installed
     rpm: int | None = Field(default=None, ge=1)
     tpm: int | None = Field(default=None, ge=1)
     burst_seconds: float = Field(default=1.0, gt=0)  # how much of the limit may go at once
@@ -59,6 +60,7 @@ class CriticConfig(BaseModel):
     redis_url: str | None = None
     redis_url_env: str | None = None
     cache: bool = True
+    cache_prefix: str = "concordance:critic:cache:"  # Redis key prefix of the cache entries
     price: Price | None = None
 
     @classmethod

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -22,13 +23,11 @@ class OutputError(ValueError):
     """The model's output cannot be used; the message says why."""
 
 
-def _json_candidates(text: str) -> list[object]:
-    """JSON values found in `text`: the whole text, fenced blocks, then each `{...}` in order."""
-    found: list[object] = []
-    chunks = [text.strip(), *(m.strip() for m in _FENCE.findall(text))]
-    for chunk in chunks:
+def _json_candidates(text: str) -> Iterator[object]:
+    """JSON values found in `text`, lazily: the whole text, fenced blocks, then each `{...}`."""
+    for chunk in (text.strip(), *(m.strip() for m in _FENCE.findall(text))):
         try:
-            found.append(json.loads(chunk))
+            yield json.loads(chunk)
         except ValueError:
             continue
     decoder = json.JSONDecoder()
@@ -37,24 +36,21 @@ def _json_candidates(text: str) -> list[object]:
             value, _ = decoder.raw_decode(text, start)
         except ValueError:
             continue
-        found.append(value)
-    return found
+        yield value
 
 
 def parse_model(text: str | None, model: type[M]) -> M:
     """The first JSON object in `text` that validates as `model`."""
     if not text or not text.strip():
         raise OutputError("empty output")
-    candidates = _json_candidates(text)
-    if not candidates:
-        raise OutputError("no JSON object in the output")
     first_error: ValidationError | None = None
-    for value in candidates:
+    for value in _json_candidates(text):
         try:
             return model.model_validate(value)
         except ValidationError as exc:
             first_error = first_error or exc
-    assert first_error is not None
+    if first_error is None:
+        raise OutputError("no JSON object in the output")
     problems = "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
         for e in first_error.errors()[:5]

@@ -8,6 +8,7 @@ new judge configuration instead of silently changing old judgments.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ class PromptTemplate:
     system: str
     user: str
 
-    @property
+    @functools.cached_property
     def version(self) -> str:
         digest = hashlib.sha256(f"{self.system}\0{self.user}".encode()).hexdigest()
         return f"{self.name}@{digest[:16]}"

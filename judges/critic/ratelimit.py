@@ -124,7 +124,10 @@ class RedisRateLimiter:
 
     async def try_acquire_async(self, tokens: int = 0) -> Grant:
         if self._async is None:
-            self._async = redis.asyncio.Redis.from_url(self.redis_url)
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.redis_url, max_connections=32, timeout=30
+            )
+            self._async = redis.asyncio.Redis(connection_pool=pool)
         res = await self._async.eval(GCRA_LUA, 2, *self.keys, *self._args(tokens, None))
         return self._grant(res)
 

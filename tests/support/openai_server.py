@@ -317,6 +317,7 @@ class FakeOpenAI:
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeOpenAI
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in separate writes
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
