@@ -110,7 +110,9 @@ class RedisRateLimiter:
     def try_acquire(self, tokens: int = 0, *, now: float | None = None) -> Grant:
         """One attempt; `now` (seconds) overrides Redis's clock, for tests."""
         if self._sync is None:
-            self._sync = redis.Redis.from_url(self.redis_url)
+            self._sync = redis.Redis.from_url(
+                self.redis_url, socket_timeout=10, socket_connect_timeout=5
+            )
         res = self._sync.eval(GCRA_LUA, 2, *self.keys, *self._args(tokens, now))
         return self._grant(res)
 
@@ -125,7 +127,11 @@ class RedisRateLimiter:
     async def try_acquire_async(self, tokens: int = 0) -> Grant:
         if self._async is None:
             pool = redis.asyncio.BlockingConnectionPool.from_url(
-                self.redis_url, max_connections=32, timeout=30
+                self.redis_url,
+                max_connections=32,
+                timeout=30,
+                socket_timeout=10,
+                socket_connect_timeout=5,
             )
             self._async = redis.asyncio.Redis(connection_pool=pool)
         res = await self._async.eval(GCRA_LUA, 2, *self.keys, *self._args(tokens, None))

@@ -355,6 +355,31 @@ def test_requests_run_concurrently_up_to_the_bound(openai_server, critic_config)
     assert openai_server.max_in_flight == 4
 
 
+def test_concurrency_beyond_one_client_is_spread_over_several(openai_server, critic_config):
+    openai_server.responder = critique_responder
+    openai_server.latency = 0.5
+    judge, _ = make(critic_config, concurrency=20)  # two clients of 16 slots, 20 in flight
+    verdicts = judge.judge([reasoning_task(f"t{i}") for i in range(40)])
+    assert all(v.ok for v in verdicts) and openai_server.calls() == 40
+    assert openai_server.max_in_flight == 20
+
+
+def test_on_verdict_reports_each_verdict_as_it_is_ready(openai_server, critic_config):
+    from judges.critic.judge import run_sync
+
+    openai_server.responder = critique_responder
+    judge, _ = make(critic_config, concurrency=2)
+    seen: list[tuple[int, bool]] = []
+
+    async def record(i, verdict):
+        seen.append((i, verdict.ok))
+
+    tasks = [reasoning_task(f"t{i}") for i in range(5)]
+    verdicts = run_sync(judge.ajudge(tasks, on_verdict=record))
+    assert sorted(seen) == [(i, True) for i in range(5)]
+    assert len(verdicts) == 5
+
+
 def test_verdicts_come_back_in_task_order(openai_server, critic_config):
     def respond(request):
         # the first task answers last
