@@ -1,0 +1,40 @@
+"""Readers of item formats: the project's own JSONL and the public formats users bring.
+
+`read_items(path, fmt, **options)` returns an `ImportResult` of plain records
+or raises `ImportFailure` naming the file, line and field. Nothing here
+imports Django.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from studyapp.importers.records import ImportFailure, ImportResult, ItemRecord, LabelRecord
+
+FORMATS = (
+    "native",
+    "bigbench_mistake",
+    "gsm8k_solutions",
+    "prmbench",
+    "processbench",
+    "prm800k",
+    "hanna",
+)
+
+__all__ = ["FORMATS", "ImportFailure", "ImportResult", "ItemRecord", "LabelRecord", "read_items"]
+
+
+def read_items(path: str | Path, fmt: str, **options: Any) -> ImportResult:
+    """Parse every record of `path` in format `fmt`; fail on the first bad one."""
+    if fmt not in FORMATS:
+        raise ImportFailure(path, None, "format", f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    path = Path(path)
+    if not path.is_file():
+        raise ImportFailure(path, None, None, "no such file")
+    module = importlib.import_module(f"studyapp.importers.{fmt}")
+    try:
+        return module.parse(path, **options)
+    except UnicodeDecodeError as exc:
+        raise ImportFailure(path, None, None, f"not UTF-8 text ({exc.reason})") from None

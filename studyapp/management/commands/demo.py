@@ -1,0 +1,36 @@
+"""Set up the demo study with demo accounts, print the logins, and serve it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from studyapp.services.demo import demo_accounts_ensure
+from studyapp.services.study_load import study_load
+
+DEMO_SPEC = Path(settings.BASE_DIR) / "fixtures" / "demo" / "study.yaml"
+
+
+class Command(BaseCommand):
+    help = "Load the demo study, create demo accounts, print them, and serve on 127.0.0.1:8000."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("--no-serve", action="store_true", help="set up, print logins, exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        report = study_load(path=DEMO_SPEC)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo study '{report.study.slug}' ready: {report.study.items.count()} items")
+        )
+        self.stdout.write("Demo logins (password for all: the one shown):")
+        for account in demo_accounts_ensure(study=report.study):
+            self.stdout.write(f"  {account.role:<11} {account.username:<12} {account.password}")
+        if not options["no_serve"]:
+            self.stdout.write(f"Open http://{options['addrport']}/")
+            call_command("serve", options["addrport"])

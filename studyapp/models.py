@@ -1,0 +1,378 @@
+"""What a concordance study is.
+
+A Study has Domains, Personas and one Rubric of Criteria. Its Items are either
+reasoning traces (a problem and ordered Steps) or summaries (a document and a
+summary written for a Persona). Raters are of three kinds: human accounts,
+external raters (labels imported from a dataset) and AI judges. Humans and
+external raters make Annotations, judges make Judgments; both own Labels, one
+per step or per criterion. Invariants are database constraints.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        OPEN = "open"
+        CLOSED = "closed"
+
+    class LabelMode(models.TextChoices):
+        ALL_STEPS = "all_steps", "label every step"
+        FIRST_ERROR = "first_error", "stop at the first error (PRM800K phase 2)"
+
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    instructions = models.TextField(blank=True)
+    consent = models.TextField(blank=True)
+    overlap = models.PositiveSmallIntegerField(default=1, help_text="raters per item (k)")
+    seed = models.BigIntegerField(default=0, help_text="randomisation seed")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    label_mode = models.CharField(max_length=12, choices=LabelMode.choices, default=LabelMode.ALL_STEPS)
+    trajectory_rating = models.BooleanField(
+        default=False, help_text="ask raters to rate the thinking trajectory as a whole"
+    )
+    claim_timeout = models.PositiveIntegerField(
+        default=30, help_text="minutes before an unsubmitted claim returns to the pool"
+    )
+    gold_rate = models.FloatField(default=0.0, help_text="share of gold items mixed into queues")
+    qualification_pass_mark = models.FloatField(
+        null=True, blank=True, help_text="gold accuracy needed to pass the qualification set"
+    )
+    spec = models.JSONField(default=dict, blank=True, help_text="the loaded spec, as parsed")
+    spec_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="study_overlap_positive"),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="study_gold_rate_share"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Domain(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="domains")
+    name = models.SlugField(max_length=80)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="domain_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Persona(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="personas")
+    name = models.SlugField(max_length=80)
+    description = models.TextField(blank=True)
+    prompt = models.TextField(blank=True, help_text="shown to raters and given to critics")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="persona_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Rubric(models.Model):
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="rubric")
+    name = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return self.name or f"rubric of {self.study}"
+
+
+class Criterion(models.Model):
+    rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="criteria")
+    name = models.SlugField(max_length=80)
+    description = models.TextField(blank=True)
+    scale_min = models.SmallIntegerField(default=1)
+    scale_max = models.SmallIntegerField(default=5)
+    anchors = models.JSONField(default=dict, blank=True, help_text='{"1": "text", "5": "text"}')
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        verbose_name_plural = "criteria"
+        constraints = [
+            models.UniqueConstraint(fields=["rubric", "name"], name="criterion_unique"),
+            models.CheckConstraint(
+                condition=Q(scale_min__lt=models.F("scale_max")), name="criterion_scale_ordered"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Item(models.Model):
+    class Kind(models.TextChoices):
+        REASONING = "reasoning"
+        SUMMARY = "summary"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="items")
+    domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="items")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    external_id = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0, help_text="order of loading")
+    # reasoning
+    problem = models.TextField(blank=True)
+    reference_answer = models.TextField(blank=True)
+    outcome = models.BooleanField(null=True, blank=True, help_text="final answer correct")
+    # summary
+    document = models.TextField(blank=True)
+    summary = models.TextField(blank=True)
+    persona = models.ForeignKey(
+        Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+    )
+    # both
+    metadata = models.JSONField(default=dict, blank=True)
+    is_gold = models.BooleanField(default=False)
+    gold = models.JSONField(null=True, blank=True, help_text="expected answer of a gold item")
+    source = models.CharField(max_length=500, blank=True, help_text="file:line it came from")
+    content_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["study", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "external_id"], name="item_unique"),
+            models.CheckConstraint(
+                condition=(Q(kind="reasoning") & Q(persona__isnull=True))
+                | (Q(kind="summary") & Q(persona__isnull=False)),
+                name="item_persona_iff_summary",
+            ),
+        ]
+        indexes = [models.Index(fields=["study", "domain", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}:{self.external_id}"
+
+
+class Step(models.Model):
+    class Section(models.TextChoices):
+        TRAJECTORY = "trajectory"
+        RESPONSE = "response"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="steps")
+    index = models.PositiveIntegerField(help_text="0-based over the whole trace")
+    section = models.CharField(max_length=10, choices=Section.choices, default=Section.RESPONSE)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["item", "index"]
+        constraints = [models.UniqueConstraint(fields=["item", "index"], name="step_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}#{self.index}"
+
+
+class Rater(models.Model):
+    class Kind(models.TextChoices):
+        HUMAN = "human"
+        EXTERNAL = "external", "external (imported labels)"
+        JUDGE = "judge", "AI judge"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="raters")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="raters",
+    )
+    judge_kind = models.CharField(
+        max_length=20, blank=True, help_text="critic, sprm, or imported (ratings from a dataset)"
+    )
+    config = models.JSONField(default=dict, blank=True, help_text="judge configuration")
+    version = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="hash of the judge configuration; a change is a new rater",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "name", "version"], name="rater_unique"),
+            models.UniqueConstraint(
+                fields=["study", "user"], condition=Q(user__isnull=False), name="rater_user_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="human", user__isnull=False) | (~Q(kind="human") & Q(user__isnull=True)),
+                name="rater_user_iff_human",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="judge") | Q(judge_kind=""), name="rater_judge_kind_only_judges"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Annotation(models.Model):
+    """Labels of one item by a human or an external rater."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="annotations")
+    first_error = models.IntegerField(null=True, blank=True, help_text="-1 = no error")
+    trajectory_rating = models.FloatField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    time_on_task = models.FloatField(null=True, blank=True, help_text="seconds")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "rater"], name="annotation_unique"),
+            models.CheckConstraint(
+                condition=Q(first_error__isnull=True) | Q(first_error__gte=-1),
+                name="annotation_first_error_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_on_task__isnull=True) | Q(time_on_task__gte=0),
+                name="annotation_time_nonnegative",
+            ),
+        ]
+
+
+class JudgeRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Mode(models.TextChoices):
+        SYNC = "sync"
+        BATCH = "batch"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="judge_runs")
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    mode = models.CharField(max_length=5, choices=Mode.choices, default=Mode.SYNC)
+    n_items = models.PositiveIntegerField(default=0)
+    tokens_in = models.BigIntegerField(default=0)
+    tokens_out = models.BigIntegerField(default=0)
+    cost = models.FloatField(default=0.0, help_text="estimated, from JUDGE_PRICES")
+    batch_id = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+
+class Judgment(models.Model):
+    """One AI judge's verdict on one item; empty until the call succeeds."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="judgments")
+    rater = models.ForeignKey(Rater, on_delete=models.PROTECT, related_name="judgments")
+    run = models.ForeignKey(
+        JudgeRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="judgments"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    first_error = models.IntegerField(null=True, blank=True, help_text="-1 = no error")
+    score = models.FloatField(null=True, blank=True, help_text="solution-level score")
+    trajectory_score = models.FloatField(null=True, blank=True)
+    raw = models.JSONField(null=True, blank=True, help_text="raw judge output")
+    error = models.TextField(blank=True)
+    prompt_version = models.CharField(max_length=64, blank=True)
+    tokens_in = models.PositiveIntegerField(default=0)
+    tokens_out = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "rater"], name="judgment_unique"),
+            models.CheckConstraint(
+                condition=Q(first_error__isnull=True) | Q(first_error__gte=-1),
+                name="judgment_first_error_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["rater", "status"])]
+
+
+class Label(models.Model):
+    """One step label or one criterion rating, owned by an annotation or a judgment.
+
+    `value` is the label (+1 / 0 / -1 for a step, a score on the criterion's
+    scale for a criterion); `score` is a continuous score such as the SPRM's
+    probability that the step is correct.
+    """
+
+    annotation = models.ForeignKey(
+        Annotation, null=True, blank=True, on_delete=models.CASCADE, related_name="labels"
+    )
+    judgment = models.ForeignKey(
+        Judgment, null=True, blank=True, on_delete=models.CASCADE, related_name="labels"
+    )
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.CASCADE)
+    criterion = models.ForeignKey(Criterion, null=True, blank=True, on_delete=models.PROTECT)
+    value = models.FloatField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(annotation__isnull=True) ^ Q(judgment__isnull=True),
+                name="label_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(step__isnull=True) ^ Q(criterion__isnull=True),
+                name="label_one_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__isnull=False) | Q(score__isnull=False), name="label_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(step__isnull=True) | Q(value__isnull=True) | Q(value__in=[-1, 0, 1]),
+                name="label_step_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(step__isnull=True) | Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),
+                name="label_step_score_probability",
+            ),
+            models.UniqueConstraint(
+                fields=["annotation", "step"],
+                condition=Q(annotation__isnull=False, step__isnull=False),
+                name="label_annotation_step_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["annotation", "criterion"],
+                condition=Q(annotation__isnull=False, criterion__isnull=False),
+                name="label_annotation_criterion_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["judgment", "step"],
+                condition=Q(judgment__isnull=False, step__isnull=False),
+                name="label_judgment_step_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["judgment", "criterion"],
+                condition=Q(judgment__isnull=False, criterion__isnull=False),
+                name="label_judgment_criterion_unique",
+            ),
+        ]

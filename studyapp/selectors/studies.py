@@ -1,0 +1,76 @@
+"""Read-only views of studies: what they hold, counted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+
+from studyapp.models import Annotation, Item, Judgment, Label, Rater, Step, Study
+
+
+def study_list_with_counts() -> QuerySet[Study]:
+    """Studies with their item and rater counts, newest first (one query)."""
+    return Study.objects.annotate(
+        n_items=Count("items", distinct=True), n_raters=Count("raters", distinct=True)
+    ).order_by("-created_at")
+
+
+def study_status(*, study: Study) -> dict[str, Any]:
+    """Counts of what a study holds, as plain data (the `study_status` command prints it)."""
+    items = Item.objects.filter(study=study)
+    by_domain: dict[str, dict[str, int]] = {}
+    for row in items.values("domain__name", "kind").annotate(n=Count("id")).order_by():
+        by_domain.setdefault(row["domain__name"], {})[row["kind"]] = row["n"]
+    steps = Step.objects.filter(item__study=study)
+    annotations = {
+        row["rater__kind"]: row["n"]
+        for row in Annotation.objects.filter(item__study=study)
+        .values("rater__kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    judgments: dict[str, dict[str, int]] = {}
+    for judged in (
+        Judgment.objects.filter(item__study=study)
+        .values("rater__name", "rater__version", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        judgments.setdefault(judged["rater__name"], {})[judged["status"]] = judged["n"]
+    raters = {
+        row["kind"]: row["n"]
+        for row in Rater.objects.filter(study=study).values("kind").annotate(n=Count("id")).order_by()
+    }
+    return {
+        "slug": study.slug,
+        "title": study.title,
+        "status": study.status,
+        "overlap": study.overlap,
+        "items": {
+            "total": items.count(),
+            "by_kind": {
+                row["kind"]: row["n"] for row in items.values("kind").annotate(n=Count("id")).order_by()
+            },
+            "by_domain": by_domain,
+            "with_outcome": items.filter(outcome__isnull=False).count(),
+            "gold": items.filter(is_gold=True).count(),
+        },
+        "steps": {
+            "total": steps.count(),
+            "trajectory": steps.filter(section="trajectory").count(),
+            "response": steps.filter(section="response").count(),
+        },
+        "raters": raters,
+        "annotations": {
+            "total": sum(annotations.values()),
+            "by_rater_kind": annotations,
+            "labels": Label.objects.filter(annotation__item__study=study).count(),
+        },
+        "judgments": {
+            "total": sum(sum(v.values()) for v in judgments.values()),
+            "by_judge": judgments,
+            "labels": Label.objects.filter(judgment__item__study=study).count(),
+        },
+        "annotated_items": items.filter(Q(annotations__rater__kind=Rater.Kind.HUMAN)).distinct().count(),
+    }

@@ -1,0 +1,213 @@
+"""Study specs: one YAML file a researcher keeps in version control.
+
+`parse_spec(path)` validates the file against `StudySpec` and fails with a
+`SpecError` naming the file, the line and the field. The reference is in
+README.md ("Study spec reference").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from studyapp.importers import FORMATS
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+class SpecError(ValueError):
+    def __init__(self, path: str | Path, line: int | None, field: str | None, message: str):
+        self.path, self.line, self.field, self.message = str(path), line, field, message
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DomainSpec(Strict):
+    name: str = Field(pattern=SLUG)
+    description: str = ""
+
+
+class PersonaSpec(Strict):
+    name: str = Field(pattern=SLUG)
+    description: str = ""
+    prompt: str = ""
+
+
+class CriterionSpec(Strict):
+    name: str = Field(pattern=SLUG)
+    description: str = ""
+    scale: tuple[int, int] = (1, 5)
+    anchors: dict[int, str] = {}
+
+    @model_validator(mode="after")
+    def scale_ordered(self) -> CriterionSpec:
+        low, high = self.scale
+        if low >= high:
+            raise ValueError(f"scale must go from low to high, got {list(self.scale)}")
+        for point in self.anchors:
+            if not low <= point <= high:
+                raise ValueError(f"anchor {point} is outside the scale {low}-{high}")
+        return self
+
+
+class RubricSpec(Strict):
+    name: str = ""
+    criteria: list[CriterionSpec] = Field(min_length=1)
+
+    @field_validator("criteria")
+    @classmethod
+    def unique_names(cls, criteria: list[CriterionSpec]) -> list[CriterionSpec]:
+        _unique([c.name for c in criteria], "criterion")
+        return criteria
+
+
+class AnnotationSpec(Strict):
+    label_mode: Literal["all_steps", "first_error"] = "all_steps"
+    trajectory_rating: bool = False
+    claim_timeout: int = Field(default=30, ge=1, description="minutes")
+    gold_rate: float = Field(default=0.0, ge=0, le=1)
+    qualification_pass_mark: float | None = Field(default=None, ge=0, le=1)
+
+
+class SourceSpec(Strict):
+    path: str
+    format: str
+    domain: str | None = None
+    persona: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+    options: dict[str, Any] = {}
+
+    @field_validator("format")
+    @classmethod
+    def known_format(cls, value: str) -> str:
+        if value not in FORMATS:
+            raise ValueError(f"unknown format {value!r} (known: {', '.join(FORMATS)})")
+        return value
+
+
+class JudgeSpec(Strict):
+    name: str = Field(min_length=1)
+    kind: Literal["critic", "sprm"]
+    config: dict[str, Any] = {}
+
+
+class StudySpec(Strict):
+    slug: str = Field(pattern=SLUG, max_length=50)
+    title: str = Field(min_length=1)
+    description: str = ""
+    instructions: str = ""
+    consent: str = ""
+    overlap: int = Field(default=1, ge=1, le=100)
+    seed: int = 0
+    status: Literal["draft", "open", "closed"] = "open"
+    annotation: AnnotationSpec = AnnotationSpec()
+    domains: list[DomainSpec] = Field(min_length=1)
+    personas: list[PersonaSpec] = []
+    rubric: RubricSpec | None = None
+    sources: list[SourceSpec] = []
+    judges: list[JudgeSpec] = []
+
+    @model_validator(mode="after")
+    def cross_references(self) -> StudySpec:
+        _unique([d.name for d in self.domains], "domain")
+        _unique([p.name for p in self.personas], "persona")
+        _unique([j.name for j in self.judges], "judge")
+        domains = {d.name for d in self.domains}
+        personas = {p.name for p in self.personas}
+        for source in self.sources:
+            if source.domain is not None and source.domain not in domains:
+                raise ValueError(f"source {source.path}: domain {source.domain!r} is not declared")
+            if source.persona is not None and source.persona not in personas:
+                raise ValueError(f"source {source.path}: persona {source.persona!r} is not declared")
+        return self
+
+
+def _unique(names: list[str], what: str) -> None:
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what} {name!r} is declared twice")
+        seen.add(name)
+
+
+def parse_spec(path: str | Path) -> tuple[StudySpec, str]:
+    """Read and validate a spec; return it with the SHA-256 of the file's bytes."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(path, None, None, f"cannot read ({exc.strerror})") from None
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise SpecError(path, line, None, f"invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise SpecError(path, 1, None, "a spec is a YAML mapping")
+    try:
+        data = _expand_env(data)
+    except KeyError as exc:
+        raise SpecError(path, None, None, f"environment variable {exc.args[0]} is not set") from None
+    try:
+        spec = StudySpec.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = [str(part) for part in error["loc"]]
+        message = error["msg"].removeprefix("Value error, ")
+        raise SpecError(path, _line_of(node, error["loc"]), ".".join(loc) or None, message) from None
+    return spec, hashlib.sha256(raw).hexdigest()
+
+
+def _expand_env(value: Any) -> Any:
+    """Replace `${NAME}` and `${NAME:-default}` in strings with environment values."""
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match["name"], match["default"]
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise KeyError(name)
+
+        return ENV_REFERENCE.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: _expand_env(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v) for v in value]
+    return value
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest node along `loc` that exists in the YAML tree."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line

@@ -1,0 +1,9 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from studyapp.selectors.studies import study_list_with_counts
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The front page: the studies and what they hold."""
+    return render(request, "studyapp/home.html", {"studies": study_list_with_counts()})

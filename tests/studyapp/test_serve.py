@@ -1,0 +1,87 @@
+"""The README's demo path: set up the demo, serve it with a worker, on the embedded default."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def embedded_env(var_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env["CONCORDANCE_VAR_DIR"] = str(var_dir)
+    return env
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def test_demo_sets_up_and_serves_with_a_worker(tmp_path: Path) -> None:
+    env = embedded_env(tmp_path)
+    setup = subprocess.run(
+        [sys.executable, "manage.py", "demo", "--no-serve"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert setup.returncode == 0, setup.stderr
+    assert "annotator1" in setup.stdout and "researcher" in setup.stdout
+    assert (tmp_path / "concordance.sqlite3").is_file()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(server.stdout.readline, "")), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/healthz")
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read() if server.stdout else ""
+                assert time.monotonic() < deadline, "server did not come up"
+                time.sleep(0.5)
+        assert status == 200
+        status, body = get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and "Demo: can AI judges replace human annotators?" in body
+        # The worker runs beside the server, on the filesystem broker under the var dir.
+        while not any("ready." in line for line in lines):
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.5)
+        output = "".join(lines)
+        assert "Celery worker started" in output
+        assert "transport:   filesystem" in output
+        assert (tmp_path / "broker").is_dir()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+        reader.join(timeout=5)
