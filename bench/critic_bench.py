@@ -79,9 +79,7 @@ def main() -> None:
             "redis_url": args.redis_url,
             "cache_prefix": prefix,
         }
-        print(
-            f"fake server {base_url}, latency {args.latency * 1000:.0f} ms, cpus {os.cpu_count()}"
-        )
+        print(f"fake server {base_url}, latency {args.latency * 1000:.0f} ms, cpus {os.cpu_count()}")
         # warm-up: the process's first run pays for lazy imports, not the endpoint
         CriticJudge.from_config({**config, "cache": False}).judge(load_tasks(8, "warm"))
         head = (

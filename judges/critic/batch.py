@@ -56,9 +56,7 @@ class BatchRunner:
                 base, fmt = self.judge.request_for(task, n)
                 if self.judge.config.structured_output != "off":
                     base["response_format"] = fmt
-                lines.append(
-                    {"custom_id": custom_id, "method": "POST", "url": CHAT_URL, "body": base}
-                )
+                lines.append({"custom_id": custom_id, "method": "POST", "url": CHAT_URL, "body": base})
         return "".join(json.dumps(line) + "\n" for line in lines).encode()
 
     def submit(self, tasks: Sequence[Task], metadata: dict[str, str] | None = None) -> str:
@@ -85,9 +83,10 @@ class BatchRunner:
         text = self.client.files.content(file_id).text
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
-    def collect(self, batch_id: str, tasks: Sequence[Task]) -> list[Verdict] | None:
-        """One verdict per task (in order) once the batch has ended; None while it runs."""
-        batch = self.status(batch_id)
+    def collect(self, batch_id: str, tasks: Sequence[Task], batch: Any = None) -> list[Verdict] | None:
+        """One verdict per task (in order) once the batch has ended; None while it runs.
+        `batch` is the batch object if the caller has just retrieved it."""
+        batch = batch if batch is not None else self.status(batch_id)
         if batch.status not in TERMINAL:
             return None
         by_id: dict[str, dict[str, Any]] = {}

@@ -37,15 +37,11 @@ class RedisResponseCache:
     """Writes are buffered and sent `flush_every` at a time (MSET) and on close: a crash
     loses at most that many entries, which only costs calls again."""
 
-    def __init__(
-        self, redis_url: str, prefix: str = "concordance:critic:cache:", flush_every: int = 64
-    ):
+    def __init__(self, redis_url: str, prefix: str = "concordance:critic:cache:", flush_every: int = 64):
         self.flush_every = flush_every
         self._pending: dict[str, str] = {}
         # a blocking pool: many coroutines wait for a connection instead of failing
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            redis_url, max_connections=32, timeout=30
-        )
+        pool = redis.asyncio.BlockingConnectionPool.from_url(redis_url, max_connections=32, timeout=30)
         self._redis = redis.asyncio.Redis(connection_pool=pool)
         self.prefix = prefix
 

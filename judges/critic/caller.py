@@ -109,9 +109,7 @@ class ChatCaller:
             return {**base, "response_format": response_format}
         return dict(base)
 
-    def key(
-        self, base: dict[str, Any], response_format: dict[str, Any] | None, part: int = 0
-    ) -> str:
+    def key(self, base: dict[str, Any], response_format: dict[str, Any] | None, part: int = 0) -> str:
         return request_key(self.endpoint, self.body(base, response_format), part)
 
     async def prefetch(self, keys: list[str]) -> None:
@@ -133,9 +131,7 @@ class ChatCaller:
         self._looked_up.discard(key)
         if hit is not None:
             self.stats["cache_hits"] += 1
-            return ChatResult(
-                **{**hit, "tokens_in": 0, "tokens_out": 0}, cached=True, cache_key=key
-            )
+            return ChatResult(**{**hit, "tokens_in": 0, "tokens_out": 0}, cached=True, cache_key=key)
         if "response_format" in body and self.structured_unsupported:
             body.pop("response_format")
         result = await self._send(body)
@@ -170,9 +166,7 @@ class ChatCaller:
                 message = _error_message(exc)
                 if status == 400 and "response_format" in body and self.structured_output == "auto":
                     # the server may not know structured output: ask once more without it
-                    log.info(
-                        "%s rejected response_format (%s); retrying without", self.endpoint, message
-                    )
+                    log.info("%s rejected response_format (%s); retrying without", self.endpoint, message)
                     self.stats["structured_fallbacks"] += 1
                     body = {k: v for k, v in body.items() if k != "response_format"}
                     fell_back = True
@@ -212,9 +206,7 @@ class ChatCaller:
                     f"{self.policy.retry_after_max:g}); last error: {last_error}",
                     attempts=attempts,
                 )
-            delay = (
-                retry_after if retry_after is not None else self.policy.backoff(failures, self.rand)
-            )
+            delay = retry_after if retry_after is not None else self.policy.backoff(failures, self.rand)
             self.stats["retries"] += 1
             self.waits.append(delay)
             await self.sleep(delay)

@@ -75,9 +75,7 @@ class CriticConfig(BaseModel):
         if self.base_url_env:
             value = env.get(self.base_url_env)
             if not value:
-                raise ValueError(
-                    f"environment variable {self.base_url_env} (base_url_env) is not set"
-                )
+                raise ValueError(f"environment variable {self.base_url_env} (base_url_env) is not set")
             return value.rstrip("/")
         return (self.base_url or DEFAULT_BASE_URL).rstrip("/")
 

@@ -10,6 +10,7 @@ import inspect
 import json
 import logging
 import ssl
+import threading
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,12 +66,9 @@ class CriticJudge:
     def __init__(self, config: CriticConfig, *, sleep: Sleep | None = None):
         self.config = config
         self.prompts = {
-            name: PromptTemplate.load(name, config.prompt_dir)
-            for name in (STEP_CRITIQUE, RUBRIC_RATING)
+            name: PromptTemplate.load(name, config.prompt_dir) for name in (STEP_CRITIQUE, RUBRIC_RATING)
         }
-        self.stats: Counter[str] = (
-            Counter()
-        )  # calls, retries, cache_hits, ... over this judge's life
+        self.stats: Counter[str] = Counter()  # calls, retries, cache_hits, ... over this judge's life
         self.waits: list[float] = []  # every backoff chosen, in order
         self.grants: list[float] = []  # when the shared rate limiter let each request go
         self._sleep = sleep or asyncio.sleep
@@ -137,9 +135,7 @@ class CriticJudge:
         version = self.template_for(task).version
         raw: dict[str, Any] = {"outputs": list(contents), "finish_reasons": list(finish_reasons)}
         if not contents:
-            return Verdict(
-                ok=False, raw=raw, error="the server returned no choices", prompt_version=version
-            )
+            return Verdict(ok=False, raw=raw, error="the server returned no choices", prompt_version=version)
         if isinstance(task, ReasoningTask):
             try:
                 out = parse_model(contents[0], StepCritiqueOut)
@@ -170,9 +166,7 @@ class CriticJudge:
         raw["sample_errors"] = errors
         raw["samples_used"] = len(samples)
         if not samples:
-            return Verdict(
-                ok=False, raw=raw, error="; ".join(dict.fromkeys(errors)), prompt_version=version
-            )
+            return Verdict(ok=False, raw=raw, error="; ".join(dict.fromkeys(errors)), prompt_version=version)
         # G-Eval: the score is the mean over the samples that gave one
         means: dict[str, float] = {}
         for crit in task.criteria:
@@ -180,19 +174,21 @@ class CriticJudge:
             if values:
                 means[crit.name] = sum(values) / len(values)
         raw["sample_ratings"] = samples
-        return Verdict(
-            ok=True, ratings=means, rationales=rationales, raw=raw, prompt_version=version
-        )
+        return Verdict(ok=True, ratings=means, rationales=rationales, raw=raw, prompt_version=version)
 
     # --- running -------------------------------------------------------------
     def judge(self, tasks: Sequence[Task]) -> list[Verdict]:
         return run_sync(self.ajudge(tasks))
 
     async def ajudge(
-        self, tasks: Sequence[Task], on_verdict: OnVerdict | None = None
+        self,
+        tasks: Sequence[Task],
+        on_verdict: OnVerdict | None = None,
+        stop: threading.Event | None = None,
     ) -> list[Verdict]:
         """Judge `tasks` with at most `concurrency` requests in flight; `on_verdict(i, v)` is
-        called as each verdict is ready (for progress and saving)."""
+        called as each verdict is ready (for progress and saving). Once `stop` is set, tasks
+        not yet started get a failed verdict "cancelled" and no `on_verdict` call."""
         for task in tasks:
             self.template_for(task)  # a task the critic cannot judge is a caller's bug: fail early
         async with self.session() as caller:
@@ -204,6 +200,8 @@ class CriticJudge:
 
             async def one(i: int, task: Task) -> Verdict:
                 async with sem:
+                    if stop is not None and stop.is_set():
+                        return Verdict(ok=False, error="cancelled", raw={"cancelled": True})
                     try:
                         verdict = await self.judge_one(caller, task)
                     except Exception as exc:  # Redis down, a bug: one failed verdict, not a crash
@@ -240,9 +238,7 @@ class CriticJudge:
             )
         cache: ResponseCache | None = None
         if cfg.cache:
-            cache = (
-                RedisResponseCache(redis_url, cfg.cache_prefix) if redis_url else self._memory_cache
-            )
+            cache = RedisResponseCache(redis_url, cfg.cache_prefix) if redis_url else self._memory_cache
         api_key = cfg.resolved_api_key()
         clients = [
             openai.AsyncOpenAI(
@@ -257,9 +253,7 @@ class CriticJudge:
         caller = ChatCaller(
             clients=clients,
             endpoint=base_url,
-            policy=RetryPolicy(
-                cfg.max_attempts, cfg.backoff_initial, cfg.backoff_max, cfg.retry_after_max
-            ),
+            policy=RetryPolicy(cfg.max_attempts, cfg.backoff_initial, cfg.backoff_max, cfg.retry_after_max),
             timeout=cfg.timeout,
             structured_output=cfg.structured_output,
             limiter=limiter,
@@ -300,7 +294,10 @@ class CriticJudge:
                 ok=False,
                 error=str(exc),
                 prompt_version=self.template_for(task).version,
-                raw={"outputs": [c for r in results for c in r.contents]},
+                raw={
+                    "outputs": [c for r in results for c in r.contents],
+                    "attempts": exc.attempts + sum(r.attempts for r in results),
+                },
             )
             _add_usage(verdict, results)
             return verdict
@@ -309,6 +306,7 @@ class CriticJudge:
         verdict = self.verdict_from_outputs(task, contents, finishes)
         verdict.raw["cached"] = bool(results) and all(r.cached for r in results)
         verdict.raw["structured"] = bool(results) and all(r.structured for r in results)
+        verdict.raw["attempts"] = sum(r.attempts for r in results)
         _add_usage(verdict, results)
         if verdict.ok:
             for r in results:

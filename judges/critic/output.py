@@ -52,8 +52,7 @@ def parse_model(text: str | None, model: type[M]) -> M:
     if first_error is None:
         raise OutputError("no JSON object in the output")
     problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
-        for e in first_error.errors()[:5]
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in first_error.errors()[:5]
     )
     raise OutputError(f"output does not match the {model.__name__} schema: {problems}")
 
@@ -68,9 +67,7 @@ def check_step_critique(task: ReasoningTask, out: StepCritiqueOut) -> tuple[list
     labels: list[int | None] = [None] * n
     for s in out.steps:
         if not 0 <= s.index < n:
-            raise OutputError(
-                f"step index {s.index} does not exist (the trace has {n} steps: 0..{n - 1})"
-            )
+            raise OutputError(f"step index {s.index} does not exist (the trace has {n} steps: 0..{n - 1})")
         if labels[s.index] is not None:
             raise OutputError(f"step {s.index} is labelled twice")
         labels[s.index] = s.label
@@ -99,8 +96,7 @@ def check_rubric(task: SummaryTask, out: RubricOut) -> tuple[dict[str, float], d
             raise OutputError(f"criterion {crit.name!r} is rated twice")
         if not crit.scale_min <= entry.score <= crit.scale_max:
             raise OutputError(
-                f"score {entry.score} for {crit.name!r} is off the scale "
-                f"{crit.scale_min}..{crit.scale_max}"
+                f"score {entry.score} for {crit.name!r} is off the scale {crit.scale_min}..{crit.scale_max}"
             )
         ratings[crit.name] = float(entry.score)
         rationales[crit.name] = entry.rationale

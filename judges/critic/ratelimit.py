@@ -110,9 +110,7 @@ class RedisRateLimiter:
     def try_acquire(self, tokens: int = 0, *, now: float | None = None) -> Grant:
         """One attempt; `now` (seconds) overrides Redis's clock, for tests."""
         if self._sync is None:
-            self._sync = redis.Redis.from_url(
-                self.redis_url, socket_timeout=10, socket_connect_timeout=5
-            )
+            self._sync = redis.Redis.from_url(self.redis_url, socket_timeout=10, socket_connect_timeout=5)
         res = self._sync.eval(GCRA_LUA, 2, *self.keys, *self._args(tokens, now))
         return self._grant(res)
 

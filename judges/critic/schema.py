@@ -42,9 +42,7 @@ STEP_CRITIQUE_SCHEMA: dict[str, Any] = _obj(
     {
         "steps": {
             "type": "array",
-            "items": _obj(
-                {"index": {"type": "integer"}, "label": {"type": "integer", "enum": [-1, 0, 1]}}
-            ),
+            "items": _obj({"index": {"type": "integer"}, "label": {"type": "integer", "enum": [-1, 0, 1]}}),
         },
         "first_error": {"type": "integer"},
     }

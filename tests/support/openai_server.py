@@ -54,9 +54,7 @@ class Reply:
         return cls(content=json.dumps(payload), **kw)
 
     @classmethod
-    def rate_limited(
-        cls, retry_after: str | None = None, retry_after_ms: str | None = None
-    ) -> Reply:
+    def rate_limited(cls, retry_after: str | None = None, retry_after_ms: str | None = None) -> Reply:
         headers = {}
         if retry_after is not None:
             headers["retry-after"] = retry_after
@@ -253,9 +251,7 @@ class FakeOpenAI:
             if not line.strip():
                 continue
             entry = json.loads(line)
-            rec = RecordedRequest(
-                "POST", CHAT_PATH, {}, entry["body"], time.time()
-            )  # counted as a chat call
+            rec = RecordedRequest("POST", CHAT_PATH, {}, entry["body"], time.time())  # counted as a chat call
             self.record(rec)
             reply = self.next_reply(rec)
             seq = next(self._seq)
@@ -367,10 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         rec = self._record(None)
         path = rec.path
         if path == "/v1/models":
-            data = [
-                {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
-                for m in self.fake.models
-            ]
+            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models]
             return self._send(200, {"object": "list", "data": data})
         if m := re.fullmatch(r"/v1/files/([\w-]+)/content", path):
             data = self.fake.file_data.get(m[1])

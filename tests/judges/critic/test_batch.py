@@ -18,9 +18,7 @@ def test_batch_flow_maps_results_back_to_items(openai_server: FakeOpenAI, critic
     tasks = [reasoning_task("a", 1, 1), reasoning_task("b", 2, 2), reasoning_task("c", 0, 3)]
     # the answers come in input order; b's request fails, c's output names a missing step
     openai_server.enqueue(
-        Reply.json(
-            {"steps": [{"index": 0, "label": 1}, {"index": 1, "label": -1}], "first_error": 1}
-        ),
+        Reply.json({"steps": [{"index": 0, "label": 1}, {"index": 1, "label": -1}], "first_error": 1}),
         Reply.error(500, "overloaded"),
         Reply.json({"steps": [{"index": 5, "label": 1}], "first_error": -1}),
     )

@@ -99,9 +99,7 @@ def test_retry_after_beyond_the_bound_fails_without_waiting(openai_server, criti
 
 
 def test_5xx_is_retried_with_growing_jittered_backoff(openai_server, critic_config):
-    openai_server.enqueue(
-        Reply.error(500), Reply.error(503), Reply.error(502), Reply.json(CRITIQUE)
-    )
+    openai_server.enqueue(Reply.error(500), Reply.error(503), Reply.error(502), Reply.json(CRITIQUE))
     judge, sleep = make(critic_config, backoff_initial=1.0, backoff_max=100)
     [verdict] = judge.judge([reasoning_task()])
     assert openai_server.calls() == 4
@@ -155,10 +153,7 @@ def test_timeouts_until_the_bound_fail(openai_server, critic_config):
     judge, _ = make(critic_config, timeout=0.2, max_attempts=2)
     [verdict] = judge.judge([reasoning_task()])
     assert openai_server.calls() == 2
-    assert (
-        not verdict.ok
-        and verdict.error == "gave up after 2 attempts; last error: timed out after 0.2 s"
-    )
+    assert not verdict.ok and verdict.error == "gave up after 2 attempts; last error: timed out after 0.2 s"
 
 
 def test_a_malformed_response_body_is_retried(openai_server, critic_config):
@@ -169,9 +164,7 @@ def test_a_malformed_response_body_is_retried(openai_server, critic_config):
     assert verdict.ok
 
 
-def test_unparseable_model_output_is_a_failed_verdict_with_the_raw_text(
-    openai_server, critic_config
-):
+def test_unparseable_model_output_is_a_failed_verdict_with_the_raw_text(openai_server, critic_config):
     openai_server.enqueue(Reply.ok("The first error is in step two."))
     judge, sleep = make(critic_config)
     [verdict] = judge.judge([reasoning_task()])
@@ -228,9 +221,7 @@ def test_a_400_on_the_fallback_too_fails_fast(openai_server, critic_config):
     judge, _ = make(critic_config)
     [verdict] = judge.judge([reasoning_task()])
     assert openai_server.calls() == 2
-    assert not verdict.ok and verdict.error.startswith(
-        f"HTTP 400 from {openai_server.base_url}: bad model"
-    )
+    assert not verdict.ok and verdict.error.startswith(f"HTTP 400 from {openai_server.base_url}: bad model")
 
 
 def test_structured_output_off_sends_no_response_format(openai_server, critic_config):
@@ -400,9 +391,7 @@ def test_missing_api_key_is_a_config_error(critic_config, monkeypatch):
         judge.judge([reasoning_task()])
 
 
-def test_the_api_key_and_base_url_come_from_the_environment(
-    openai_server, critic_config, monkeypatch
-):
+def test_the_api_key_and_base_url_come_from_the_environment(openai_server, critic_config, monkeypatch):
     monkeypatch.setenv("CONCORDANCE_TEST_KEY", "sk-test-123")
     monkeypatch.setenv("CONCORDANCE_TEST_URL", openai_server.base_url)
     config = {k: v for k, v in critic_config.items() if k != "base_url"}

@@ -68,13 +68,9 @@ def test_rubric_names_match_loosely_and_scores_are_checked():
         '{"criteria": [{"criterion": " relevance ", "rationale": "ok", "score": 4}]}', RubricOut
     )
     assert check_rubric(task, out) == ({"Relevance": 4.0}, {"Relevance": "ok"})
-    off = parse_model(
-        '{"criteria": [{"criterion": "Fluency", "rationale": "", "score": 6}]}', RubricOut
-    )
+    off = parse_model('{"criteria": [{"criterion": "Fluency", "rationale": "", "score": 6}]}', RubricOut)
     with pytest.raises(OutputError, match=r"off the scale 1\.\.5"):
         check_rubric(task, off)
-    unknown = parse_model(
-        '{"criteria": [{"criterion": "Wit", "rationale": "", "score": 3}]}', RubricOut
-    )
+    unknown = parse_model('{"criteria": [{"criterion": "Wit", "rationale": "", "score": 3}]}', RubricOut)
     with pytest.raises(OutputError, match="'Wit' is not in the rubric"):
         check_rubric(task, unknown)
