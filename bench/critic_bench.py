@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 from judges.critic.judge import CriticJudge  # noqa: E402
 from judges.types import ReasoningTask, Step  # noqa: E402
 
-# ../shared/data from the project root; CONCORDANCE_DATA_DIR overrides (e.g. from a worktree)
-DATA_DIR = Path(os.environ.get("CONCORDANCE_DATA_DIR", ROOT / ".." / "shared" / "data"))
+# ../shared/data from the project root; CONCORDANCE_SHARED_DATA overrides (e.g. from a worktree)
+DATA_DIR = Path(os.environ.get("CONCORDANCE_SHARED_DATA", ROOT / ".." / "shared" / "data"))
 TRACES = DATA_DIR / "bigbench_mistake" / "multistep_arithmetic.jsonl"
 
 

@@ -31,6 +31,12 @@ ROOT = Path(__file__).resolve().parents[2]
 N_ITEMS, CHUNK, CONCURRENCY = 24, 4, 2
 
 
+def _forget_connections() -> None:
+    # the app caches its connection and producer pools for the broker it first used
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_on_redis() -> Iterator[None]:
     """This process publishes to Redis DB 5, with a short visibility timeout."""
@@ -38,10 +44,10 @@ def celery_on_redis() -> Iterator[None]:
     client.flushdb()
     saved = {k: celery_app.conf[k] for k in ("broker_url", "broker_transport_options")}
     celery_app.conf.update(broker_url=TEST_REDIS_URL, broker_transport_options={"visibility_timeout": 3})
-    celery_app._pool = None
+    _forget_connections()
     yield
     celery_app.conf.update(saved)
-    celery_app._pool = None
+    _forget_connections()
     client.flushdb()
     client.close()
 
