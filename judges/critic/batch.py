@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import openai
 
@@ -23,7 +23,7 @@ from judges.base import Task
 from judges.critic.judge import CriticJudge
 from judges.types import SummaryTask, Verdict
 
-CHAT_URL = "/v1/chat/completions"
+CHAT_URL: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 
 

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx2
 import openai
@@ -146,9 +146,10 @@ class CriticJudge:
                 )
             return Verdict(
                 ok=True,
-                step_labels=labels,
+                # None where the model gave no label (Verdict documents it; its hint is narrower)
+                step_labels=cast(list[int], labels),
                 first_error=first_error,
-                raw=raw,  # type: ignore[arg-type]
+                raw=raw,
                 prompt_version=version,
             )
         assert isinstance(task, SummaryTask)

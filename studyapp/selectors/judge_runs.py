@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 
 from judges.base import Task
-from judges.types import Criterion, Persona, ReasoningTask, Step, SummaryTask
+from judges.types import Criterion, Persona, ReasoningTask, Section, Step, SummaryTask
 from studyapp.models import Criterion as CriterionRow
 from studyapp.models import Item, JudgeRun, Judgment
 from studyapp.models import Step as StepRow
@@ -47,7 +47,7 @@ def judge_task_for(*, judgment: Judgment) -> Task:
     item = judgment.item
     key = str(judgment.pk)
     if item.kind == Item.Kind.REASONING:
-        steps = tuple(Step(s.index, s.text, s.section) for s in item.steps.all())
+        steps = tuple(Step(s.index, s.text, cast(Section, s.section)) for s in item.steps.all())
         return ReasoningTask(
             item_id=key,
             problem=item.problem,

@@ -327,11 +327,11 @@ def _labels(row: Judgment, verdict: Verdict, steps: dict[int, Any]) -> tuple[lis
             labels.append(Label(judgment=row, step=steps[index], value=value, score=score))
     if verdict.ratings:
         criteria = {c.name: c for c in Criterion.objects.filter(rubric__study=row.item.study_id)}
-        for name, value in verdict.ratings.items():
+        for name, rating in verdict.ratings.items():
             if name not in criteria:
                 return [], f"the verdict rates {name!r}, which the rubric does not have"
             why = (verdict.rationales or {}).get(name, "")
-            labels.append(Label(judgment=row, criterion=criteria[name], value=value, rationale=why))
+            labels.append(Label(judgment=row, criterion=criteria[name], value=rating, rationale=why))
     return labels, ""
 
 

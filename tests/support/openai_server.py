@@ -220,7 +220,7 @@ class FakeOpenAI:
     def base_url(self) -> str:
         assert self._httpd is not None
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def start(self, port: int = 0) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
@@ -363,8 +363,10 @@ class _Handler(BaseHTTPRequestHandler):
         rec = self._record(None)
         path = rec.path
         if path == "/v1/models":
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models]
-            return self._send(200, {"object": "list", "data": data})
+            models = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models
+            ]
+            return self._send(200, {"object": "list", "data": models})
         if m := re.fullmatch(r"/v1/files/([\w-]+)/content", path):
             data = self.fake.file_data.get(m[1])
             if data is None:
@@ -434,7 +436,8 @@ class _Handler(BaseHTTPRequestHandler):
         fields: dict[str, tuple[str | None, bytes]] = {}
         for part in msg.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            fields[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+            payload = part.get_payload(decode=True)
+            fields[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
         if "file" not in fields:
             return self._send(400, _error_body(400, "'file' is required"))
         filename, data = fields["file"]
