@@ -1,7 +1,9 @@
 """Critic throughput against the fake OpenAI server with a fixed latency.
 
 Prints judgments per second at several concurrencies beside the ideal
-(concurrency / latency: every slot always busy, zero overhead), then runs the
+(concurrency / latency: every slot always busy, zero overhead), with the
+client's CPU time per judgment, the rate that CPU alone allows on one core
+("cpu cap") and the fake server's CPU time per request, then runs the
 same judge run again with a fresh judge object sharing the Redis cache and
 counts the calls it makes (expected: zero).
 
@@ -46,9 +48,11 @@ def load_tasks(n: int, tag: str) -> list[ReasoningTask]:
     return tasks
 
 
-def server_calls(base_url: str) -> int:
+def server_stats(base_url: str) -> tuple[int, float]:
+    """Chat calls the server has answered, and its process CPU time (s)."""
     with urllib.request.urlopen(base_url.removesuffix("/v1") + "/_fake/calls") as resp:
-        return int(json.load(resp)["chat"])
+        stats = json.load(resp)
+    return int(stats["chat"]), float(stats["cpu"])
 
 
 def main() -> None:
@@ -82,38 +86,33 @@ def main() -> None:
         print(f"fake server {base_url}, latency {args.latency * 1000:.0f} ms, cpus {os.cpu_count()}")
         # warm-up: the process's first run pays for lazy imports, not the endpoint
         CriticJudge.from_config({**config, "cache": False}).judge(load_tasks(8, "warm"))
-        head = (
-            "concurrency",
-            "tasks",
-            "seconds",
-            "judg/s",
-            "ideal",
-            "of ideal",
-            "cpu ms/j",
-            "cpu cap",
-        )
-        print("{:>11} {:>6} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8}".format(*head))
+        head = ("concurrency", "tasks", "seconds", "judg/s", "ideal", "of ideal")
+        head += ("cpu ms/j", "cpu cap", "server ms")
+        print("{:>11} {:>6} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>9}".format(*head))
         last_tasks: list[ReasoningTask] = []
         for c in args.concurrency:
             tasks = load_tasks(c * args.rounds, f"c{c}")
             judge = CriticJudge.from_config({**config, "concurrency": c})
+            _, server_cpu = server_stats(base_url)
             start, cpu = time.perf_counter(), time.process_time()
             verdicts = judge.judge(tasks)
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+            server_cpu = server_stats(base_url)[1] - server_cpu
             assert all(v.ok for v in verdicts), [v.error for v in verdicts if not v.ok][:3]
             rate, ideal = len(tasks) / elapsed, c / args.latency
             # cpu cap: the rate at which this process's CPU per judgment alone would saturate a core
             per = cpu / len(tasks)
             row = f"{c:>11} {len(tasks):>6} {elapsed:>8.2f} {rate:>8.1f} {ideal:>8.1f}"
-            print(f"{row} {rate / ideal:>9.1%} {per * 1000:>9.2f} {1 / per:>8.0f}")
+            row += f" {rate / ideal:>9.1%} {per * 1000:>9.2f} {1 / per:>8.0f}"
+            print(f"{row} {server_cpu / len(tasks) * 1000:>9.2f}")
             last_tasks = tasks
 
-        before = server_calls(base_url)
+        before, _ = server_stats(base_url)
         again = CriticJudge.from_config({**config, "concurrency": args.concurrency[-1]})
         start = time.perf_counter()
         verdicts = again.judge(last_tasks)
         elapsed = time.perf_counter() - start
-        calls = server_calls(base_url) - before
+        calls = server_stats(base_url)[0] - before
         print(
             f"second run of the last judge run ({len(last_tasks)} tasks, fresh judge, shared "
             f"Redis cache): {calls} calls, {again.stats['cache_hits']} cache hits, "

@@ -119,12 +119,18 @@ class ChatCaller:
             self._looked_up.update(keys)
 
     async def complete(
-        self, base: dict[str, Any], response_format: dict[str, Any] | None, *, part: int = 0
+        self,
+        base: dict[str, Any],
+        response_format: dict[str, Any] | None,
+        *,
+        part: int = 0,
+        key: str | None = None,
     ) -> ChatResult:
         """Ask for `base` (model, messages, sampling parameters), answering from the cache if
         this exact request (keyed by endpoint and body) has finished before."""
         body = self.body(base, response_format)
-        key = request_key(self.endpoint, body, part) if self.cache is not None else ""
+        if key is None:
+            key = request_key(self.endpoint, body, part) if self.cache is not None else ""
         hit = self._prefetched.pop(key, None)
         if hit is None and self.cache is not None and key not in self._looked_up:
             hit = await self.cache.get(key)

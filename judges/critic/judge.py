@@ -194,8 +194,12 @@ class CriticJudge:
             self.template_for(task)  # a task the critic cannot judge is a caller's bug: fail early
         async with self.session() as caller:
             # the first request of each task; a repeated sample's key is looked up when asked
+            first: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            keys: list[str] = []
             if caller.cache is not None:
-                keys = [caller.key(*self.request_for(t, self._first_n(t))) for t in tasks]
+                # built once: the same body and key serve the lookup and the request
+                first = [self.request_for(t, self._first_n(t)) for t in tasks]
+                keys = [caller.key(*request) for request in first]
                 await caller.prefetch(keys)
             sem = asyncio.Semaphore(self.config.concurrency)
 
@@ -204,7 +208,9 @@ class CriticJudge:
                     if stop is not None and stop.is_set():
                         return Verdict(ok=False, error="cancelled", raw={"cancelled": True})
                     try:
-                        verdict = await self.judge_one(caller, task)
+                        verdict = await self.judge_one(
+                            caller, task, first[i] if first else None, keys[i] if keys else None
+                        )
                     except Exception as exc:  # Redis down, a bug: one failed verdict, not a crash
                         log.exception("critic failed on %s", task.item_id)
                         verdict = Verdict(
@@ -274,8 +280,15 @@ class CriticJudge:
             if cache is not None and cache is not self._memory_cache:
                 await cache.aclose()
 
-    async def judge_one(self, caller: ChatCaller, task: Task) -> Verdict:
-        """One verdict; every failure becomes a failed verdict with its reason."""
+    async def judge_one(
+        self,
+        caller: ChatCaller,
+        task: Task,
+        first: tuple[dict[str, Any], dict[str, Any]] | None = None,
+        first_key: str | None = None,
+    ) -> Verdict:
+        """One verdict; every failure becomes a failed verdict with its reason. `first` and
+        `first_key` are the first request's body and cache key when already built."""
         want = self.samples_for(task)
         results: list[ChatResult] = []
         got = 0
@@ -283,8 +296,12 @@ class CriticJudge:
         try:
             while got < want:
                 n = want - got if self.config.sample_mode == "n" else 1
-                body, fmt = self.request_for(task, n)
-                result = await caller.complete(body, fmt, part=part)
+                if part == 0 and first is not None:
+                    body, fmt, key = first[0], first[1], first_key
+                else:
+                    body, fmt = self.request_for(task, n)
+                    key = None
+                result = await caller.complete(body, fmt, part=part, key=key)
                 if not result.contents:
                     break
                 results.append(result)

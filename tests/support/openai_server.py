@@ -359,7 +359,7 @@ class _Handler(BaseHTTPRequestHandler):
     # --- routes ----------------------------------------------------------
     def do_GET(self) -> None:
         if self.path == "/_fake/calls":  # test hook, not part of the API
-            return self._send(200, {"chat": self.fake.calls()})
+            return self._send(200, {"chat": self.fake.calls(), "cpu": time.process_time()})
         rec = self._record(None)
         path = rec.path
         if path == "/v1/models":
