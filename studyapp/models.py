@@ -272,9 +272,19 @@ class JudgeRun(models.Model):
     tokens_out = models.BigIntegerField(default=0)
     cost = models.FloatField(default=0.0, help_text="estimated, from JUDGE_PRICES")
     batch_id = models.CharField(max_length=200, blank=True)
+    batch_status = models.CharField(max_length=20, blank=True, help_text="as the provider says")
+    judge_version = models.CharField(
+        max_length=64, blank=True, help_text="the judge's own version (model, prompts, parameters)"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mode", "status"])]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.rater.name} ({self.status})"
 
 
 class Judgment(models.Model):
