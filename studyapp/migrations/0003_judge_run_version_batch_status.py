@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studyapp', '0001_initial'),
+        ('studyapp', '0002_assignment_slot_participation'),
     ]
 
     operations = [
