@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from studyapp.services import judge_runs
+from studyapp.services import judge_runs, reports
 
 
 @shared_task(name="studyapp.tasks.judge_chunk", acks_late=True, reject_on_worker_lost=True)
@@ -29,3 +29,9 @@ def judge_batches_collect() -> int:
 @shared_task(name="studyapp.tasks.judge_batch_cancel", acks_late=True)
 def judge_batch_cancel(run_id: int) -> None:
     judge_runs.judge_run_cancel_batch(run_id=run_id)
+
+
+@shared_task(name="studyapp.tasks.report_build", acks_late=True, reject_on_worker_lost=True)
+def report_build(report_id: int) -> str | None:
+    report = reports.study_report_build(report_id=report_id)
+    return None if report is None else report.status
