@@ -14,6 +14,16 @@ urlpatterns = [
     path("p/<slug:slug>/", views_annotator.participant_link, name="participant_link"),
     path("researcher/studies/<slug:slug>/", views_researcher.dashboard, name="researcher_dashboard"),
     path("researcher/studies/<slug:slug>/reports/", views_reports.report_create, name="report_create"),
+    path(
+        "researcher/studies/<slug:slug>/judge-runs/",
+        views_researcher.judge_run_create,
+        name="judge_run_create",
+    ),
+    path(
+        "researcher/studies/<slug:slug>/judge-runs/<int:pk>/cancel/",
+        views_researcher.judge_run_stop,
+        name="judge_run_cancel",
+    ),
     path("researcher/studies/<slug:slug>/reports/<int:pk>/", views_reports.report_html, name="report_html"),
     path(
         "researcher/studies/<slug:slug>/reports/<int:pk>.json", views_reports.report_json, name="report_json"

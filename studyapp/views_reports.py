@@ -40,7 +40,8 @@ def report_html(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     # origin, so no script in it can reach this site's cookies or pages.
     response["Content-Security-Policy"] = (
         "sandbox allow-scripts; default-src 'none'; "
-        "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:"
+        "script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+        "img-src data: blob:; font-src data:"
     )
     if request.GET.get("download"):
         response["Content-Disposition"] = f'attachment; filename="{slug}-report-{pk}.html"'

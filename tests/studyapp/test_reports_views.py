@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
 
 from studyapp.models import StudyReport
 from studyapp.services.demo import demo_accounts_ensure
@@ -55,9 +54,8 @@ def rated_study(tmp_path: Path):
     return study_load(path=spec).study
 
 
-@override_settings(CELERY_TASK_ALWAYS_EAGER=True)
 def test_researcher_builds_views_and_downloads_a_report(
-    client, tmp_path: Path, django_capture_on_commit_callbacks
+    client, tmp_path: Path, django_capture_on_commit_callbacks, eager
 ) -> None:
     study = rated_study(tmp_path)
     demo_accounts_ensure(study=study)

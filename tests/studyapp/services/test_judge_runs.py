@@ -5,14 +5,12 @@ items, cancellation, version changes and batch mode."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 
-from config.celery import app as celery_app
 from studyapp.models import Item, JudgeRun, Judgment, Label, Rater, Study
 from studyapp.selectors.judge_runs import judge_run_progress
 from studyapp.services.judge_runs import (
@@ -79,13 +77,6 @@ def answer_everything(request):
     if "[Rubric]" in request.prompt:
         return rubric_responder(4)(request)
     return critique_responder(request)
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
 
 
 @pytest.fixture
@@ -277,3 +268,37 @@ def test_batch_mode_submits_then_the_periodic_task_collects(
     # the batch price: half of the live one for gpt-4o-mini
     assert run.cost == pytest.approx((run.tokens_in * 0.15 + run.tokens_out * 0.60) / 1e6 * 0.5)
     assert judge_runs_collect_batches() == 0  # nothing left to collect
+
+
+def test_researcher_starts_and_watches_a_run_from_the_dashboard(
+    client, study, openai_server, eager, django_capture_on_commit_callbacks, django_user_model
+):
+    openai_server.responder = answer_everything
+    researcher = django_user_model.objects.create_user("res", password="pw", is_staff=True)
+    client.force_login(researcher)
+    page = client.get("/researcher/studies/judged/").content.decode()
+    assert "Start a judge run" in page and f'value="{critic(study).pk}"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/researcher/studies/judged/judge-runs/", {"rater": critic(study).pk, "mode": "sync"}
+        )
+    assert response.status_code == 302
+    run = JudgeRun.objects.get()
+    assert run.status == JudgeRun.Status.DONE and openai_server.calls() == 5
+    page = client.get("/researcher/studies/judged/").content.decode()
+    assert f"Run {run.pk} of critic started on 5 items." in page
+    assert "5 / 0 / 0" in page  # done / failed / pending
+    # A second start judges nothing new; the refusal is shown, no call is made.
+    client.post("/researcher/studies/judged/judge-runs/", {"rater": critic(study).pk, "mode": "sync"})
+    assert openai_server.calls() == 5
+
+
+def test_annotators_cannot_start_or_cancel_runs(client, study, django_user_model):
+    run = JudgeRun.objects.create(study=study, rater=critic(study), status=JudgeRun.Status.RUNNING)
+    client.force_login(django_user_model.objects.create_user("ann", password="pw"))
+    assert (
+        client.post("/researcher/studies/judged/judge-runs/", {"rater": critic(study).pk}).status_code == 403
+    )
+    assert client.post(f"/researcher/studies/judged/judge-runs/{run.pk}/cancel/").status_code == 403
+    run.refresh_from_db()
+    assert run.status == JudgeRun.Status.RUNNING and JudgeRun.objects.count() == 1
