@@ -173,6 +173,11 @@ class FakeOpenAI:
         self._generation = 0
         self._in_flight: Counter[int] = Counter()
         self.max_in_flight = 0
+        # With `gate = n`, a chat request is held until n are in flight at once (or
+        # `gate_timeout` passes): a test of concurrency then does not depend on timing.
+        self.gate: int | None = None
+        self.gate_timeout = 10.0
+        self._gate_open = threading.Condition(self._lock)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -189,6 +194,7 @@ class FakeOpenAI:
             self.latency = 0.0
             self.batch_polls_before_done = 1
             self.max_in_flight = 0
+            self.gate = None
             self._generation += 1
 
     def next_reply(self, request: RecordedRequest) -> Reply:
@@ -412,6 +418,12 @@ class _Handler(BaseHTTPRequestHandler):
             gen = fake._generation
             fake._in_flight[gen] += 1
             fake.max_in_flight = max(fake.max_in_flight, fake._in_flight[gen])
+            if fake.gate is not None:
+                fake._gate_open.notify_all()
+                fake._gate_open.wait_for(
+                    lambda: fake.max_in_flight >= fake.gate,
+                    timeout=fake.gate_timeout,  # type: ignore[operator]
+                )
         try:
             reply = fake.next_reply(rec)
             delay = fake.latency + reply.delay

@@ -338,7 +338,8 @@ def test_failed_verdicts_are_not_cached(openai_server, critic_config):
 
 def test_requests_run_concurrently_up_to_the_bound(openai_server, critic_config):
     openai_server.responder = critique_responder
-    openai_server.latency = 0.2
+    openai_server.gate = 4  # answers wait until 4 requests are in flight (or 10 s pass)
+    openai_server.latency = 0.05
     judge, _ = make(critic_config, concurrency=4)
     verdicts = judge.judge([reasoning_task(f"t{i}") for i in range(12)])
     assert all(v.ok for v in verdicts)
@@ -348,7 +349,7 @@ def test_requests_run_concurrently_up_to_the_bound(openai_server, critic_config)
 
 def test_concurrency_beyond_one_client_is_spread_over_several(openai_server, critic_config):
     openai_server.responder = critique_responder
-    openai_server.latency = 0.5
+    openai_server.gate = 20  # answers wait until 20 requests are in flight (or 10 s pass)
     judge, _ = make(critic_config, concurrency=20)  # two clients of 16 slots, 20 in flight
     verdicts = judge.judge([reasoning_task(f"t{i}") for i in range(40)])
     assert all(v.ok for v in verdicts) and openai_server.calls() == 40
