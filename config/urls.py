@@ -16,5 +16,6 @@ urlpatterns = [
     path("healthz", healthz),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("studyapp.api.urls")),
     path("", include("studyapp.urls")),
 ]

@@ -81,3 +81,24 @@ class JudgmentAdmin(admin.ModelAdmin):
 class JudgeRunAdmin(admin.ModelAdmin):
     list_display = ["id", "study", "rater", "status", "mode", "n_items", "cost", "created_at"]
     list_filter = ["status", "mode", "study"]
+
+
+@admin.register(models.Assignment)
+class AssignmentAdmin(admin.ModelAdmin):
+    list_display = ["id", "study", "item", "rater", "role", "status", "claimed_at", "submitted_at"]
+    list_filter = ["study", "status", "role"]
+    list_select_related = ["study", "item__study", "rater"]
+    raw_id_fields = ["item", "rater", "annotation"]
+    search_fields = ["rater__name", "item__external_id", "flag_reason"]
+
+
+@admin.register(models.Participation)
+class ParticipationAdmin(admin.ModelAdmin):
+    list_display = [
+        "rater", "qualification", "n_submitted", "n_gold", "n_gold_correct", "external_id",
+        "finished_at",
+    ]  # fmt: skip
+    list_filter = ["qualification", "rater__study"]
+    list_select_related = ["rater"]
+    raw_id_fields = ["rater", "current"]
+    search_fields = ["rater__name", "external_id"]

@@ -272,9 +272,19 @@ class JudgeRun(models.Model):
     tokens_out = models.BigIntegerField(default=0)
     cost = models.FloatField(default=0.0, help_text="estimated, from JUDGE_PRICES")
     batch_id = models.CharField(max_length=200, blank=True)
+    batch_status = models.CharField(max_length=20, blank=True, help_text="as the provider says")
+    judge_version = models.CharField(
+        max_length=64, blank=True, help_text="the judge's own version (model, prompts, parameters)"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mode", "status"])]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.rater.name} ({self.status})"
 
 
 class Judgment(models.Model):
@@ -376,3 +386,168 @@ class Label(models.Model):
                 name="label_judgment_criterion_unique",
             ),
         ]
+
+
+# --- Assignment of items to human raters -------------------------------------
+#
+# Every real (non-gold) item has `study.overlap` Slots. A human rater's queue is
+# one Assignment row per item, made when the rater first asks for work, ordered
+# by `position` (a hash of the study seed, the rater and the item). Claiming
+# an item means taking one of its free slots (`Slot.holder`); a slot is held by
+# at most one assignment and an item has k slots, so no item is ever served to
+# more than k raters, and (item, rater) is unique, so no rater sees an item
+# twice. Gold and qualification items take no slot and do not count toward k.
+
+
+class Assignment(models.Model):
+    class Role(models.TextChoices):
+        ITEM = "item"
+        GOLD = "gold", "gold / attention check"
+        QUALIFICATION = "qualification"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        CLAIMED = "claimed"
+        SUBMITTED = "submitted"
+        SKIPPED = "skipped"
+        FLAGGED = "flagged"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="assignments")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    rater = models.ForeignKey(Rater, on_delete=models.CASCADE, related_name="assignments")
+    role = models.CharField(max_length=13, choices=Role.choices, default=Role.ITEM)
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.QUEUED)
+    position = models.BigIntegerField(help_text="order in the rater's queue (seeded hash)")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    expiries = models.PositiveSmallIntegerField(default=0, help_text="claims that timed out")
+    draft = models.JSONField(default=dict, blank=True)
+    draft_saved_at = models.DateTimeField(null=True, blank=True)
+    time_on_task = models.FloatField(default=0.0, help_text="seconds, accumulated")
+    flag_reason = models.TextField(blank=True)
+    gold_correct = models.BooleanField(null=True, blank=True)
+    annotation = models.OneToOneField(
+        Annotation, null=True, blank=True, on_delete=models.PROTECT, related_name="assignment"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "rater"], name="assignment_item_rater_unique"),
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "claimed", "submitted", "skipped", "flagged"]),
+                name="assignment_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(role__in=["item", "gold", "qualification"]),
+                name="assignment_role_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="submitted") | Q(annotation__isnull=False),
+                name="assignment_submitted_has_annotation",
+            ),
+            models.CheckConstraint(condition=Q(time_on_task__gte=0), name="assignment_time_nonnegative"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["rater", "role", "position"],
+                condition=Q(status="queued"),
+                name="assignment_queue_idx",
+            ),
+            models.Index(fields=["study", "status"], name="assignment_study_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rater_id}:{self.item_id} {self.status}"
+
+
+class Slot(models.Model):
+    """One of the k places of a real item; `holder` is the assignment holding it.
+
+    A held slot with `held_until` in the past is free again (the claim timed
+    out); a submitted assignment holds its slot for good (`held_until` NULL).
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="slots")
+    index = models.PositiveSmallIntegerField()
+    holder = models.OneToOneField(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="slot"
+    )
+    held_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "index"], name="slot_item_index_unique"),
+            models.CheckConstraint(
+                condition=Q(holder__isnull=False) | Q(held_until__isnull=True),
+                name="slot_free_has_no_deadline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}/{self.index}"
+
+
+class Participation(models.Model):
+    """A human rater's progress through a study: consent, qualification, counters."""
+
+    class Qualification(models.TextChoices):
+        NONE = "none", "not required"
+        PENDING = "pending"
+        PASSED = "passed"
+        FAILED = "failed"
+
+    rater = models.OneToOneField(Rater, on_delete=models.CASCADE, related_name="participation")
+    consented_at = models.DateTimeField(null=True, blank=True)
+    instructions_read_at = models.DateTimeField(null=True, blank=True)
+    qualification = models.CharField(max_length=8, choices=Qualification.choices, default=Qualification.NONE)
+    queue_built_at = models.DateTimeField(null=True, blank=True)
+    current = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    n_submitted = models.PositiveIntegerField(default=0, help_text="real items submitted")
+    n_gold = models.PositiveIntegerField(default=0, help_text="gold items submitted")
+    n_gold_correct = models.PositiveIntegerField(default=0)
+    n_served = models.PositiveIntegerField(default=0, help_text="claims made (all roles)")
+    external_id = models.CharField(max_length=200, blank=True, help_text="e.g. PROLIFIC_PID")
+    external_study_id = models.CharField(max_length=200, blank=True)
+    external_session_id = models.CharField(max_length=200, blank=True)
+    completion_code = models.CharField(max_length=64, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(n_gold_correct__lte=models.F("n_gold")),
+                name="participation_gold_correct_le_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"participation of {self.rater_id}"
+
+
+class StudyReport(models.Model):
+    """A concordance report built in the background (never inside a web request)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="reports")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    options = models.JSONField(default=dict, blank=True, help_text="resamples, seed, epsilon, gold")
+    data = models.JSONField(null=True, blank=True, help_text="the JSON report")
+    html = models.TextField(blank=True, help_text="the self-contained HTML report")
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -78,6 +78,12 @@ class AnnotationSpec(Strict):
     claim_timeout: int = Field(default=30, ge=1, description="minutes")
     gold_rate: float = Field(default=0.0, ge=0, le=1)
     qualification_pass_mark: float | None = Field(default=None, ge=0, le=1)
+    annotator_quota: int | None = Field(
+        default=None, ge=1, description="real items per annotator; then they are finished"
+    )
+    completion_code: str = Field(
+        default="", description="the crowdsourcing platform's completion code (e.g. Prolific's)"
+    )
 
 
 class SourceSpec(Strict):

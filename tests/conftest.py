@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("CONCORDANCE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+from analysis.shared_data import shared_data_dir
+
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real public datasets, read where they live (never copied into the repo)."""
-    if not SHARED_DATA.is_dir():
-        raise RuntimeError(f"shared datasets not found at {SHARED_DATA} (set CONCORDANCE_SHARED_DATA)")
-    return SHARED_DATA
+    return shared_data_dir()
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +27,14 @@ def using_postgres() -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Run Celery tasks in the calling process (the app's configuration is read once,
+    so Django's override_settings cannot switch this)."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

@@ -156,29 +156,22 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
+TYPE_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    list: "a list",
+    dict: "an object",
+    bool: "a boolean",
+}
+
+
 def _type_name(kind: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        list: "a list",
-        dict: "an object",
-        bool: "a boolean",
-    }
-    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
+    return " or ".join(TYPE_NAMES.get(k, k.__name__) for k in _as_tuple(kind))
 
 
 def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        list: "a list",
-        dict: "an object",
-        bool: "a boolean",
-    }.get(type(value), type(value).__name__)
+    return "null" if value is None else TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def labels_from_first_error(n_steps: int, first_error: int) -> list[int | None]:

@@ -1,0 +1,263 @@
+"""Rank correlations between two raters, pooled or averaged per group.
+
+``pooled``: one coefficient over all (x, y) pairs. ``groups``: one
+coefficient per group (e.g. per source document, as G-Eval, Liu et al. 2023,
+reports summary-level correlations), then their unweighted mean over the
+groups where it is defined (at least two pairs, neither side constant).
+Kendall's coefficient is tau-b (ties corrected), Spearman's is Pearson's r on
+mid-ranks; both from ``scipy.stats``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from analysis.bootstrap import resample_counts, resample_index_sets
+from analysis.result import AgreementResult, undefined, with_bootstrap_ci
+
+__all__ = ["correlation", "kendall", "spearman"]
+
+Method = Literal["kendall", "spearman", "pearson"]
+
+
+def _coef(x: np.ndarray, y: np.ndarray, method: str) -> float:
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "kendall":
+            return float(stats.kendalltau(x, y, variant="b").statistic)
+        if method == "spearman":
+            return float(stats.spearmanr(x, y).statistic)
+        return float(stats.pearsonr(x, y).statistic)
+
+
+# Kendall replicates use an n x n sign matrix up to this many pairs, a loop above.
+_KENDALL_MATRIX_MAX = 2000
+
+
+def _pooled_replicates(
+    x: np.ndarray,
+    y: np.ndarray,
+    method: str,
+    n_resamples: int,
+    seed: int | None,
+    clusters: np.ndarray | None = None,
+) -> np.ndarray:
+    """Bootstrap replicates of the pooled coefficient, vectorised over resamples.
+
+    A replicate is the coefficient of the sample in which pair ``i`` appears
+    ``W[b, i]`` times. Duplicated pairs are ties, so: Spearman = weighted Pearson
+    of weighted mid-ranks; Kendall tau-b = ``w' S w / sqrt((n0 - n1)(n0 - n2))``
+    with ``S_ij = sign(x_i - x_j) sign(y_i - y_j)`` over ordered pairs (halved),
+    ``n0 = N(N - 1)/2`` and ``n1, n2`` the pairs tied in x, in y.
+    """
+    n = x.size
+    if method == "kendall" and n > _KENDALL_MATRIX_MAX:
+        return np.array(
+            [
+                _coef(x[i], y[i], method)
+                for i in resample_index_sets(n, n_resamples=n_resamples, seed=seed, clusters=clusters)
+            ]
+        )
+    out = []
+    if method == "kendall":
+        conc = np.sign(x[:, None] - x[None, :]) * np.sign(y[:, None] - y[None, :])
+        # Tie groups: pairs tied in x number sum_g (W_g^2 - W_g) / 2 over x's tie groups.
+        gx = np.unique(x, return_inverse=True)[1].ravel()
+        gy = np.unique(y, return_inverse=True)[1].ravel()
+        for w in _unit_weights(n, n_resamples, seed, clusters):
+            total = w.sum(axis=1)
+            s_ = ((w @ conc) * w).sum(axis=1) / 2  # BLAS matmul, not einsum
+            n0 = total * (total - 1) / 2
+            n1 = (_group_sums(w, gx) ** 2).sum(axis=1) / 2 - total / 2
+            n2 = (_group_sums(w, gy) ** 2).sum(axis=1) / 2 - total / 2
+            with np.errstate(invalid="ignore", divide="ignore"):
+                den = np.sqrt((n0 - n1) * (n0 - n2))
+                out.append(np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan))
+        return np.concatenate(out)
+    for w in _unit_weights(n, n_resamples, seed, clusters):
+        if method == "spearman":
+            a, b = _weighted_midranks(x, w), _weighted_midranks(y, w)
+        else:
+            a, b = np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape)
+        out.append(_weighted_pearson(a, b, w))
+    return np.concatenate(out)
+
+
+def _unit_weights(
+    n: int, n_resamples: int, seed: int | None, clusters: np.ndarray | None
+) -> Iterator[np.ndarray]:
+    """Chunks of per-unit draw counts; with clusters, a unit counts as often as its cluster."""
+    if clusters is None:
+        yield from resample_counts(n, n_resamples=n_resamples, seed=seed)
+        return
+    _, inv = np.unique(clusters, return_inverse=True)
+    inv = inv.ravel()
+    for w in resample_counts(int(inv.max()) + 1, n_resamples=n_resamples, seed=seed):
+        yield w[:, inv]
+
+
+def _group_sums(w: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Sum the columns of ``w`` (B, n) within ``groups`` (n,) -> (B, n_groups)."""
+    out = np.zeros((w.shape[0], int(groups.max()) + 1))
+    for g in np.unique(groups):
+        out[:, g] = w[:, groups == g].sum(axis=1)
+    return out
+
+
+def _weighted_midranks(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mid-rank of each ``v[i]`` in the sample holding ``w[b, i]`` copies of it."""
+    order = np.argsort(v, kind="stable")
+    sv = v[order]
+    starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+    group = np.cumsum(np.r_[True, sv[1:] != sv[:-1]]) - 1
+    cum = np.cumsum(w[:, order], axis=1)
+    ends = np.r_[starts[1:], sv.size] - 1
+    upto = cum[:, ends]  # weight up to and including each tie group
+    below = np.concatenate([np.zeros((w.shape[0], 1)), upto[:, :-1]], axis=1)
+    mid = below + (upto - below + 1) / 2
+    ranks = np.empty_like(w)
+    ranks[:, order] = mid[:, group]
+    return ranks
+
+
+def _weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    total = w.sum(axis=1, keepdims=True)
+    ma = (w * a).sum(axis=1, keepdims=True) / total
+    mb = (w * b).sum(axis=1, keepdims=True) / total
+    da, db = a - ma, b - mb
+    cov = (w * da * db).sum(axis=1)
+    va = (w * da * da).sum(axis=1)
+    vb = (w * db * db).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt(va * vb)
+        return np.where(den > 1e-12 * np.maximum(va + vb, 1e-300), cov / den, np.nan)
+
+
+def _per_group(x: np.ndarray, y: np.ndarray, inv: np.ndarray, method: str) -> np.ndarray:
+    """Coefficient of each group (NaN where undefined), groups in label order."""
+    order = np.argsort(inv, kind="stable")
+    bounds = np.flatnonzero(np.diff(inv[order])) + 1
+    return np.array([_coef(x[idx], y[idx], method) for idx in np.split(order, bounds)])
+
+
+def correlation(
+    x: Any,
+    y: Any,
+    *,
+    method: Method = "kendall",
+    groups: Any = None,
+    ci: float | None = None,
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+    clusters: Any = None,
+) -> AgreementResult:
+    """Correlation of ``x`` and ``y`` (paired, shape (units,)).
+
+    Parameters
+    ----------
+    x, y : array-like of float
+        Paired scores; a pair with a missing side is dropped and counted.
+    method : {"kendall", "spearman", "pearson"}
+    groups : array-like, optional
+        A group label per pair: average the per-group coefficients.
+    ci : float, optional
+        Percentile bootstrap over pairs, or over groups when ``groups`` is given.
+    clusters : array-like, optional
+        For the pooled coefficient: a cluster label per pair (e.g. the item of a
+        step); the bootstrap then resamples whole clusters.
+
+    Returns
+    -------
+    AgreementResult
+        ``value`` None when fewer than two pairs remain, a side is constant,
+        or (grouped) no group has a defined coefficient.
+    """
+    if method not in ("kendall", "spearman", "pearson"):
+        raise ValueError("method must be one of kendall, spearman, pearson")
+    xa = np.asarray([np.nan if v is None else v for v in np.asarray(x, dtype=object)], dtype=float)
+    ya = np.asarray([np.nan if v is None else v for v in np.asarray(y, dtype=object)], dtype=float)
+    if xa.shape != ya.shape or xa.ndim != 1:
+        raise ValueError("x and y must be 1-D and of the same length")
+    keep = ~(np.isnan(xa) | np.isnan(ya))
+    n_dropped = int((~keep).sum())
+    kept_clusters = None
+    if clusters is not None:
+        c = np.asarray(clusters, dtype=object)
+        if c.shape != keep.shape:
+            raise ValueError("clusters must have one label per pair")
+        kept_clusters = c[keep].astype(str)
+    xa, ya = xa[keep], ya[keep]
+    n = int(xa.size)
+    statistic = method if groups is None else f"{method}[per-group mean]"
+    if groups is None:
+        value = _coef(xa, ya, method)
+        if np.isnan(value):
+            return undefined(
+                statistic,
+                "fewer than two pairs or a constant side: correlation undefined",
+                n_units=n,
+                n_dropped=n_dropped,
+            )
+        if ci is None:
+            return with_bootstrap_ci(statistic, value, n_units=n, n_dropped=n_dropped)
+        reps = _pooled_replicates(xa, ya, method, n_resamples, seed, kept_clusters)
+        return with_bootstrap_ci(
+            statistic,
+            value,
+            n_units=n,
+            n_dropped=n_dropped,
+            replicates=reps,
+            level=ci,
+            resampled="pairs" if kept_clusters is None else f"clusters ({len(set(kept_clusters))})",
+        )
+    g = np.asarray(groups, dtype=object)
+    if g.shape != keep.shape:
+        raise ValueError("groups must have one label per pair")
+    _, inv = np.unique(g[keep].astype(str), return_inverse=True)
+    inv = inv.ravel()
+    per_group = _per_group(xa, ya, inv, method)
+    defined = ~np.isnan(per_group)
+    n_undef = int((~defined).sum())
+    value = float(per_group[defined].mean()) if defined.any() else float("nan")
+    extra = {"n_groups": int(per_group.size), "n_groups_undefined": n_undef}
+    if np.isnan(value):
+        return undefined(
+            statistic, "no group has a defined correlation", n_units=n, n_dropped=n_dropped, **extra
+        )
+    if ci is None:
+        return with_bootstrap_ci(statistic, value, n_units=n, n_dropped=n_dropped, extra=extra)
+    # Resampling groups leaves each group's coefficient unchanged: a replicate
+    # is the mean of the drawn groups' coefficients (a group drawn twice counts twice).
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, per_group.size, size=(n_resamples, per_group.size))
+    drawn = per_group[draws]
+    ok = ~np.isnan(drawn)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reps = np.where(ok, drawn, 0.0).sum(axis=1) / ok.sum(axis=1)
+    return with_bootstrap_ci(
+        statistic,
+        value,
+        n_units=n,
+        n_dropped=n_dropped,
+        replicates=reps,
+        level=ci,
+        resampled=f"groups ({per_group.size})",
+        extra=extra,
+    )
+
+
+def kendall(x: Any, y: Any, **kwargs: Any) -> AgreementResult:
+    """Kendall's tau-b; see :func:`correlation`."""
+    return correlation(x, y, method="kendall", **kwargs)
+
+
+def spearman(x: Any, y: Any, **kwargs: Any) -> AgreementResult:
+    """Spearman's rho; see :func:`correlation`."""
+    return correlation(x, y, method="spearman", **kwargs)

@@ -1,0 +1,392 @@
+"""Can the judge replace a person?
+
+Two answers, both over the same human ratings:
+
+1. :func:`alt_test`: the Alternative Annotator Test of Calderon, Reichart &
+   Dror (2025), "The Alternative Annotator Test for LLM-as-a-Judge: How to
+   Statistically Justify Replacing Human Annotators with LLMs" (ACL 2025,
+   arXiv 2501.10970). Leave each human annotator ``j`` out in turn. On every
+   instance ``i`` that ``j`` rated (with at least one other human), score the
+   alignment of the judge with the *other* humans, ``S(f, i, j)``, and that of
+   ``j`` with them, ``S(h_j, i, j)`` (``"accuracy"``: the share of the other
+   humans with the same label; ``"neg_rmse"``: minus the root mean squared
+   difference to them, for scores). Indicators ``W^f_i = [S(f) >= S(h_j)]``,
+   ``W^h_i = [S(h_j) >= S(f)]``; advantage probabilities ``rho^f_j = mean W^f``,
+   ``rho^h_j = mean W^h``. Test ``H0: rho^f_j <= rho^h_j - epsilon`` against
+   ``H1: rho^f_j > rho^h_j - epsilon`` with the paper's one-sided paired
+   **t-test** on ``d_i = W^h_i - W^f_i - epsilon`` (mean < 0 under H1); the
+   paper recommends 30+ instances per annotator for the t-test's normality
+   (fewer are flagged). The p-values across annotators are corrected with the
+   Benjamini-Yekutieli procedure at ``q``; the judge "wins" against ``j`` when
+   ``H0`` is rejected. The winning rate ``omega`` is the share of annotators
+   it wins against; the judge passes when ``omega >= 0.5``. The average
+   advantage probability ``rho = mean_j rho^f_j`` compares judges. The paper
+   asks for at least three annotators (two give no consensus signal). The
+   cost-benefit margin ``epsilon``: their rule of thumb is 0.2 for experts, 0.15
+   for skilled annotators, 0.1 for crowd workers.
+
+2. :func:`agreement_gap`: the plain comparison. Mean pairwise Krippendorff
+   alpha of the judge with each human against the mean pairwise alpha among
+   the humans, with a paired bootstrap CI of the difference (the same
+   resampled units for both sides).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from analysis.alpha import Level, alpha_features
+from analysis.bootstrap import cluster_sums, percentile_ci, resampled_sums
+from analysis.ratings import as_ratings_matrix
+
+__all__ = [
+    "AgreementGap",
+    "AltTestResult",
+    "AnnotatorComparison",
+    "agreement_gap",
+    "alt_test",
+    "benjamini_yekutieli",
+]
+
+Alignment = Literal["accuracy", "neg_rmse"]
+
+
+def benjamini_yekutieli(p_values: Sequence[float], q: float = 0.05) -> np.ndarray:
+    """Rejections of the Benjamini-Yekutieli (2001) step-up procedure at FDR ``q``.
+
+    Valid under arbitrary dependence: reject the ``k`` smallest p-values, ``k``
+    the largest with ``p_(k) <= k q / (m c_m)``, ``c_m = sum_{i<=m} 1/i``.
+    NaN p-values are never rejected.
+    """
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    reject = np.zeros(m, dtype=bool)
+    if m == 0:
+        return reject
+    c_m = np.sum(1.0 / np.arange(1, m + 1))
+    order = np.argsort(np.where(np.isnan(p), np.inf, p))
+    thresholds = np.arange(1, m + 1) * q / (m * c_m)
+    below = np.flatnonzero(p[order] <= thresholds)
+    if below.size:
+        reject[order[: below.max() + 1]] = True
+    return reject
+
+
+@dataclass(frozen=True)
+class AnnotatorComparison:
+    """The judge against one left-out annotator."""
+
+    annotator: str
+    n_instances: int
+    rho_judge: float | None
+    rho_human: float | None
+    p_value: float | None
+    won: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class AltTestResult:
+    """Outcome of :func:`alt_test`.
+
+    ``winning_rate`` (omega) and ``passed`` are None with a ``reason`` when the
+    test does not apply (too few annotators or instances).
+    """
+
+    epsilon: float
+    q: float
+    alignment: str
+    winning_rate: float | None
+    passed: bool | None
+    advantage_probability: float | None
+    annotators: list[AnnotatorComparison] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "q": self.q,
+            "alignment": self.alignment,
+            "winning_rate": _r(self.winning_rate),
+            "passed": self.passed,
+            "advantage_probability": _r(self.advantage_probability),
+            "reason": self.reason,
+            "annotators": [
+                {
+                    "annotator": a.annotator,
+                    "n_instances": a.n_instances,
+                    "rho_judge": _r(a.rho_judge),
+                    "rho_human": _r(a.rho_human),
+                    "p_value": _r(a.p_value),
+                    "won": a.won,
+                    "note": a.note,
+                }
+                for a in self.annotators
+            ],
+        }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None or not np.isfinite(v) else round(float(v), 6)
+
+
+def alt_test(
+    humans: Any,
+    judge: Any,
+    *,
+    epsilon: float = 0.1,
+    alignment: Alignment = "accuracy",
+    q: float = 0.05,
+    annotator_names: Sequence[str] | None = None,
+    min_annotators: int = 3,
+    min_instances: int = 2,
+) -> AltTestResult:
+    """The Alternative Annotator Test (see the module docstring).
+
+    Parameters
+    ----------
+    humans : array-like, shape (annotators, instances)
+        Human labels or scores, ``None``/NaN where an annotator did not rate.
+    judge : array-like, shape (instances,)
+        The judge's labels or scores (NaN where it gave none; those instances are left out).
+    epsilon : float
+        Cost-benefit margin (0.1 crowd, 0.15 skilled, 0.2 experts).
+    alignment : {"accuracy", "neg_rmse"}
+        Per-instance alignment with the other annotators.
+    q : float
+        False discovery rate of the Benjamini-Yekutieli correction.
+    min_annotators : int
+        The paper's minimum of three annotators.
+    min_instances : int
+        An annotator with fewer comparable instances is not tested (counted as
+        not won, with a note). Under 30 the t-test's normality is doubtful (noted).
+    """
+    if alignment not in ("accuracy", "neg_rmse"):
+        raise ValueError("alignment must be 'accuracy' or 'neg_rmse'")
+    h = as_ratings_matrix(humans)
+    f = np.asarray([np.nan if v is None else v for v in np.asarray(judge, dtype=object)], float)
+    if f.shape != (h.shape[1],):
+        raise ValueError("judge must have one rating per instance (humans is annotators x instances)")
+    names = list(annotator_names) if annotator_names is not None else [str(i) for i in range(h.shape[0])]
+    if len(names) != h.shape[0]:
+        raise ValueError("annotator_names must name every annotator")
+    active = [j for j in range(h.shape[0]) if np.any(~np.isnan(h[j]))]
+    if len(active) < min_annotators:
+        return AltTestResult(
+            epsilon=epsilon,
+            q=q,
+            alignment=alignment,
+            winning_rate=None,
+            passed=None,
+            advantage_probability=None,
+            reason=f"needs at least {min_annotators} human annotators, has {len(active)}",
+        )
+    comparisons: list[AnnotatorComparison] = []
+    p_values: list[float] = []
+    for j in active:
+        others = np.delete(h, j, axis=0)
+        n_others = np.sum(~np.isnan(others), axis=0)
+        ok = ~np.isnan(h[j]) & ~np.isnan(f) & (n_others >= 1)
+        n = int(ok.sum())
+        if n < min_instances:
+            comparisons.append(AnnotatorComparison(names[j], n, None, None, None, False, "too few instances"))
+            p_values.append(np.nan)
+            continue
+        s_f = _alignment(f[ok], others[:, ok], alignment)
+        s_h = _alignment(h[j, ok], others[:, ok], alignment)
+        w_f = (s_f >= s_h).astype(float)
+        w_h = (s_h >= s_f).astype(float)
+        d = w_h - w_f - epsilon
+        if np.ptp(d) == 0:
+            # No variance: the t statistic is undefined; the sign decides.
+            p = 0.0 if d[0] < 0 else 1.0
+            note = "constant differences: decided by sign"
+        else:
+            p = float(stats.ttest_1samp(d, 0.0, alternative="less").pvalue)
+            note = None
+        if n < 30:
+            note = (note + "; " if note else "") + "fewer than 30 instances"
+        comparisons.append(
+            AnnotatorComparison(names[j], n, float(w_f.mean()), float(w_h.mean()), p, False, note)
+        )
+        p_values.append(p)
+    reject = benjamini_yekutieli(p_values, q)
+    comparisons = [
+        AnnotatorComparison(c.annotator, c.n_instances, c.rho_judge, c.rho_human, c.p_value, bool(r), c.note)
+        for c, r in zip(comparisons, reject, strict=True)
+    ]
+    omega = float(np.mean(reject))
+    rhos = [c.rho_judge for c in comparisons if c.rho_judge is not None]
+    return AltTestResult(
+        epsilon=epsilon,
+        q=q,
+        alignment=alignment,
+        winning_rate=omega,
+        passed=omega >= 0.5,
+        advantage_probability=float(np.mean(rhos)) if rhos else None,
+        annotators=comparisons,
+    )
+
+
+def _alignment(source: np.ndarray, others: np.ndarray, kind: str) -> np.ndarray:
+    """Alignment of ``source`` (n,) with ``others`` (k, n), averaged over the raters present."""
+    present = ~np.isnan(others)
+    count = present.sum(axis=0)
+    if kind == "accuracy":
+        same = np.where(present, others == source[None, :], False).sum(axis=0)
+        return same / count
+    sq = np.where(present, (others - source[None, :]) ** 2, 0.0).sum(axis=0)
+    return -np.sqrt(sq / count)
+
+
+@dataclass(frozen=True)
+class AgreementGap:
+    """Judge-human against human-human agreement (pairwise Krippendorff alpha).
+
+    ``verdict`` is ``"better than people"`` when the CI of the difference lies
+    above 0, ``"worse than people"`` below 0, ``"as good as people"`` when it
+    covers 0, or None with ``reason`` when undefined.
+    """
+
+    level: str
+    human_human: float | None
+    human_human_ci: tuple[float, float] | None
+    judge_human: float | None
+    judge_human_ci: tuple[float, float] | None
+    difference: float | None
+    difference_ci: tuple[float, float] | None
+    n_units: int
+    n_humans: int
+    ci_method: str | None
+    verdict: str | None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        def ci(c: tuple[float, float] | None) -> list[float | None] | None:
+            return None if c is None else [_r(c[0]), _r(c[1])]
+
+        return {
+            "statistic": f"mean pairwise krippendorff_alpha[{self.level}]",
+            "human_human": _r(self.human_human),
+            "human_human_ci": ci(self.human_human_ci),
+            "judge_human": _r(self.judge_human),
+            "judge_human_ci": ci(self.judge_human_ci),
+            "difference": _r(self.difference),
+            "difference_ci": ci(self.difference_ci),
+            "n_units": self.n_units,
+            "n_humans": self.n_humans,
+            "ci_method": self.ci_method,
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
+
+
+def agreement_gap(
+    humans: Any,
+    judge: Any,
+    *,
+    level: Level = "nominal",
+    ci: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int | None = 0,
+    clusters: Any = None,
+) -> AgreementGap:
+    """Mean pairwise alpha judge-human minus mean pairwise alpha human-human.
+
+    Parameters
+    ----------
+    humans : array-like, shape (humans, units)
+        At least two humans; ``None``/NaN for missing.
+    judge : array-like, shape (units,)
+    level : {"nominal", "ordinal", "interval", "ratio"}
+    ci, n_resamples, seed, clusters
+        Paired percentile bootstrap over units (or clusters): every replicate
+        recomputes all pairwise alphas on the same resampled units.
+    """
+    h = as_ratings_matrix(humans)
+    f = np.asarray([np.nan if v is None else v for v in np.asarray(judge, dtype=object)], float)
+    if f.shape != (h.shape[1],):
+        raise ValueError("judge must have one rating per unit (humans is humans x units)")
+    x = np.vstack([h, f[None, :]])
+    judge_row = x.shape[0] - 1
+    n_humans = h.shape[0]
+    n_units = int(np.sum(np.sum(~np.isnan(x), axis=0) >= 2))
+    method = None
+
+    def empty(reason: str) -> AgreementGap:
+        return AgreementGap(level, None, None, None, None, None, None, n_units, n_humans, None, None, reason)
+
+    if n_humans < 2:
+        return empty("needs at least two humans")
+    observed = x[~np.isnan(x)]
+    values = None
+    if level != "interval" or np.unique(observed).size <= 50:
+        values = np.unique(observed)
+    hh_pairs = list(itertools.combinations(range(n_humans), 2))
+    jh_pairs = [(j, judge_row) for j in range(n_humans)]
+    if values is not None and values.size**2 * x.shape[1] * (len(hh_pairs) + n_humans) > 50_000_000:
+        return empty(
+            f"{values.size} distinct values: too many for pairwise {level} alpha; "
+            "round the ratings to their scale"
+        )
+    blocks = [alpha_features(x[list(p)], level, values=values) for p in hh_pairs + jh_pairs]
+    width = blocks[0].features.shape[1]
+    features = np.hstack([b.features for b in blocks])
+
+    def summarise(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        alphas = np.stack(
+            [b.alpha(sums[:, i * width : (i + 1) * width]) for i, b in enumerate(blocks)], axis=1
+        )
+        with np.errstate(invalid="ignore"):
+            hh = _nanmean(alphas[:, : len(hh_pairs)])
+            jh = _nanmean(alphas[:, len(hh_pairs) :])
+        return hh, jh
+
+    hh, jh = summarise(features.sum(axis=0)[None])
+    hh0, jh0 = float(hh[0]), float(jh[0])
+    if np.isnan(hh0) or np.isnan(jh0):
+        side = "human-human" if np.isnan(hh0) else "judge-human"
+        return empty(f"{side} alpha undefined (no pairable units or no variation)")
+    if clusters is not None:
+        features = cluster_sums(features, np.asarray(clusters))
+        method = f"{round(ci * 100, 3):g}% paired percentile bootstrap over clusters"
+    else:
+        method = f"{round(ci * 100, 3):g}% paired percentile bootstrap over units"
+    sums = resampled_sums(features, n_resamples=n_resamples, seed=seed)
+    hh_r, jh_r = summarise(sums)
+    diff_ci, _ = percentile_ci(jh_r - hh_r, ci)
+    hh_ci, _ = percentile_ci(hh_r, ci)
+    jh_ci, _ = percentile_ci(jh_r, ci)
+    verdict = None
+    if diff_ci is not None:
+        if diff_ci[0] > 0:
+            verdict = "better than people"
+        elif diff_ci[1] < 0:
+            verdict = "worse than people"
+        else:
+            verdict = "as good as people"
+    return AgreementGap(
+        level=level,
+        human_human=hh0,
+        human_human_ci=hh_ci,
+        judge_human=jh0,
+        judge_human_ci=jh_ci,
+        difference=jh0 - hh0,
+        difference_ci=diff_ci,
+        n_units=n_units,
+        n_humans=n_humans,
+        ci_method=f"{method}, {n_resamples} resamples",
+        verdict=verdict,
+    )
+
+
+def _nanmean(a: np.ndarray) -> np.ndarray:
+    ok = ~np.isnan(a)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok.any(axis=1), np.where(ok, a, 0.0).sum(axis=1) / ok.sum(axis=1), np.nan)

@@ -1,0 +1,113 @@
+"""Shapes of the annotator API's requests and responses (validation and OpenAPI)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+
+class JoinIn(serializers.Serializer):
+    consent = serializers.BooleanField(help_text="the participant agrees to the consent text")
+    instructions_read = serializers.BooleanField(default=True)
+
+
+class StepOut(serializers.Serializer):
+    index = serializers.IntegerField()
+    section = serializers.ChoiceField(choices=["trajectory", "response"])
+    text = serializers.CharField()
+
+
+class PersonaOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    prompt = serializers.CharField()
+
+
+class CriterionOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    scale_min = serializers.IntegerField()
+    scale_max = serializers.IntegerField()
+    anchors = serializers.DictField(child=serializers.CharField())
+
+
+class TaskOut(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["reasoning", "summary"])
+    domain = serializers.CharField()
+    label_mode = serializers.ChoiceField(choices=["all_steps", "first_error"])
+    trajectory_rating = serializers.BooleanField()
+    problem = serializers.CharField(required=False)
+    steps = StepOut(many=True, required=False)
+    document = serializers.CharField(required=False)
+    summary = serializers.CharField(required=False)
+    persona = PersonaOut(required=False)
+    criteria = CriterionOut(many=True, required=False)
+
+
+class AssignmentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    study = serializers.CharField()
+    status = serializers.CharField()
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    draft = serializers.DictField()
+    time_on_task = serializers.FloatField()
+
+
+class ProgressOut(serializers.Serializer):
+    done = serializers.IntegerField()
+    assigned = serializers.IntegerField()
+    finished = serializers.BooleanField()
+    completion_code = serializers.CharField(allow_null=True)
+    qualification = serializers.CharField()
+    consented = serializers.BooleanField()
+    instructions_read = serializers.BooleanField()
+
+
+class NextOut(serializers.Serializer):
+    assignment = AssignmentOut(allow_null=True)
+    task = TaskOut(allow_null=True)
+    finished = serializers.BooleanField()
+    completion_code = serializers.CharField(allow_null=True)
+
+
+class DraftIn(serializers.Serializer):
+    draft = serializers.DictField(help_text="any JSON object: the page's state")
+    time_on_task = serializers.FloatField(required=False, min_value=0)
+
+
+class DraftOut(serializers.Serializer):
+    saved_at = serializers.DateTimeField()
+    time_on_task = serializers.FloatField()
+
+
+class SubmitIn(serializers.Serializer):
+    steps = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text='reasoning: step index -> +1 / 0 / -1, e.g. {"0": 1, "1": -1}',
+    )
+    step_comments = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    ratings = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text='summary: criterion name -> score on its scale, e.g. {"accuracy": 4}',
+    )
+    trajectory_rating = serializers.IntegerField(required=False, allow_null=True)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    time_on_task = serializers.FloatField(required=False, min_value=0)
+
+
+class SubmitOut(serializers.Serializer):
+    annotation = serializers.IntegerField()
+    first_error = serializers.IntegerField(allow_null=True)
+    created = serializers.BooleanField(help_text="false when this was a retry of a stored submission")
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ErrorOut(serializers.Serializer):
+    error = serializers.CharField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(required=False)

@@ -1,0 +1,153 @@
+"""What an annotator may read: their assignments, blinded item content, progress.
+
+Nothing here returns judgments, other raters' labels or assignments, the
+gold answer, the item's outcome or where it came from: the annotator sees
+the task, never the answers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Slot, Study
+from studyapp.services.assignments import study_quota
+
+
+def study_open_by_slug(*, slug: str) -> Study:
+    study = Study.objects.filter(slug=slug).first()
+    if study is None:
+        raise Http404("No such study.")
+    return study
+
+
+def rater_of_user(*, slug: str, user: Any) -> Rater | None:
+    """The user's rater in the study with its study and participation (1 query), if enrolled."""
+    return (
+        Rater.objects.select_related("study", "participation")
+        .filter(study__slug=slug, user_id=user.pk, kind=Rater.Kind.HUMAN, participation__isnull=False)
+        .first()
+    )
+
+
+def assignment_of_user(
+    *,
+    assignment_id: int,
+    user: Any,
+    related: tuple[str, ...] = ("item__persona", "item__domain", "study", "rater"),
+) -> Assignment:
+    """The assignment if it belongs to this user, else 404 (never another rater's)."""
+    assignment = (
+        Assignment.objects.select_related(*related)
+        .filter(id=assignment_id, rater__user_id=user.pk, rater__kind=Rater.Kind.HUMAN)
+        .first()
+    )
+    if assignment is None:
+        raise Http404("No such assignment.")
+    return assignment
+
+
+def study_criteria(*, study: Study) -> list[Criterion]:
+    return list(Criterion.objects.filter(rubric__study=study).order_by("position", "id"))
+
+
+def item_task(*, assignment: Assignment, with_steps: list[Any] | None = None) -> dict[str, Any]:
+    """The blinded content of the assigned item as plain data (2 queries at most)."""
+    item: Item = assignment.item
+    study = assignment.study
+    task: dict[str, Any] = {
+        "kind": item.kind,
+        "domain": item.domain.name,
+        "label_mode": study.label_mode,
+        "trajectory_rating": study.trajectory_rating,
+    }
+    if item.kind == Item.Kind.REASONING:
+        steps = with_steps if with_steps is not None else list(item.steps.order_by("index"))
+        task["problem"] = item.problem
+        task["steps"] = [{"index": s.index, "section": s.section, "text": s.text} for s in steps]
+    else:
+        persona = item.persona
+        assert persona is not None  # a database constraint: summaries have one
+        task["document"] = item.document
+        task["summary"] = item.summary
+        task["persona"] = {
+            "name": persona.name,
+            "description": persona.description,
+            "prompt": persona.prompt,
+        }
+        task["criteria"] = [
+            {
+                "name": c.name,
+                "description": c.description,
+                "scale_min": c.scale_min,
+                "scale_max": c.scale_max,
+                "anchors": c.anchors,
+            }
+            for c in study_criteria(study=study)
+        ]
+    return task
+
+
+def assignment_public(*, assignment: Assignment) -> dict[str, Any]:
+    """The assignment as the annotator sees it (its role, gold or not, is hidden)."""
+    return {
+        "id": assignment.id,
+        "study": assignment.study.slug,
+        "status": assignment.status,
+        "claimed_at": assignment.claimed_at,
+        "expires_at": assignment.expires_at,
+        "draft": assignment.draft,
+        "time_on_task": assignment.time_on_task,
+    }
+
+
+def participation_progress(*, rater: Rater, now: datetime | None = None) -> dict[str, Any]:
+    """Done / assigned for the progress bar, and whether the rater is finished."""
+    now = now or timezone.now()
+    participation: Participation = rater.participation
+    done = participation.n_submitted + participation.n_gold
+    quota = study_quota(study=rater.study)
+    free_slots = Slot.objects.filter(Q(holder__isnull=True) | Q(held_until__lt=now))
+    free = free_slots.filter(item_id=OuterRef("item_id"))
+    if participation.finished_at is not None:
+        open_real = 0
+    elif participation.queue_built_at is None:
+        # No queue yet: every real item with fewer than k live claims is open to this rater.
+        live = (
+            Slot.objects.filter(item_id=OuterRef("pk"), holder__isnull=False)
+            .filter(Q(held_until__isnull=True) | Q(held_until__gte=now))
+            .order_by()
+            .values("item_id")
+            .annotate(c=Count("id"))
+            .values("c")
+        )
+        open_real = (
+            Item.objects.filter(study_id=rater.study_id, is_gold=False)
+            .annotate(live=Coalesce(Subquery(live, output_field=IntegerField()), Value(0)))
+            .filter(live__lt=rater.study.overlap)
+            .count()
+        )
+    else:
+        open_real = (
+            Assignment.objects.filter(rater=rater, role=Assignment.Role.ITEM, status=Assignment.Status.QUEUED)
+            .filter(Exists(free))
+            .count()
+        )
+    claimed = 1 if participation.current_id else 0
+    assigned = done + claimed + open_real
+    if quota is not None and participation.finished_at is None:
+        assigned = min(assigned, quota + participation.n_gold + claimed)
+    return {
+        "done": done,
+        "assigned": max(assigned, done),
+        "finished": participation.finished_at is not None,
+        "completion_code": participation.completion_code or None,
+        "qualification": participation.qualification,
+        "consented": participation.consented_at is not None,
+        "instructions_read": participation.instructions_read_at is not None,
+    }

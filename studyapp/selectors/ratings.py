@@ -1,0 +1,169 @@
+"""Every rating of a study as plain rows: the tidy table of `analysis.tidy`, and a CSV export.
+
+Mapping from the models (judgments count only when ``status == done``):
+
+===========================================  ===============  ==============  =====================
+source                                       ``level``        ``criterion``   ``unit``
+===========================================  ===============  ==============  =====================
+step Label (of an Annotation or a Judgment)  ``step_label``   step section    ``<item>:<step index>``
+criterion Label                              ``rubric``       criterion name  ``<item>``
+``Annotation.first_error`` /                 ``first_error``  ``""``          ``<item>``
+``Judgment.first_error``
+``Annotation.trajectory_rating`` /           ``trajectory``   ``trajectory``  ``<item>``
+``Judgment.trajectory_score``
+===========================================  ===============  ==============  =====================
+
+``<item>`` is the item's external id; ``domain`` its domain's name. A step
+label's section (``trajectory`` or ``response``) is its criterion, so thinking
+steps and final-response steps are analysed apart. A step Label's ``value``
+(+1/0/-1) is the rating; a Label holding only a continuous ``score`` (an SPRM's
+P(step correct)) gives the score; a Label holding both gives the value under
+the rater's name and the score under ``"<name> (score)"``. Raters are named by
+``Rater.name``; a judge whose configuration changed (several versions) is
+named ``"<name>@<version[:8]>"``.
+
+Rows are read with ``QuerySet.iterator()``: memory stays constant whatever
+the study's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+from django.db.models import Count
+
+from analysis.tidy import COLUMNS
+from studyapp.models import Annotation, Judgment, Label, Rater, Study
+
+__all__ = ["EXPORT_COLUMNS", "rating_rows", "ratings_table"]
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    *COLUMNS,
+    "source",
+    "record_id",
+    "item_kind",
+    "step_index",
+    "rater_id",
+    "judge_kind",
+    "score",
+    "label_value",
+)
+_CHUNK = 2000
+
+
+def _rater_names(study: Study) -> dict[int, tuple[str, str, str]]:
+    """rater id -> (display name, kind, judge kind)."""
+    repeated = set(
+        Rater.objects.filter(study=study)
+        .values("name")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("name", flat=True)
+    )
+    out = {}
+    for r in Rater.objects.filter(study=study).values("id", "name", "kind", "version", "judge_kind"):
+        name = r["name"]
+        if name in repeated and r["kind"] == Rater.Kind.JUDGE:
+            name = f"{name}@{r['version'][:8]}"
+        out[r["id"]] = (name, r["kind"], r["judge_kind"])
+    return out
+
+
+def rating_rows(*, study: Study, include_gold: bool = True) -> Iterator[dict[str, Any]]:
+    """Yield one dict per rating (keys: ``EXPORT_COLUMNS``), streaming from the database."""
+    raters = _rater_names(study)
+    for owner in ("annotation", "judgment"):
+        labels = Label.objects.filter(**{f"{owner}__item__study": study})
+        if owner == "judgment":
+            labels = labels.filter(judgment__status=Judgment.Status.DONE)
+        if not include_gold:
+            labels = labels.filter(**{f"{owner}__item__is_gold": False})
+        fields = [
+            "id",
+            "value",
+            "score",
+            "step__index",
+            "step__section",
+            "criterion__name",
+            f"{owner}__rater_id",
+            f"{owner}__item__external_id",
+            f"{owner}__item__kind",
+            f"{owner}__item__domain__name",
+        ]
+        for row in labels.values(*fields).order_by("id").iterator(chunk_size=_CHUNK):
+            yield from _label_rows(row, owner, raters)
+    annotations = Annotation.objects.filter(item__study=study)
+    judgments = Judgment.objects.filter(item__study=study, status=Judgment.Status.DONE)
+    if not include_gold:
+        annotations = annotations.filter(item__is_gold=False)
+        judgments = judgments.filter(item__is_gold=False)
+    common = ["id", "rater_id", "first_error", "item__external_id", "item__kind", "item__domain__name"]
+    streams = (
+        ("annotation", "trajectory_rating", annotations.values(*common, "trajectory_rating")),
+        ("judgment", "trajectory_score", judgments.values(*common, "trajectory_score")),
+    )
+    for owner, traj_field, records in streams:
+        for row in records.order_by("id").iterator(chunk_size=_CHUNK):
+            name, kind, judge_kind = raters[row["rater_id"]]
+            base = {
+                "item": row["item__external_id"],
+                "unit": row["item__external_id"],
+                "rater": name,
+                "rater_kind": kind,
+                "domain": row["item__domain__name"],
+                "source": owner,
+                "record_id": row["id"],
+                "item_kind": row["item__kind"],
+                "step_index": None,
+                "rater_id": row["rater_id"],
+                "judge_kind": judge_kind,
+                "score": None,
+                "label_value": None,
+            }
+            if row["first_error"] is not None:
+                yield {**base, "level": "first_error", "criterion": "", "value": row["first_error"]}
+            if row[traj_field] is not None:
+                yield {
+                    **base,
+                    "level": "trajectory",
+                    "criterion": "trajectory",
+                    "value": row[traj_field],
+                }
+
+
+def _label_rows(
+    row: dict[str, Any], owner: str, raters: dict[int, tuple[str, str, str]]
+) -> Iterator[dict[str, Any]]:
+    name, kind, judge_kind = raters[row[f"{owner}__rater_id"]]
+    item = row[f"{owner}__item__external_id"]
+    is_step = row["step__index"] is not None
+    base = {
+        "item": item,
+        "unit": f"{item}:{row['step__index']}" if is_step else item,
+        "rater_kind": kind,
+        "domain": row[f"{owner}__item__domain__name"],
+        "level": "step_label" if is_step else "rubric",
+        "criterion": row["step__section"] if is_step else row["criterion__name"],
+        "source": f"{owner} label",
+        "record_id": row["id"],
+        "item_kind": row[f"{owner}__item__kind"],
+        "step_index": row["step__index"],
+        "rater_id": row[f"{owner}__rater_id"],
+        "judge_kind": judge_kind,
+        "score": row["score"],
+        "label_value": row["value"],
+    }
+    if row["value"] is not None:
+        yield {**base, "rater": name, "value": row["value"]}
+        if row["score"] is not None:
+            yield {**base, "rater": f"{name} (score)", "value": row["score"]}
+    elif row["score"] is not None:
+        yield {**base, "rater": name, "value": row["score"]}
+
+
+def ratings_table(*, study: Study, include_gold: bool = True) -> pd.DataFrame:
+    """The tidy ratings table (columns ``analysis.tidy.COLUMNS``) of ``study``."""
+    rows = ([r[c] for c in COLUMNS] for r in rating_rows(study=study, include_gold=include_gold))
+    return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -1,0 +1,266 @@
+"""Submitting an annotation: validated, stored once, counted.
+
+Validation rules (errors are returned per field so a page can show them
+inline):
+
+- reasoning items: every step labelled +1 / 0 / -1 when the study labels all
+  steps; with `label_mode = first_error` (PRM800K phase 2) the steps up to and
+  including the first -1 are labelled and none after it (every step when
+  there is no -1). A trajectory rating on 1-5 is required when the study asks
+  for one and the item has trajectory steps.
+- summary items: every rubric criterion rated, an integer on its scale.
+
+Submission is idempotent per assignment: a retry or a double click returns
+the annotation already stored (and `(item, rater)` is unique in the database).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from studyapp.models import (
+    Annotation,
+    Assignment,
+    Criterion,
+    Item,
+    Label,
+    Participation,
+    Slot,
+    Step,
+    Study,
+)
+from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
+from studyapp.services.gold import gold_matches
+
+TRAJECTORY_SCALE = (1, 5)
+
+
+class _Refused(Exception):
+    """Inside the transaction: the assignment is no longer claimed; roll back."""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    annotation: Annotation
+    created: bool
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _validate_reasoning(
+    *,
+    study: Study,
+    steps: list[Step],
+    step_labels: dict[int, Any],
+    trajectory_rating: Any,
+) -> tuple[dict[int, int], int | None, float | None]:
+    errors: dict[str, Any] = {}
+    step_errors: dict[str, str] = {}
+    known = {step.index for step in steps}
+    values: dict[int, int] = {}
+    for raw_index, raw_value in step_labels.items():
+        index = _as_int(raw_index)
+        value = _as_int(raw_value)
+        if index is None or index not in known:
+            step_errors[str(raw_index)] = "There is no such step."
+        elif value not in (-1, 0, 1):
+            step_errors[str(index)] = "A step label is +1, 0 or -1."
+        else:
+            values[index] = value
+    first_error: int | None = None
+    for step in steps:
+        if values.get(step.index) == -1:
+            first_error = step.index
+            break
+    stop_at_error = study.label_mode == Study.LabelMode.FIRST_ERROR
+    for step in steps:
+        after_error = first_error is not None and step.index > first_error
+        if stop_at_error and after_error:
+            if step.index in values:
+                step_errors[str(step.index)] = (
+                    "This study stops at the first error: leave later steps unlabelled."
+                )
+        elif step.index not in values and str(step.index) not in step_errors:
+            step_errors[str(step.index)] = "Label this step."
+    if step_errors:
+        errors["steps"] = step_errors
+    rating: float | None = None
+    has_trajectory = any(step.section == Step.Section.TRAJECTORY for step in steps)
+    if study.trajectory_rating and has_trajectory:
+        value = _as_int(trajectory_rating)
+        low, high = TRAJECTORY_SCALE
+        if value is None or not low <= value <= high:
+            errors["trajectory_rating"] = f"Rate the thinking as a whole from {low} to {high}."
+        else:
+            rating = float(value)
+    if errors:
+        raise AnnotationInvalid(errors)
+    return values, (first_error if first_error is not None else -1), rating
+
+
+def _validate_summary(*, criteria: list[Criterion], ratings: dict[str, Any]) -> dict[str, int]:
+    errors: dict[str, str] = {}
+    values: dict[str, int] = {}
+    names = {criterion.name for criterion in criteria}
+    for name in ratings:
+        if name not in names:
+            errors[name] = "There is no such criterion."
+    for criterion in criteria:
+        value = _as_int(ratings.get(criterion.name))
+        if value is None:
+            errors[criterion.name] = "Rate this criterion."
+        elif not criterion.scale_min <= value <= criterion.scale_max:
+            errors[criterion.name] = (
+                f"Choose a whole number from {criterion.scale_min} to {criterion.scale_max}."
+            )
+        else:
+            values[criterion.name] = value
+    if errors:
+        raise AnnotationInvalid({"ratings": errors})
+    return values
+
+
+def annotation_submit(
+    *,
+    assignment: Assignment,
+    step_labels: dict[int, Any] | None = None,
+    step_comments: dict[int, str] | None = None,
+    ratings: dict[str, Any] | None = None,
+    trajectory_rating: Any = None,
+    comment: str = "",
+    time_on_task: float | None = None,
+    steps: list[Step] | None = None,
+    criteria: list[Criterion] | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Store the rater's labels for the assigned item, once.
+
+    `steps` / `criteria` may be passed when the caller already loaded them.
+    Raises `AnnotationInvalid` (with per-field errors) or
+    `AssignmentNotActive` (the claim timed out and someone else took the slot).
+    """
+    now = now or timezone.now()
+    if assignment.status == Assignment.Status.SUBMITTED and assignment.annotation_id:
+        return SubmitResult(Annotation.objects.get(id=assignment.annotation_id), created=False)
+    if assignment.status != Assignment.Status.CLAIMED:
+        raise AssignmentNotActive()
+    item: Item = assignment.item
+    study: Study = assignment.study
+    step_labels = step_labels or {}
+    ratings = ratings or {}
+    comments = {(_as_int(k) if _as_int(k) is not None else k): v for k, v in (step_comments or {}).items()}
+    if time_on_task is not None and (not isinstance(time_on_task, int | float) or time_on_task < 0):
+        raise AnnotationInvalid({"time_on_task": "Time on task is a number of seconds."})
+    labels: list[Label] = []
+    step_values: dict[int, int] = {}
+    rating_values: dict[str, int] = {}
+    first_error: int | None = None
+    trajectory: float | None = None
+    if item.kind == Item.Kind.REASONING:
+        if steps is None:
+            # Plain rows, not model instances: this runs on every submission.
+            steps = [
+                Step(id=i, item_id=item.id, index=x, section=sec)
+                for i, x, sec in Step.objects.filter(item_id=item.id)
+                .order_by("index")
+                .values_list("id", "index", "section")
+            ]
+        step_values, first_error, trajectory = _validate_reasoning(
+            study=study, steps=steps, step_labels=step_labels, trajectory_rating=trajectory_rating
+        )
+        labels = [
+            Label(
+                step_id=step.id,
+                value=step_values[step.index],
+                rationale=str(comments.get(step.index, "") or "")[:5000],
+            )
+            for step in steps
+            if step.index in step_values
+        ]
+    else:
+        criteria = criteria if criteria is not None else list(_criteria_of(study))
+        rating_values = _validate_summary(criteria=criteria, ratings=ratings)
+        labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
+    seconds = max(float(time_on_task or 0.0), assignment.time_on_task)
+    annotation = Annotation(
+        item=item,
+        rater_id=assignment.rater_id,
+        first_error=first_error,
+        trajectory_rating=trajectory,
+        comment=(comment or "").strip(),
+        time_on_task=seconds,
+    )
+    annotation.clean_fields(exclude=["item", "rater"])
+    gold_correct = None
+    if assignment.role != Assignment.Role.ITEM:
+        gold_correct = gold_matches(
+            gold=item.gold,
+            first_error=first_error,
+            step_values=step_values,
+            ratings={k: float(v) for k, v in rating_values.items()},
+        )
+    try:
+        with transaction.atomic():
+            # Taking the slot for good also locks it, in the claim's lock order
+            # (slot, then assignment); no row means the claim timed out and was taken.
+            if assignment.role == Assignment.Role.ITEM and not Slot.objects.filter(
+                holder_id=assignment.id
+            ).update(held_until=None):
+                raise _Refused()
+            annotation.save()  # (item, rater) is unique: a concurrent retry fails here
+            for label in labels:
+                label.annotation = annotation
+            Label.objects.bulk_create(labels)
+            updated = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(
+                status=Assignment.Status.SUBMITTED,
+                submitted_at=now,
+                annotation=annotation,
+                time_on_task=seconds,
+                gold_correct=gold_correct,
+                draft={},
+            )
+            if not updated:
+                raise _Refused()
+            # A rater holds one claim at a time, and this was it.
+            counters: dict[str, Any] = {"current": None}
+            if assignment.role == Assignment.Role.ITEM:
+                counters["n_submitted"] = F("n_submitted") + 1
+            elif assignment.role == Assignment.Role.GOLD:
+                counters["n_gold"] = F("n_gold") + 1
+                if gold_correct:
+                    counters["n_gold_correct"] = F("n_gold_correct") + 1
+            Participation.objects.filter(rater_id=assignment.rater_id).update(**counters)
+    except (_Refused, IntegrityError):
+        annotation.pk = None
+        stored = (
+            Assignment.objects.filter(id=assignment.id, status=Assignment.Status.SUBMITTED)
+            .values_list("annotation_id", flat=True)
+            .first()
+        )
+        if stored is None:
+            raise AssignmentNotActive() from None
+        return SubmitResult(Annotation.objects.get(id=stored), created=False)
+    assignment.status = Assignment.Status.SUBMITTED
+    assignment.annotation = annotation
+    assignment.gold_correct = gold_correct
+    return SubmitResult(annotation, created=True)
+
+
+def _criteria_of(study: Study) -> list[Criterion]:
+    return list(Criterion.objects.filter(rubric__study=study).order_by("position", "id"))

@@ -1,0 +1,459 @@
+"""Serving items to human raters: queues, claims with overlap k, skips, drafts.
+
+A rater's queue is one `Assignment` row per item of the study, ordered by a
+hash of (study seed, rater id, item id), so each rater has their own random
+order, fixed and reproducible. A real item has `study.overlap` slots; a claim
+takes a free slot under a row lock. On PostgreSQL the slot is picked with
+`SELECT ... FOR UPDATE OF slot SKIP LOCKED`, so concurrent claims never wait
+on each other and never take the same slot; on SQLite every transaction is
+`BEGIN IMMEDIATE` (see settings), so claims are serialised by the database.
+The database constraints (a slot has one holder, an item has k slots, an
+(item, rater) pair has one assignment) hold whatever the code does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from studyapp.models import Assignment, Item, Participation, Rater, Slot, Study
+from studyapp.services.errors import (
+    AnnotationInvalid,
+    AssignmentNotActive,
+    ParticipationBlocked,
+    StudyNotOpen,
+)
+
+ACTIVE = (Assignment.Status.CLAIMED, Assignment.Status.SUBMITTED)
+
+
+def queue_position(*, seed: int, rater_id: int, item_id: int) -> int:
+    """The item's place in the rater's queue: a 63-bit hash, stable across runs."""
+    digest = hashlib.blake2b(f"{seed}:{rater_id}:{item_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _unit_draw(*, seed: int, rater_id: int, n: int) -> float:
+    """A uniform number in [0, 1) fixed by the seed, the rater and the claim count."""
+    digest = hashlib.blake2b(f"gold:{seed}:{rater_id}:{n}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def _annotation_spec(study: Study) -> dict[str, Any]:
+    spec = study.spec or {}
+    annotation = spec.get("annotation")
+    return annotation if isinstance(annotation, dict) else {}
+
+
+def study_quota(*, study: Study) -> int | None:
+    """Real items per annotator, if the study caps it (`annotation.annotator_quota`)."""
+    quota = _annotation_spec(study).get("annotator_quota")
+    return int(quota) if quota else None
+
+
+def completion_code(*, participation: Participation) -> str:
+    """The study's completion code (`annotation.completion_code`) or one per participant."""
+    code = _annotation_spec(participation.rater.study).get("completion_code")
+    if code:
+        return str(code)
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"completion:{participation.rater_id}".encode(), "sha256")
+    return mac.hexdigest()[:10].upper()
+
+
+def slot_sync(*, study: Study) -> int:
+    """Give every real item of the study its k slots; returns how many were made."""
+    k = study.overlap
+    short = (
+        Item.objects.filter(study=study, is_gold=False)
+        .annotate(n=Count("slots"))
+        .filter(n__lt=k)
+        .values_list("id", flat=True)
+    )
+    slots = [Slot(item_id=item_id, index=i) for item_id in short for i in range(k)]
+    Slot.objects.bulk_create(slots, ignore_conflicts=True, batch_size=2000)
+    return len(slots)
+
+
+def assignment_queue_build(*, rater: Rater, now: datetime | None = None) -> int:
+    """Put every item of the study the rater has not got yet into their queue.
+
+    Idempotent and safe to run concurrently; returns the number of rows added.
+    Items added to the study later enter the queue the next time it runs.
+    """
+    now = now or timezone.now()
+    study = rater.study
+    slot_sync(study=study)
+    have = set(Assignment.objects.filter(rater=rater).values_list("item_id", flat=True))
+    qualifying = study.qualification_pass_mark is not None
+    rows = []
+    for item_id, is_gold, metadata in Item.objects.filter(study=study).values_list(
+        "id", "is_gold", "metadata"
+    ):
+        if item_id in have:
+            continue
+        role = Assignment.Role.ITEM
+        if is_gold:
+            is_qual = qualifying and bool((metadata or {}).get("qualification"))
+            role = Assignment.Role.QUALIFICATION if is_qual else Assignment.Role.GOLD
+        rows.append(
+            Assignment(
+                study=study,
+                item_id=item_id,
+                rater=rater,
+                role=role,
+                position=queue_position(seed=study.seed, rater_id=rater.id, item_id=item_id),
+            )
+        )
+    Assignment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    Participation.objects.filter(rater=rater).update(queue_built_at=now)
+    return len(rows)
+
+
+CLAIM_SQL_POSTGRES = """
+WITH pick AS (
+    SELECT a.id AS aid, s.id AS sid, s.holder_id AS old
+    FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
+    WHERE a.rater_id = %(rater)s AND a.status = 'queued' AND a.role = 'item'
+      AND (s.holder_id IS NULL OR s.held_until < %(now)s)
+    ORDER BY a.position
+    LIMIT 1
+    FOR UPDATE OF s SKIP LOCKED
+), freed AS (
+    UPDATE {assignment} o SET status = 'queued', expires_at = NULL, expiries = o.expiries + 1
+    FROM pick WHERE o.id = pick.old AND o.status = 'claimed'
+    RETURNING o.id
+), held AS (
+    UPDATE {slot} t SET holder_id = pick.aid, held_until = %(deadline)s
+    FROM pick WHERE t.id = pick.sid
+    RETURNING t.id
+), claimed AS (
+    UPDATE {assignment} c SET status = 'claimed', claimed_at = %(now)s, expires_at = %(deadline)s
+    FROM pick WHERE c.id = pick.aid
+    RETURNING c.id
+), current AS (
+    UPDATE {participation} p SET current_id = pick.aid, n_served = p.n_served + 1
+    FROM pick WHERE p.id = %(participation)s
+    RETURNING p.id
+)
+SELECT pick.aid, (SELECT count(*) FROM held), (SELECT count(*) FROM claimed),
+       (SELECT count(*) FROM current)
+FROM pick
+"""
+
+CLAIM_SQL_PORTABLE = """
+SELECT a.id, s.id, s.holder_id FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
+WHERE a.rater_id = %s AND a.status = 'queued' AND a.role = 'item'
+  AND (s.holder_id IS NULL OR s.held_until < %s)
+ORDER BY a.position
+LIMIT 1
+"""
+# Both order by the queue position alone, so the planner walks the queue index
+# and stops at the first free slot (adding the slot index forces a sort of
+# every candidate row).
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "assignment": Assignment._meta.db_table,
+        "slot": Slot._meta.db_table,
+        "participation": Participation._meta.db_table,
+    }
+
+
+def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) -> Assignment | None:
+    """Take the first free slot in the rater's queue order, or None.
+
+    On PostgreSQL one statement picks the slot (`FOR UPDATE OF s SKIP LOCKED`),
+    takes it, frees a timed-out previous holder and records the claim on the
+    participation: one round trip. Elsewhere (SQLite, where writers are
+    serialised) the same steps run one by one.
+    """
+    deadline = now + timedelta(minutes=rater.study.claim_timeout)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                CLAIM_SQL_POSTGRES.format(**_tables()),
+                {"rater": rater.id, "now": now, "deadline": deadline, "participation": participation.id},
+            )
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        assignment_id = row[0]
+        if tuple(row[1:]) != (1, 1, 1):
+            raise RuntimeError(f"claim of assignment {assignment_id} updated {row[1:]} rows")
+        participation.current_id = assignment_id
+        participation.n_served += 1
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(CLAIM_SQL_PORTABLE.format(**_tables()), [rater.id, now])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        assignment_id, slot_id, old_holder_id = row
+        if old_holder_id is not None:
+            # The previous claim timed out: back into its rater's queue, draft kept.
+            Assignment.objects.filter(id=old_holder_id, status=Assignment.Status.CLAIMED).update(
+                status=Assignment.Status.QUEUED, expires_at=None, expiries=F("expiries") + 1
+            )
+        Slot.objects.filter(id=slot_id).update(holder_id=assignment_id, held_until=deadline)
+        Assignment.objects.filter(id=assignment_id).update(
+            status=Assignment.Status.CLAIMED, claimed_at=now, expires_at=deadline
+        )
+    assignment = Assignment.objects.select_related("item__domain", "item__persona").get(id=assignment_id)
+    assignment.study = rater.study
+    return assignment
+
+
+def _claim_unslotted(*, rater: Rater, role: str, now: datetime) -> Assignment | None:
+    """Claim the rater's next gold or qualification item (no slot: not counted in k)."""
+    assignment = (
+        Assignment.objects.filter(rater=rater, role=role, status=Assignment.Status.QUEUED)
+        .select_related("item__domain", "item__persona")
+        .order_by("position")
+        .first()
+    )
+    if assignment is None:
+        return None
+    assignment.study = rater.study
+    deadline = now + timedelta(minutes=rater.study.claim_timeout)
+    Assignment.objects.filter(id=assignment.id).update(
+        status=Assignment.Status.CLAIMED, claimed_at=now, expires_at=deadline
+    )
+    assignment.status, assignment.claimed_at, assignment.expires_at = (
+        Assignment.Status.CLAIMED,
+        now,
+        deadline,
+    )
+    return assignment
+
+
+def _qualification_settle(*, participation: Participation, study: Study) -> None:
+    """After the last qualification item: passed or failed against the pass mark.
+
+    A skipped or flagged qualification item counts as not right.
+    """
+    rows = Assignment.objects.filter(rater_id=participation.rater_id, role=Assignment.Role.QUALIFICATION)
+    if rows.filter(status__in=[Assignment.Status.QUEUED, Assignment.Status.CLAIMED]).exists():
+        return
+    total = rows.count()
+    correct = rows.filter(gold_correct=True).count()
+    share = correct / total if total else 1.0
+    mark = study.qualification_pass_mark or 0.0
+    participation.qualification = (
+        Participation.Qualification.PASSED if share >= mark else Participation.Qualification.FAILED
+    )
+    participation.save(update_fields=["qualification"])
+
+
+def _finish(*, participation: Participation, now: datetime) -> None:
+    if participation.finished_at is None:
+        participation.finished_at = now
+        participation.completion_code = completion_code(participation=participation)
+        participation.current = None
+        participation.save(update_fields=["finished_at", "completion_code", "current"])
+
+
+def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = None) -> Assignment | None:
+    """The rater's current item, or a newly claimed one; None when nothing is left.
+
+    Order of service: an unfinished claim first; then the qualification set
+    while the rater has not passed it; then real items in the rater's order,
+    with gold items mixed in at `study.gold_rate`. A rater who fails the
+    qualification, reaches the study's quota or runs out of items is finished
+    and gets a completion code.
+    """
+    now = now or timezone.now()
+    if rater.study_id != study.id:
+        raise AssignmentNotActive("This rater does not belong to this study.")
+    rater.study = study
+    if study.status != Study.Status.OPEN:
+        raise StudyNotOpen()
+    with transaction.atomic():
+        # The lock serialises one rater's concurrent requests (two tabs, retries).
+        # Lock the row alone: a join here would be read from the snapshot taken
+        # before the lock was granted, and miss a claim made meanwhile.
+        participation = Participation.objects.select_for_update().get(rater=rater)
+        participation.rater = rater
+        if (study.consent and participation.consented_at is None) or (
+            study.instructions and participation.instructions_read_at is None
+        ):
+            raise ParticipationBlocked()
+        if participation.finished_at is not None:
+            return None
+        if participation.current_id is not None:
+            current = Assignment.objects.select_related("item__domain", "item__persona", "study").get(
+                id=participation.current_id
+            )
+            if current.status == Assignment.Status.CLAIMED:
+                return current
+        if participation.queue_built_at is None:
+            assignment_queue_build(rater=rater, now=now)
+        assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
+        # Items may have been added to the study since the queue was built.
+        if (
+            assignment is None
+            and participation.finished_at is None
+            and assignment_queue_build(rater=rater, now=now)
+        ):
+            assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
+        if assignment is None:
+            if participation.qualification != Participation.Qualification.PENDING:
+                _finish(participation=participation, now=now)
+            return None
+        if participation.current_id != assignment.id:  # (the PostgreSQL claim records it itself)
+            participation.current = assignment
+            participation.n_served += 1
+            participation.save(update_fields=["current", "n_served"])
+        return assignment
+
+
+def _next_by_rule(
+    *, participation: Participation, rater: Rater, study: Study, now: datetime
+) -> Assignment | None:
+    if study.qualification_pass_mark is not None:
+        if participation.qualification == Participation.Qualification.NONE:
+            participation.qualification = Participation.Qualification.PENDING
+            participation.save(update_fields=["qualification"])
+        if participation.qualification == Participation.Qualification.PENDING:
+            assignment = _claim_unslotted(rater=rater, role=Assignment.Role.QUALIFICATION, now=now)
+            if assignment is not None:
+                return assignment
+            _qualification_settle(participation=participation, study=study)
+            if participation.qualification == Participation.Qualification.FAILED:
+                _finish(participation=participation, now=now)
+                return None
+            if participation.qualification == Participation.Qualification.PENDING:
+                return None  # a qualification item is still out
+    quota = study_quota(study=study)
+    if quota is not None and participation.n_submitted >= quota:
+        _finish(participation=participation, now=now)
+        return None
+    if study.gold_rate > 0 and (
+        _unit_draw(seed=study.seed, rater_id=rater.id, n=participation.n_served) < study.gold_rate
+    ):
+        assignment = _claim_unslotted(rater=rater, role=Assignment.Role.GOLD, now=now)
+        if assignment is not None:
+            return assignment
+    return _claim_slot(participation=participation, rater=rater, now=now)
+
+
+def assignment_release_expired(*, study: Study | None = None, now: datetime | None = None) -> int:
+    """Return timed-out claims to the pool (claims also take expired slots lazily).
+
+    Returns the number of claims released. Their raters keep the drafts and
+    get the item back if it still has a free slot when they next ask.
+    """
+    now = now or timezone.now()
+    claims = Assignment.objects.filter(status=Assignment.Status.CLAIMED, expires_at__lt=now)
+    if study is not None:
+        claims = claims.filter(study=study)
+    released = 0
+    with transaction.atomic():
+        for assignment in claims.select_for_update(skip_locked=True):
+            Slot.objects.filter(holder=assignment).update(holder=None, held_until=None)
+            Assignment.objects.filter(id=assignment.id).update(
+                status=Assignment.Status.QUEUED, expires_at=None, expiries=assignment.expiries + 1
+            )
+            Participation.objects.filter(rater_id=assignment.rater_id, current=assignment).update(
+                current=None
+            )
+            released += 1
+    return released
+
+
+def _lock_active(*, assignment: Assignment) -> Assignment:
+    """Lock the assignment (its slot first, in the claim's lock order) and check it is live."""
+    if assignment.role == Assignment.Role.ITEM:
+        slot = Slot.objects.select_for_update().filter(holder_id=assignment.id).first()
+        if slot is None:
+            raise AssignmentNotActive()
+    fresh = Assignment.objects.select_for_update().get(id=assignment.id)
+    if fresh.status != Assignment.Status.CLAIMED:
+        raise AssignmentNotActive()
+    return fresh
+
+
+def assignment_draft_save(
+    *,
+    assignment: Assignment,
+    draft: dict[str, Any],
+    time_on_task: float | None = None,
+    now: datetime | None = None,
+) -> Assignment:
+    """Keep the rater's work in progress; time on task only ever grows."""
+    now = now or timezone.now()
+    if assignment.status != Assignment.Status.CLAIMED:
+        raise AssignmentNotActive()
+    updates: dict[str, Any] = {"draft": draft, "draft_saved_at": now}
+    if time_on_task is not None and time_on_task > assignment.time_on_task:
+        updates["time_on_task"] = float(time_on_task)
+    n = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(**updates)
+    if n == 0:
+        raise AssignmentNotActive()
+    for key, value in updates.items():
+        setattr(assignment, key, value)
+    return assignment
+
+
+def _release(*, assignment: Assignment, status: str, reason: str, now: datetime) -> Assignment:
+    with transaction.atomic():
+        fresh = _lock_active(assignment=assignment)
+        Slot.objects.filter(holder_id=fresh.id).update(holder=None, held_until=None)
+        fresh.status = status
+        fresh.flag_reason = reason
+        fresh.submitted_at = now
+        fresh.save(update_fields=["status", "flag_reason", "submitted_at"])
+        Participation.objects.filter(rater_id=fresh.rater_id, current_id=fresh.id).update(current=None)
+    return fresh
+
+
+def assignment_skip(*, assignment: Assignment, reason: str = "", now: datetime | None = None) -> Assignment:
+    """Give the item back: its slot returns to the pool, the rater will not see it again."""
+    return _release(
+        assignment=assignment,
+        status=Assignment.Status.SKIPPED,
+        reason=reason.strip(),
+        now=now or timezone.now(),
+    )
+
+
+def assignment_flag(*, assignment: Assignment, reason: str, now: datetime | None = None) -> Assignment:
+    """Report a broken or unanswerable item (reason required); like a skip, it is released."""
+    reason = reason.strip()
+    if not reason:
+        raise AnnotationInvalid({"reason": "Say what is wrong with this item."})
+    return _release(
+        assignment=assignment,
+        status=Assignment.Status.FLAGGED,
+        reason=reason,
+        now=now or timezone.now(),
+    )
+
+
+def participation_for(*, rater: Rater) -> Participation:
+    """The rater's participation row, made on first use."""
+    participation, _ = Participation.objects.get_or_create(rater=rater)
+    return participation
+
+
+__all__ = [
+    "ACTIVE",
+    "assignment_claim_next",
+    "assignment_draft_save",
+    "assignment_flag",
+    "assignment_queue_build",
+    "assignment_release_expired",
+    "assignment_skip",
+    "completion_code",
+    "participation_for",
+    "queue_position",
+    "slot_sync",
+    "study_quota",
+]

@@ -1,0 +1,208 @@
+"""The annotator's pages: entry, consent, instructions, queue, item, done.
+
+The item pages are rendered on the server (Markdown and sanitised HTML) and
+talk to the JSON API (`studyapp.api`) for drafts, submission, skip and flag,
+so pages and scripts share one implementation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods
+
+from studyapp.models import Assignment, Item, Participation, Rater, Study
+from studyapp.selectors.annotation_tasks import (
+    assignment_of_user,
+    item_task,
+    participation_progress,
+    study_criteria,
+    study_open_by_slug,
+)
+from studyapp.services.assignments import assignment_claim_next
+from studyapp.services.errors import ParticipationBlocked, ServiceError
+from studyapp.services.participants import (
+    participant_enter,
+    participation_consent,
+    participation_instructions_read,
+    rater_for_user,
+)
+
+PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete?cc="
+
+
+def _enrolled(request: HttpRequest, slug: str) -> tuple[Study, Rater, Participation]:
+    study = study_open_by_slug(slug=slug)
+    rater = rater_for_user(study=study, user=request.user)
+    return study, rater, rater.participation
+
+
+def _gate(study: Study, participation: Participation) -> str | None:
+    """The page the participant must see first, if any."""
+    if study.consent and participation.consented_at is None:
+        return reverse("studyapp:consent", args=[study.slug])
+    if study.instructions and participation.instructions_read_at is None:
+        return reverse("studyapp:instructions", args=[study.slug])
+    return None
+
+
+@login_required
+def study_entry(request: HttpRequest, slug: str) -> HttpResponse:
+    study, _, participation = _enrolled(request, slug)
+    return redirect(_gate(study, participation) or reverse("studyapp:queue", args=[slug]))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent(request: HttpRequest, slug: str) -> HttpResponse:
+    study, rater, _ = _enrolled(request, slug)
+    if request.method == "POST":
+        if request.POST.get("agree") == "yes":
+            participation_consent(rater=rater)
+            return redirect("studyapp:study", slug=slug)
+        return render(
+            request,
+            "studyapp/annotate/consent.html",
+            {"study": study, "error": "Tick the box to agree, or close this page to leave."},
+        )
+    return render(request, "studyapp/annotate/consent.html", {"study": study})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def instructions(request: HttpRequest, slug: str) -> HttpResponse:
+    study, rater, participation = _enrolled(request, slug)
+    if request.method == "POST":
+        participation_instructions_read(rater=rater)
+        return redirect("studyapp:queue", slug=slug)
+    return render(
+        request,
+        "studyapp/annotate/instructions.html",
+        {"study": study, "participation": participation},
+    )
+
+
+@login_required
+def queue(request: HttpRequest, slug: str) -> HttpResponse:
+    study, rater, participation = _enrolled(request, slug)
+    gate = _gate(study, participation)
+    if gate:
+        return redirect(gate)
+    progress = participation_progress(rater=rater)
+    complete_url = None
+    if progress["finished"] and participation.external_id and progress["completion_code"]:
+        complete_url = PROLIFIC_COMPLETE_URL + progress["completion_code"]
+    return render(
+        request,
+        "studyapp/annotate/queue.html",
+        {
+            "study": study,
+            "progress": progress,
+            "percent": round(100 * progress["done"] / progress["assigned"]) if progress["assigned"] else 0,
+            "current": participation.current_id,
+            "complete_url": complete_url,
+        },
+    )
+
+
+@login_required
+def next_item(request: HttpRequest, slug: str) -> HttpResponse:
+    """Claim (or resume) and go to the item page; back to the queue when none is left."""
+    study, rater, _ = _enrolled(request, slug)
+    try:
+        assignment = assignment_claim_next(rater=rater, study=study)
+    except ParticipationBlocked:
+        return redirect("studyapp:study", slug=slug)
+    except ServiceError:
+        return redirect("studyapp:queue", slug=slug)
+    if assignment is None:
+        return redirect("studyapp:queue", slug=slug)
+    return redirect("studyapp:assignment", pk=assignment.id)
+
+
+@login_required
+@ensure_csrf_cookie  # the page's script sends it with every API call
+def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
+    assignment = assignment_of_user(assignment_id=pk, user=request.user)
+    study = assignment.study
+    if assignment.status != Assignment.Status.CLAIMED:
+        return redirect("studyapp:next", slug=study.slug)
+    item = assignment.item
+    participation = assignment.rater.participation
+    progress = participation_progress(rater=assignment.rater)
+    context: dict[str, Any] = {
+        "study": study,
+        "assignment": assignment,
+        "item": item,
+        "progress": progress,
+        "percent": round(100 * progress["done"] / progress["assigned"]) if progress["assigned"] else 0,
+        "participation": participation,
+        "page": {
+            "assignment": assignment.id,
+            "kind": item.kind,
+            "labelMode": study.label_mode,
+            "draft": assignment.draft,
+            "timeOnTask": assignment.time_on_task,
+            "urls": {
+                "draft": reverse("api:draft", args=[assignment.id]),
+                "submit": reverse("api:submit", args=[assignment.id]),
+                "skip": reverse("api:skip", args=[assignment.id]),
+                "flag": reverse("api:flag", args=[assignment.id]),
+                "next": reverse("studyapp:next", args=[study.slug]),
+            },
+        },
+    }
+    if item.kind == Item.Kind.REASONING:
+        steps = list(item.steps.order_by("index"))
+        context["trajectory"] = [s for s in steps if s.section == "trajectory"]
+        context["response"] = [s for s in steps if s.section == "response"]
+        context["ask_trajectory"] = study.trajectory_rating and bool(context["trajectory"])
+        context["page"]["steps"] = [s.index for s in steps]
+        return render(request, "studyapp/annotate/reasoning.html", context)
+    criteria = study_criteria(study=study)
+    context["criteria"] = [
+        {
+            "c": c,
+            "scale": [
+                {"value": v, "anchor": (c.anchors or {}).get(str(v), "")}
+                for v in range(c.scale_min, c.scale_max + 1)
+            ],
+        }
+        for c in criteria
+    ]
+    context["page"]["criteria"] = [c.name for c in criteria]
+    return render(request, "studyapp/annotate/summary.html", context)
+
+
+def participant_link(request: HttpRequest, slug: str) -> HttpResponse:
+    """A crowdsourcing link: `?PROLIFIC_PID=...&STUDY_ID=...&SESSION_ID=...`."""
+    study = study_open_by_slug(slug=slug)
+    try:
+        rater = participant_enter(
+            study=study,
+            participant_id=request.GET.get("PROLIFIC_PID", ""),
+            external_study_id=request.GET.get("STUDY_ID", ""),
+            session_id=request.GET.get("SESSION_ID", ""),
+        )
+    except ServiceError as error:
+        return render(request, "studyapp/annotate/link_error.html", {"error": error.message}, status=400)
+    login(request, rater.user, backend="django.contrib.auth.backends.ModelBackend")
+    return redirect("studyapp:study", slug=slug)
+
+
+__all__ = [
+    "assignment_page",
+    "consent",
+    "instructions",
+    "item_task",
+    "next_item",
+    "participant_link",
+    "queue",
+    "study_entry",
+]

@@ -1,0 +1,65 @@
+"""The dashboard's numbers on a small study whose answers are known."""
+
+from __future__ import annotations
+
+import krippendorff
+import pytest
+
+from studyapp.selectors.dashboard import annotator_progress, domain_progress, human_agreement
+from studyapp.services.annotations import annotation_submit
+from studyapp.services.assignments import assignment_claim_next, assignment_flag, assignment_skip
+from tests.factories import ReasoningItemFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_progress_gold_accuracy_flags_and_agreement(make_study, make_rater):
+    study = make_study(n=2, steps=2, overlap=2, gold_rate=0.0)
+    ReasoningItemFactory(study=study, steps=2, is_gold=True, gold={"first_error": -1})
+    ann, bob, cy = make_rater(study, "ann"), make_rater(study, "bob"), make_rater(study, "cy")
+    labels = {"ann": {0: 1, 1: 1}, "bob": {0: 1, 1: -1}}
+    for rater in (ann, bob):
+        while (a := assignment_claim_next(rater=rater, study=study)) is not None:
+            if a.role == "gold":
+                continue
+            annotation_submit(assignment=a, step_labels=labels[rater.name], time_on_task=10)
+    # Gold is served only by the gold rate; serve it to ann directly for the count.
+    study.gold_rate = 1.0
+    study.save()
+    ann.participation.refresh_from_db()
+    ann.participation.finished_at = None
+    ann.participation.save()
+    gold = assignment_claim_next(rater=ann, study=study)
+    assert gold.role == "gold"
+    annotation_submit(assignment=gold, step_labels={0: 1, 1: -1})  # wrong: gold says no error
+    c1 = assignment_claim_next(rater=cy, study=study)
+    assignment_flag(assignment=c1, reason="garbled problem")
+
+    (domain,) = domain_progress(study=study)
+    assert (domain["items"], domain["complete"], domain["annotations"]) == (2, 2, 4)
+
+    by_name = {row["name"]: row for row in annotator_progress(study=study)}
+    assert by_name["ann"]["done"] == 2 and by_name["ann"]["seconds"] == 20
+    assert (by_name["ann"]["gold_total"], by_name["ann"]["gold_accuracy"]) == (1, 0.0)
+    assert by_name["cy"]["flagged"] == 1 and by_name["cy"]["done"] == 0
+
+    (steps,) = human_agreement(study=study)
+    # Two raters on four steps: they agree on the two first steps, disagree on the two last.
+    assert steps["kind"] == "steps" and steps["units"] == 4
+    assert steps["percent"] == pytest.approx(0.5)
+    # Krippendorff's ordinal alpha through analysis.agreement, checked against the
+    # krippendorff package on the same 2 raters x 4 steps (two items of two steps).
+    expected = krippendorff.alpha(
+        reliability_data=[[1, 1, 1, 1], [1, -1, 1, -1]], level_of_measurement="ordinal"
+    )
+    assert steps["alpha"] == pytest.approx(expected)
+
+
+def test_skip_is_listed_with_its_reason(make_study, make_rater):
+    from studyapp.selectors.dashboard import skips_and_flags
+
+    study = make_study(n=1, overlap=1)
+    rater = make_rater(study)
+    assignment_skip(assignment=assignment_claim_next(rater=rater, study=study), reason="too long")
+    (row,) = skips_and_flags(study=study)
+    assert (row.status, row.flag_reason, row.rater.name) == ("skipped", "too long", rater.name)

@@ -1,0 +1,170 @@
+"""Annotator and researcher pages through Django's test client: access, blinding, links, queries."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from studyapp.models import Participation, Rater
+from studyapp.services.annotations import annotation_submit
+from studyapp.services.assignments import assignment_claim_next
+from studyapp.services.participants import rater_for_user
+from tests.factories import JudgeRunFactory, ReasoningItemFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _annotator(client, study, name):
+    user = UserFactory(username=name)
+    client.force_login(user)
+    return user
+
+
+def test_other_raters_assignment_page_is_404(client, make_study, make_rater):
+    study = make_study(n=2)
+    owner = make_rater(study, "owner")
+    assignment = assignment_claim_next(rater=owner, study=study)
+    _annotator(client, study, "intruder")
+    assert client.get(f"/assignments/{assignment.id}/").status_code == 404
+    client.force_login(owner.user)
+    assert client.get(f"/assignments/{assignment.id}/").status_code == 200
+
+
+def _concrete_urls(slug: str) -> list[str]:
+    urls = []
+
+    def walk(patterns, prefix=""):
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern):
+                url = "/" + route.replace("^", "").replace("$", "")
+                url = re.sub(r"<slug:\w+>", slug, url)
+                url = re.sub(r"<int:\w+>", "1", url)
+                url = re.sub(r"<(?:str|path):\w+>", "csv", url)
+                if "<" not in url and "(" not in url:
+                    urls.append(url)
+
+    walk(get_resolver().url_patterns)
+    return urls
+
+
+def test_annotators_cannot_reach_researcher_pages_exports_or_admin(client, make_study):
+    study = make_study(n=1)
+    JudgeRunFactory(study=study)
+    _annotator(client, study, "plain")
+    guarded = [u for u in _concrete_urls(study.slug) if "researcher" in u or "export" in u]
+    assert f"/researcher/studies/{study.slug}/" in guarded
+    for url in guarded:
+        assert client.get(url).status_code in (403, 404), url
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert client.get("/admin/studyapp/annotation/").status_code == 302
+
+
+def test_researcher_reaches_the_dashboard(client, make_study):
+    study = make_study(n=1)
+    client.force_login(UserFactory(is_staff=True))
+    assert client.get(f"/researcher/studies/{study.slug}/").status_code == 200
+    client.logout()
+    response = client.get(f"/researcher/studies/{study.slug}/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_prolific_link_enters_and_finishes_with_completion_code(client, make_study):
+    study = make_study(n=1, consent="", spec={"annotation": {"completion_code": "ABC123"}})
+    url = f"/p/{study.slug}/?PROLIFIC_PID=5f1e9c&STUDY_ID=st1&SESSION_ID=se1"
+    response = client.get(url)
+    assert response.status_code == 302
+    rater = Rater.objects.get(study=study, user__username="p-5f1e9c")
+    p = rater.participation
+    assert (p.external_id, p.external_study_id, p.external_session_id) == ("5f1e9c", "st1", "se1")
+    # Coming back with the same id is the same rater.
+    client.logout()
+    client.get(url)
+    assert Rater.objects.filter(study=study, kind="human").count() == 1
+    assignment = assignment_claim_next(rater=rater, study=study)
+    annotation_submit(assignment=assignment, step_labels={0: 1, 1: 1, 2: 1})
+    assert client.get(f"/studies/{study.slug}/next/").status_code == 302
+    page = client.get(f"/studies/{study.slug}/queue/").content.decode()
+    assert "ABC123" in page and "app.prolific.com/submissions/complete?cc=ABC123" in page
+    assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=").status_code == 400
+    assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=<script>").status_code == 400
+    # A link can never enter an account that has a password (or staff rights).
+    UserFactory(username="p-admin", is_staff=True)
+    client.logout()
+    assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=admin").status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_create_annotators_writes_working_credentials(make_study, tmp_path):
+    study = make_study(n=1)
+    out = tmp_path / "logins.csv"
+    call_command("create_annotators", study.slug, "--count", "3", "--prefix", "ann", "--out", out)
+    rows = list(csv.DictReader(out.open()))
+    assert [r["username"] for r in rows] == ["ann001", "ann002", "ann003"]
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    for row in rows:
+        assert authenticate(username=row["username"], password=row["password"]) is not None
+        assert Rater.objects.filter(study=study, user__username=row["username"]).exists()
+    call_command("create_annotators", study.slug, "--count", "1", "--prefix", "ann", "--out", out)
+    assert next(csv.DictReader(out.open()))["username"] == "ann004"
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx)
+
+
+@pytest.mark.parametrize("page", ["queue", "reasoning", "summary", "dashboard"])
+def test_query_counts_do_not_grow_with_the_study(client, make_study, page, django_assert_max_num_queries):
+    counts = []
+    for size in (3, 12):
+        study = make_study(
+            n=0 if page == "summary" else size,
+            steps=size,
+            summaries=0 if page == "reasoning" else size,
+            overlap=2,
+        )
+        raters = []
+        for i in range(size):
+            user = UserFactory(is_staff=True, username=f"{page}-{size}-{i}")
+            rater = rater_for_user(study=study, user=user)
+            raters.append(rater)
+            a = assignment_claim_next(rater=rater, study=study)
+            if a.item.kind == "reasoning":
+                annotation_submit(assignment=a, step_labels=dict.fromkeys(range(size), 1))
+            else:
+                annotation_submit(assignment=a, ratings={"accuracy": 3, "usefulness": 4})
+        current = assignment_claim_next(rater=raters[0], study=study)
+        client.force_login(raters[0].user)
+        url = {
+            "queue": f"/studies/{study.slug}/queue/",
+            "reasoning": f"/assignments/{current.id}/",
+            "summary": f"/assignments/{current.id}/",
+            "dashboard": f"/researcher/studies/{study.slug}/",
+        }[page]
+        counts.append(_count(client, url))
+        with django_assert_max_num_queries(15):
+            client.get(url)
+    assert counts[0] == counts[1], counts
+    assert Participation.objects.count() >= 6
+
+
+def test_items_can_be_added_after_queues_exist(make_study, make_rater):
+    study = make_study(n=1, overlap=1)
+    rater = make_rater(study)
+    a = assignment_claim_next(rater=rater, study=study)
+    annotation_submit(assignment=a, step_labels={0: 1, 1: 1, 2: 1})
+    ReasoningItemFactory(study=study, steps=1)
+    assert assignment_claim_next(rater=rater, study=study) is not None
