@@ -28,7 +28,10 @@ class EmbeddingCache:
     def __init__(self, directory: str | Path) -> None:
         self.path = Path(directory) / "embeddings.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        # Several worker processes may share one cache: WAL lets readers go on while
+        # one writes, and a writer waits for the lock instead of failing.
+        self._db = sqlite3.connect(self.path, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, shape TEXT, data BLOB)")
 
     def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]:

@@ -44,3 +44,24 @@ def test_a_second_training_run_calls_the_encoder_zero_times(tmp_path, solutions)
     enc2 = HashEncoder()
     fit(solutions, SentenceFeaturizer(CachedSentenceEncoder(enc2, EmbeddingCache(tmp_path))), config)
     assert enc2.calls == 0
+
+
+def _write_keys(directory: str, start: int) -> None:
+    cache = EmbeddingCache(directory)
+    for batch in range(10):
+        keys = {f"k{start + batch * 50 + i}": np.full(4, i, dtype=np.float32) for i in range(50)}
+        cache.put_many(keys)
+    cache.close()
+
+
+def test_worker_processes_can_share_one_cache(tmp_path):
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_write_keys, args=(str(tmp_path), n * 1000)) for n in range(3)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(timeout=120)
+    assert [w.exitcode for w in writers] == [0, 0, 0]
+    assert len(EmbeddingCache(tmp_path)) == 3 * 500
