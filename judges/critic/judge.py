@@ -62,6 +62,7 @@ class CriticJudge:
     """Judges `ReasoningTask`s step by step and rates `SummaryTask`s on a rubric."""
 
     kind = "critic"
+    item_kinds = ("reasoning", "summary")
 
     def __init__(self, config: CriticConfig, *, sleep: Sleep | None = None):
         self.config = config

@@ -29,6 +29,7 @@ __all__ = ["SPRMJudge"]
 
 class SPRMJudge:
     kind = "sprm"
+    item_kinds = ("reasoning",)
 
     def __init__(
         self,

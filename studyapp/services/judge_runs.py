@@ -87,7 +87,8 @@ def judge_run_start(
         raise JudgeRunError(f"unknown mode {mode!r} (sync or batch)")
     if mode == JudgeRun.Mode.BATCH and rater.judge_kind != "critic":
         raise JudgeRunError("batch mode is for critics (the Batch API of an OpenAI-compatible endpoint)")
-    version = judge_build(rater=rater).version()
+    judge = judge_build(rater=rater)
+    version = judge.version()
     stale = (
         Judgment.objects.filter(rater=rater, status=Judgment.Status.DONE, run__isnull=False)
         .exclude(run__judge_version=version)
@@ -108,7 +109,9 @@ def judge_run_start(
         run = JudgeRun.objects.create(
             study=study, rater=rater, mode=mode, status=JudgeRun.Status.QUEUED, judge_version=version
         )
-        item_ids = list((items if items is not None else study.items.all()).values_list("pk", flat=True))
+        # A judge gets only the kinds of item it can judge (the SPRM: reasoning traces).
+        pool = (items if items is not None else study.items.all()).filter(kind__in=judge.item_kinds)
+        item_ids = list(pool.values_list("pk", flat=True))
         Judgment.objects.bulk_create(
             [Judgment(item_id=i, rater=rater) for i in item_ids], ignore_conflicts=True
         )

@@ -42,11 +42,14 @@ def model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def study(tmp_path: Path, model_dir: Path):
-    (tmp_path / "items.jsonl").write_text("".join(json.dumps(x) + "\n" for x in ITEMS))
+    summary = {"id": "s0", "kind": "summary", "persona": "reader", "document": "D.", "summary": "S."}
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(x) + "\n" for x in [*ITEMS, summary]))
     spec = {
         "slug": "sprm-judged",
         "title": "SPRM judged",
         "domains": [{"name": "math"}],
+        "personas": [{"name": "reader"}],
+        "rubric": {"criteria": [{"name": "fit"}]},
         "sources": [{"path": "items.jsonl", "format": "native", "domain": "math"}],
         "judges": [
             {
@@ -69,6 +72,8 @@ def test_an_sprm_run_stores_step_scores_labels_and_first_error(
         run = judge_run_start(study=study, rater=rater)
     run.refresh_from_db()
     assert run.status == JudgeRun.Status.DONE, run.error
+    # The SPRM judges reasoning traces only: the summary item is not in its run.
+    assert run.n_items == 3 and not Judgment.objects.filter(rater=rater, item__kind="summary").exists()
     judgments = Judgment.objects.filter(rater=rater).order_by("item__external_id")
     assert [j.status for j in judgments] == [Judgment.Status.DONE] * 3
     for j in judgments:
