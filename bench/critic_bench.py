@@ -86,7 +86,7 @@ def main() -> None:
         print(f"fake server {base_url}, latency {args.latency * 1000:.0f} ms, cpus {os.cpu_count()}")
         # warm-up: the process's first run pays for lazy imports, not the endpoint
         CriticJudge.from_config({**config, "cache": False}).judge(load_tasks(8, "warm"))
-        head = ("concurrency", "tasks", "seconds", "judg/s", "ideal", "of ideal")
+        head: tuple[str, ...] = ("concurrency", "tasks", "seconds", "judg/s", "ideal", "of ideal")
         head += ("cpu ms/j", "cpu cap", "server ms")
         print("{:>11} {:>6} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>9}".format(*head))
         last_tasks: list[ReasoningTask] = []
