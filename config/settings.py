@@ -7,6 +7,7 @@ works across processes, so `python manage.py serve` needs no server.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -135,8 +136,32 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {
+    # batch-mode judge runs: fetch the results of finished provider batches
+    "judge-batches-collect": {
+        "task": "studyapp.tasks.judge_batches_collect",
+        "schedule": float(os.environ.get("CONCORDANCE_JUDGE_BATCH_POLL_SECONDS", "60")),
+    },
+}
 
 # --- Project ----------------------------------------------------------------
+# AI judge runs (docs/judges.md). Prices in US dollars per million tokens, by model;
+# `batch_discount` is the fraction paid through the Batch API. Check your provider's
+# current prices; CONCORDANCE_JUDGE_PRICES (JSON, same shape) replaces this table.
+JUDGE_PRICES: dict[str, dict[str, float]] = json.loads(
+    os.environ.get("CONCORDANCE_JUDGE_PRICES", "null")
+) or {
+    "gpt-4o": {"input": 2.50, "output": 10.00, "batch_discount": 0.5},
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60, "batch_discount": 0.5},
+    "gpt-4.1": {"input": 2.00, "output": 8.00, "batch_discount": 0.5},
+    "gpt-4.1-mini": {"input": 0.40, "output": 1.60, "batch_discount": 0.5},
+}
+# Items per Celery task; the critic judges a chunk's items concurrently.
+JUDGE_CHUNK_SIZE = int(os.environ.get("CONCORDANCE_JUDGE_CHUNK_SIZE", "100"))
+# Redis for the critic's shared rate limit and response cache (when its config names none).
+JUDGE_REDIS_URL = os.environ.get("CONCORDANCE_JUDGE_REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None
+)
 # Where `load_study` resolves relative source paths when a spec is given as text.
 CONCORDANCE_DATA_ROOT = Path(os.environ.get("CONCORDANCE_DATA_ROOT", BASE_DIR))
 

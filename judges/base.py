@@ -22,6 +22,7 @@ class Judge(Protocol):
     """An AI judge: stateless over items, built from a plain config mapping."""
 
     kind: str
+    item_kinds: tuple[str, ...]  # the item kinds it judges: "reasoning", "summary"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Judge: ...

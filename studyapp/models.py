@@ -272,9 +272,19 @@ class JudgeRun(models.Model):
     tokens_out = models.BigIntegerField(default=0)
     cost = models.FloatField(default=0.0, help_text="estimated, from JUDGE_PRICES")
     batch_id = models.CharField(max_length=200, blank=True)
+    batch_status = models.CharField(max_length=20, blank=True, help_text="as the provider says")
+    judge_version = models.CharField(
+        max_length=64, blank=True, help_text="the judge's own version (model, prompts, parameters)"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["mode", "status"])]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.rater.name} ({self.status})"
 
 
 class Judgment(models.Model):
@@ -516,3 +526,28 @@ class Participation(models.Model):
 
     def __str__(self) -> str:
         return f"participation of {self.rater_id}"
+
+
+class StudyReport(models.Model):
+    """A concordance report built in the background (never inside a web request)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="reports")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    options = models.JSONField(default=dict, blank=True, help_text="resamples, seed, epsilon, gold")
+    data = models.JSONField(null=True, blank=True, help_text="the JSON report")
+    html = models.TextField(blank=True, help_text="the self-contained HTML report")
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -15,7 +15,7 @@ import numpy as np
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from studyapp.models import Assignment, Item, JudgeRun, Label, Rater, Slot, Study
+from studyapp.models import Assignment, Item, JudgeRun, Judgment, Label, Rater, Slot, Study
 
 FLAG_LIST_LIMIT = 200
 
@@ -112,7 +112,29 @@ def skips_and_flags(*, study: Study) -> list[Assignment]:
 
 
 def judge_runs(*, study: Study) -> list[JudgeRun]:
-    return list(JudgeRun.objects.filter(study=study).select_related("rater").order_by("-created_at")[:50])
+    """The latest runs, each with `.done`, `.failed` and `.pending` judgment counts (2 queries)."""
+    runs = list(JudgeRun.objects.filter(study=study).select_related("rater").order_by("-created_at")[:50])
+    counts: dict[tuple[int, str], int] = {
+        (row["run"], row["status"]): row["n"]
+        for row in Judgment.objects.filter(run__in=[r.pk for r in runs])
+        .values("run", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    for run in runs:
+        run.done = counts.get((run.pk, Judgment.Status.DONE), 0)  # type: ignore[attr-defined]
+        run.failed = counts.get((run.pk, Judgment.Status.FAILED), 0)  # type: ignore[attr-defined]
+        run.pending = counts.get((run.pk, Judgment.Status.PENDING), 0)  # type: ignore[attr-defined]
+    return runs
+
+
+def study_judges(*, study: Study) -> list[Rater]:
+    """The study's active judges that a researcher can run (not those imported from a dataset)."""
+    return list(
+        Rater.objects.filter(study=study, kind=Rater.Kind.JUDGE, active=True)
+        .exclude(judge_kind="imported")
+        .order_by("name")
+    )
 
 
 def _pairwise_percent(units: dict[Any, dict[int, float]]) -> tuple[float | None, int]:
@@ -199,5 +221,6 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         "annotators": annotator_progress(study=study),
         "flags": skips_and_flags(study=study),
         "judge_runs": judge_runs(study=study),
+        "judges": study_judges(study=study),
         "agreement": human_agreement(study=study),
     }

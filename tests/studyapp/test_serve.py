@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -46,6 +48,8 @@ def test_demo_sets_up_and_serves_with_a_worker(tmp_path: Path) -> None:
     assert setup.returncode == 0, setup.stderr
     assert "annotator1" in setup.stdout and "researcher" in setup.stdout
     assert (tmp_path / "concordance.sqlite3").is_file()
+    # The demo's SPRM judge is trained on the demo's own outcome labels, offline.
+    assert (tmp_path / "models" / "demo-sprm" / "card.json").is_file()
 
     port = free_port()
     server = subprocess.Popen(
@@ -68,14 +72,16 @@ def test_demo_sets_up_and_serves_with_a_worker(tmp_path: Path) -> None:
                 break
             except OSError:
                 assert server.poll() is None, server.stdout.read() if server.stdout else ""
-                assert time.monotonic() < deadline, "server did not come up"
+                if time.monotonic() > deadline:
+                    pytest.fail("server did not come up")
                 time.sleep(0.5)
         assert status == 200
         status, body = get(f"http://127.0.0.1:{port}/")
         assert status == 200 and "Demo: can AI judges replace human annotators?" in body
         # The worker runs beside the server, on the filesystem broker under the var dir.
         while not any("ready." in line for line in lines):
-            assert time.monotonic() < deadline, "".join(lines)
+            if time.monotonic() > deadline:
+                pytest.fail("worker did not become ready:\n" + "".join(lines))
             time.sleep(0.5)
         output = "".join(lines)
         assert "Celery worker started" in output

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from studyapp.models import Study
 from studyapp.services.demo import demo_accounts_ensure
 from studyapp.services.study_load import study_load
 
@@ -28,9 +29,36 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Demo study '{report.study.slug}' ready: {report.study.items.count()} items")
         )
+        self._train_demo_sprm(report.study)
         self.stdout.write("Demo logins (password for all: the one shown):")
         for account in demo_accounts_ensure(study=report.study):
             self.stdout.write(f"  {account.role:<11} {account.username:<12} {account.password}")
+        self.stdout.write(
+            "Judges: start runs on the researcher dashboard, or `python manage.py run_judges demo --wait`."
+        )
         if not options["no_serve"]:
             self.stdout.write(f"Open http://{options['addrport']}/")
             call_command("serve", options["addrport"])
+
+    def _train_demo_sprm(self, study: Study) -> None:
+        """Train the demo's SPRM judge on the demo's own outcome labels, once."""
+        rater = study.raters.filter(judge_kind="sprm", active=True).first()
+        if rater is None:
+            return
+        model_dir = Path(rater.config["model_dir"])
+        if (model_dir / "card.json").is_file():
+            return
+        self.stdout.write(f"Training the demo SPRM into {model_dir} (a few seconds) ...")
+        demo_dir = DEMO_SPEC.parent
+        call_command(
+            "train_sprm",
+            "--data",
+            str(demo_dir / "math.jsonl"),
+            "--data",
+            str(demo_dir / "social.jsonl"),
+            format="native",
+            out=str(model_dir),
+            epochs=20,
+            cache_dir=str(Path(settings.VAR_DIR) / "sprm-cache"),
+            verbosity=0,
+        )

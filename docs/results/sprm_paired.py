@@ -1,0 +1,67 @@
+"""Paired bootstrap differences of GSM8K Best-of-4 accuracy between selectors.
+
+Scores the held-out problems (the same seeded split as the experiment) with the
+trained models in models/ (embeddings from the cache, no encoding), takes each
+problem's expected accuracy under each selector (ties broken at random in
+expectation), and resamples problems once for all selectors, so that the
+differences are paired.
+
+    python docs/results/sprm_paired.py [--data ../shared/data/gsm8k/example_model_solutions.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from judges.sprm.data import split_by_group  # noqa: E402
+from judges.sprm.io import load_model  # noqa: E402
+from studyapp.importers.solutions import read_solutions  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--data", default=str(ROOT / ".." / "shared" / "data" / "gsm8k" / "example_model_solutions.jsonl")
+    )
+    parser.add_argument("--n-boot", type=int, default=1000)
+    args = parser.parse_args()
+    _, test = split_by_group(read_solutions([args.data], "gsm8k_solutions"), test_fraction=0.2, seed=0)
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(test):
+        groups.setdefault(s.group, []).append(i)
+    correct = np.array([bool(s.outcome) for s in test], dtype=float)
+    per_problem: dict[str, np.ndarray] = {}
+    for variant in ("sprm", "orm", "last_step"):
+        model = load_model(ROOT / "models" / f"gsm8k-{variant}", cache_dir=ROOT / "runs" / "sprm-cache")
+        scores = np.array([s.score for s in model.score(test)])
+        per_problem[variant] = np.array(
+            [correct[m][scores[m] == scores[m].max()].mean() for m in groups.values()]
+        )
+    per_problem["random"] = np.array([correct[m].mean() for m in groups.values()])
+    vote = []
+    for m in groups.values():
+        answers = Counter(test[i].final_answer for i in m if test[i].final_answer)
+        top = max(answers.values())
+        tied = [a for a, k in answers.items() if k == top]
+        vote.append(np.mean([np.mean([correct[i] for i in m if test[i].final_answer == a]) for a in tied]))
+    per_problem["majority_vote"] = np.array(vote)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(groups), (args.n_boot, len(groups)))
+    print(f"{len(groups)} problems; paired differences of Best-of-4 accuracy [95% CI]:")
+    for a, b in [("sprm", "orm"), ("sprm", "last_step"), ("sprm", "random"), ("sprm", "majority_vote"),
+                 ("orm", "random"), ("majority_vote", "orm")]:  # fmt: skip
+        d = per_problem[a] - per_problem[b]
+        lo, hi = np.quantile(d[idx].mean(axis=1), [0.025, 0.975])
+        print(f"  {a} - {b}: {d.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Saving and loading a trained SPRM: safetensors weights and a JSON card.
+
+A model directory holds ``weights.safetensors`` (``head.*`` and, when trained,
+``trajectory_head.*``) and ``card.json`` (encoder, featurizer spec, data hash,
+variant, hyper-parameters, training metrics).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+from judges.sprm.cache import EmbeddingCache
+from judges.sprm.encoder import (
+    BoundaryEncoder,
+    CachedBoundaryEncoder,
+    CachedSentenceEncoder,
+    load_sentence_encoder,
+)
+from judges.sprm.features import BoundaryFeaturizer, Featurizer, SentenceFeaturizer
+from judges.sprm.head import SPRMHead
+from judges.sprm.model import SPRMModel
+from judges.sprm.trajectory import ALIGNMENT_WEIGHT
+
+__all__ = [
+    "CARD_FILE",
+    "WEIGHTS_FILE",
+    "featurizer_from_spec",
+    "load_model",
+    "new_featurizer",
+    "save_model",
+]
+
+WEIGHTS_FILE = "weights.safetensors"
+CARD_FILE = "card.json"
+
+
+def save_model(model: SPRMModel, out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {f"head.{k}": v.contiguous() for k, v in model.head.state_dict().items()}
+    if model.trajectory_head is not None:
+        tensors.update(
+            {f"trajectory_head.{k}": v.contiguous() for k, v in model.trajectory_head.state_dict().items()}
+        )
+    save_file(tensors, str(out / WEIGHTS_FILE))
+    card = dict(model.card, alignment_weight=model.alignment_weight)
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    return out
+
+
+def featurizer_from_spec(spec: dict, cache_dir: str | Path | None = None) -> Featurizer:
+    """Rebuild the featurizer a card names (loading its encoder)."""
+    cache = EmbeddingCache(cache_dir) if cache_dir is not None else None
+    if spec["kind"] == "sentence":
+        encoder = load_sentence_encoder(spec.get("model_path"))
+        if encoder.encoder_id != spec["encoder_id"]:
+            raise ValueError(f"encoder {encoder.encoder_id!r} is not the card's {spec['encoder_id']!r}")
+        return SentenceFeaturizer(CachedSentenceEncoder(encoder, cache), spec.get("model_path"))
+    if spec["kind"] == "boundary":
+        bencoder = BoundaryEncoder(spec["model_dir"])
+        if bencoder.encoder_id != spec["encoder_id"]:
+            raise ValueError(f"encoder {bencoder.encoder_id!r} is not the card's {spec['encoder_id']!r}")
+        return BoundaryFeaturizer(CachedBoundaryEncoder(bencoder, cache), spec["model_dir"])
+    raise ValueError(f"unknown featurizer kind {spec['kind']!r}")
+
+
+def load_model(
+    model_dir: str | Path,
+    *,
+    cache_dir: str | Path | None = None,
+    featurizer: Featurizer | None = None,
+) -> SPRMModel:
+    """Load a saved model; pass `featurizer` to reuse an already loaded encoder."""
+    model_dir = Path(model_dir)
+    card = json.loads((model_dir / CARD_FILE).read_text())
+    if featurizer is None:
+        featurizer = featurizer_from_spec(card["featurizer"], cache_dir)
+    elif featurizer.encoder_id != card["encoder_id"]:
+        raise ValueError(f"featurizer {featurizer.encoder_id!r} is not the card's {card['encoder_id']!r}")
+    tensors = load_file(str(model_dir / WEIGHTS_FILE))
+    head = SPRMHead(card["feature_dim"], dropout=card["hyperparameters"]["dropout"])
+    head.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("head.")})
+    head.eval()
+    traj = None
+    traj_state = {k[16:]: v for k, v in tensors.items() if k.startswith("trajectory_head.")}
+    if traj_state:
+        traj = SPRMHead(traj_state["net.0.weight"].shape[1])
+        traj.load_state_dict(traj_state)
+        traj.eval()
+    return SPRMModel(
+        featurizer=featurizer,
+        head=head,
+        card=card,
+        trajectory_head=traj,
+        alignment_weight=float(card.get("alignment_weight", ALIGNMENT_WEIGHT)),
+    )
+
+
+def new_featurizer(*, cache_dir: str | Path | None, backbone_dir: str | Path | None = None) -> Featurizer:
+    """The featurizer of a new model: MiniLM sentences by default, or the boundary
+    states of a local Hugging Face model directory (`backbone_dir`)."""
+    cache = EmbeddingCache(cache_dir) if cache_dir is not None else None
+    if backbone_dir is None:
+        return SentenceFeaturizer(CachedSentenceEncoder(load_sentence_encoder(), cache))
+    encoder = BoundaryEncoder(backbone_dir)
+    return BoundaryFeaturizer(CachedBoundaryEncoder(encoder, cache), str(backbone_dir))

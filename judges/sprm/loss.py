@@ -1,0 +1,91 @@
+"""The SPR loss of MetaStone-S1 and its ablation variants.
+
+Self-supervised process reward loss (Wang et al., "Test-Time Scaling with
+Reflective Generative Model", MetaStone-S1, arXiv 2507.01951, Sec. 3; code
+MetaStone-AI/MetaStone-S1). Every step ``i`` of a solution takes the solution's
+outcome label ``y`` (1 if the final answer is correct). With the head's logit
+``z_i`` the step counts only when its own pseudo-label agrees with ``y``:
+
+    w_i = 1[(z_i > 0 and y = 1) or (z_i < 0 and y = 0)]
+
+Kept steps are class-balanced: with ``P = sum_i w_i y_i + 1`` and
+``N = sum_i w_i (1 - y_i) + 1``
+
+    c_i = 1.5 N / (P + N)   if y_i = 1
+    c_i =     P / (P + N)   if y_i = 0
+
+    L = sum_i BCE(sigmoid(z_i), y_i) w_i c_i / (sum_i w_i c_i + 1e-5)
+
+(the paper writes the unbalanced form ``L = (1/N) sum_i w_i BCE(score_i, y)``; the
+balancing is from the released code). Sums run over the steps of a batch.
+
+Variants, trained by the same code with the same balancing so that the ablation
+changes only which steps count:
+
+- ``orm``: outcome supervision, ``w_i = 1`` for every step (no filter);
+- ``last_step``: ``w_i = 1`` only for each solution's last step;
+- plain-BCE warm-up: the ``orm`` loss, used for the first epochs of an SPR run
+  because a fresh head's pseudo-labels are noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["LossOutput", "balanced_bce", "last_step_loss", "orm_loss", "spr_loss", "spr_weights"]
+
+EPS = 1e-5
+
+
+@dataclass
+class LossOutput:
+    loss: torch.Tensor
+    kept_pos: int  # positive steps that counted
+    kept_neg: int
+    n_pos: int  # positive steps in the batch
+    n_neg: int
+
+
+def balanced_bce(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> LossOutput:
+    """``sum BCE w c / (sum w c + 1e-5)`` with MetaStone-S1's class weights ``c``."""
+    y = y.float()
+    w = w.float()
+    p = (w * y).sum() + 1
+    n = (w * (1 - y)).sum() + 1
+    c = torch.where(y > 0.5, 1.5 * n / (p + n), p / (p + n))
+    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+    loss = (bce * w * c).sum() / ((w * c).sum() + EPS)
+    kept = w > 0.5
+    pos = y > 0.5
+    return LossOutput(
+        loss=loss,
+        kept_pos=int((kept & pos).sum()),
+        kept_neg=int((kept & ~pos).sum()),
+        n_pos=int(pos.sum()),
+        n_neg=int((~pos).sum()),
+    )
+
+
+def spr_weights(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``w_i = 1[(z_i > 0 and y = 1) or (z_i < 0 and y = 0)]`` (no gradient)."""
+    z = logits.detach()
+    pos = y > 0.5
+    return ((z > 0) & pos) | ((z < 0) & ~pos)
+
+
+def spr_loss(logits: torch.Tensor, y: torch.Tensor) -> LossOutput:
+    """The SPR loss: balanced BCE over the steps whose pseudo-label agrees with y."""
+    return balanced_bce(logits, y, spr_weights(logits, y))
+
+
+def orm_loss(logits: torch.Tensor, y: torch.Tensor) -> LossOutput:
+    """Outcome supervision: every step takes y, nothing is filtered."""
+    return balanced_bce(logits, y, torch.ones_like(y, dtype=torch.bool))
+
+
+def last_step_loss(logits: torch.Tensor, y: torch.Tensor, is_last: torch.Tensor) -> LossOutput:
+    """Only each solution's last step is trained, towards y."""
+    return balanced_bce(logits, y, is_last.bool())

@@ -1,0 +1,114 @@
+"""Train an SPRM head from outcome labels: `manage.py train_sprm --data PATH --format F --out DIR`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from judges.sprm.data import split_by_group
+from judges.sprm.io import new_featurizer, save_model
+from judges.sprm.train import VARIANTS, EpochLog, TrainConfig, fit
+from studyapp.importers import ImportFailure
+from studyapp.importers.solutions import read_solutions
+
+
+def add_data_arguments(parser: CommandParser) -> None:
+    """--data/--format/--split options, shared with evaluate_sprm."""
+    parser.add_argument("--data", action="append", required=True, help="a data file; repeatable")
+    parser.add_argument("--format", required=True, choices=["gsm8k_solutions", "bigbench_mistake", "native"])
+    parser.add_argument(
+        "--split",
+        choices=["all", "train", "test"],
+        default="all",
+        help="use all solutions, or one side of a seeded split by problem",
+    )
+    parser.add_argument("--test-fraction", type=float, default=0.2)
+    parser.add_argument("--split-seed", type=int, default=0)
+    parser.add_argument("--cache-dir", default="runs/sprm-cache", help="embedding cache")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy machine)"
+    )
+
+
+def load_data(options: dict[str, Any]) -> list:
+    torch.set_num_threads(options["threads"])
+    try:
+        solutions = read_solutions(options["data"], options["format"])
+    except ImportFailure as exc:
+        raise CommandError(str(exc)) from None
+    if options["split"] != "all":
+        train, test = split_by_group(
+            solutions, test_fraction=options["test_fraction"], seed=options["split_seed"]
+        )
+        solutions = train if options["split"] == "train" else test
+    if not solutions:
+        raise CommandError("no reasoning items with steps in the data")
+    return solutions
+
+
+class Command(BaseCommand):
+    help = "Train an SPRM (or its ORM / last-step baseline) from outcome labels alone."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_data_arguments(parser)
+        parser.add_argument("--out", required=True, help="model directory to write")
+        parser.add_argument("--variant", choices=VARIANTS, default="sprm")
+        parser.add_argument("--epochs", type=int, default=10)
+        parser.add_argument("--warmup-epochs", type=int, default=1)
+        parser.add_argument("--lr", type=float, default=1e-3)
+        parser.add_argument("--batch-size", type=int, default=256)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--backbone-dir", default=None, help="local HF model: boundary states instead of MiniLM"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        solutions = load_data(options)
+        missing = sum(s.outcome is None for s in solutions)
+        if missing:
+            raise CommandError(f"{missing} solutions have no outcome label")
+        try:
+            config = TrainConfig(
+                variant=options["variant"],
+                epochs=options["epochs"],
+                warmup_epochs=options["warmup_epochs"],
+                lr=options["lr"],
+                batch_size=options["batch_size"],
+                seed=options["seed"],
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        n_pos = sum(bool(s.outcome) for s in solutions)
+        self.stdout.write(
+            f"{len(solutions)} solutions ({n_pos} correct), "
+            f"{sum(len(s.steps) for s in solutions)} steps; variant {config.variant}"
+        )
+        featurizer = new_featurizer(cache_dir=options["cache_dir"], backbone_dir=options["backbone_dir"])
+        bar = tqdm(total=config.epochs, desc=f"train {config.variant}", unit="epoch")
+
+        def on_epoch(log: EpochLog) -> None:
+            bar.set_postfix(
+                loss=f"{log.loss:.4f}", kept_pos=f"{log.kept_pos:.3f}", kept_neg=f"{log.kept_neg:.3f}"
+            )
+            bar.update(1)
+
+        model = fit(solutions, featurizer, config, on_epoch=on_epoch)
+        bar.close()
+        save_model(model, options["out"])
+        for h in model.card["training"]["history"]:
+            flag = "  COLLAPSED" if h["collapsed"] else ""
+            self.stdout.write(
+                f"epoch {h['epoch']} {h['phase']}: loss {h['loss']:.4f} "
+                f"kept positives {h['kept_pos']:.3f} kept negatives {h['kept_neg']:.3f}{flag}"
+            )
+        if model.card["training"]["collapsed"]:
+            self.stdout.write(
+                self.style.WARNING(
+                    "training COLLAPSED: the SPR filter kept no step of one class in epochs "
+                    f"{model.card['training']['collapsed_epochs']}; treat this model as a failed run"
+                )
+            )
+        self.stdout.write(self.style.SUCCESS(f"saved {options['out']}"))

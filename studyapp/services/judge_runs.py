@@ -1,0 +1,406 @@
+"""Judge runs: an AI judge (critic or SPRM, built by `judges.base.build_judge`)
+judges a study's items through Celery, one Judgment per (item, judge rater).
+
+A run takes every item the rater has not judged successfully yet: missing
+Judgment rows are created empty (status pending), failed ones are tried
+again, done ones are left alone. Work goes to Celery after commit, in
+chunks of `settings.JUDGE_CHUNK_SIZE` judgment ids; a task re-fetches its
+rows and judges only those still pending, so a redelivered task (its worker
+was killed) completes the rest instead of duplicating anything. Each verdict
+is saved as soon as it arrives. Batch mode sends the same requests through
+the provider's Batch API and a periodic task collects the results.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from judges.base import JUDGE_KINDS, Judge, Task, build_judge
+from judges.types import Verdict
+from studyapp.models import Criterion, Item, JudgeRun, Judgment, Label, Rater, Study
+from studyapp.selectors.judge_runs import judge_task_for, judgments_for_tasks, price_for
+
+log = logging.getLogger(__name__)
+
+ACTIVE = (JudgeRun.Status.QUEUED, JudgeRun.Status.RUNNING)
+
+
+class JudgeRunError(ValueError):
+    """A run cannot start or go on; the message says why."""
+
+
+# --- building the judge ----------------------------------------------------------
+
+
+def judge_config(*, rater: Rater) -> dict[str, Any]:
+    """The rater's judge configuration, with the project's Redis for the critic's shared
+    rate limit and cache when the configuration names none."""
+    config = dict(rater.config)
+    if (
+        rater.judge_kind == "critic"
+        and settings.JUDGE_REDIS_URL
+        and not (config.get("redis_url") or config.get("redis_url_env"))
+    ):
+        config["redis_url"] = settings.JUDGE_REDIS_URL
+    return config
+
+
+def judge_build(*, rater: Rater) -> Judge:
+    if rater.kind != Rater.Kind.JUDGE or rater.judge_kind not in JUDGE_KINDS:
+        raise JudgeRunError(f"{rater.name} is not a runnable judge (kind {rater.judge_kind or rater.kind})")
+    try:
+        return build_judge(rater.judge_kind, judge_config(rater=rater))
+    except ValueError as exc:
+        raise JudgeRunError(f"judge {rater.name}: {exc}") from exc
+
+
+# --- starting and cancelling -------------------------------------------------------
+
+
+def judge_run_start(
+    *,
+    study: Study,
+    rater: Rater,
+    mode: str = JudgeRun.Mode.SYNC,
+    items: QuerySet[Item] | None = None,
+) -> JudgeRun:
+    """Start judging the study's items (or `items`) that `rater` has not judged yet.
+
+    Refuses when the rater has a run in progress, when batch mode is asked of a
+    judge that has none, and when the judge's own version (model, prompts,
+    parameters) differs from the one its finished judgments were made with: a
+    changed prompt must become a new judge configuration, never overwrite.
+    """
+    if rater.study_id != study.pk:
+        raise JudgeRunError(f"{rater.name} is not a judge of {study.slug}")
+    if mode not in JudgeRun.Mode.values:
+        raise JudgeRunError(f"unknown mode {mode!r} (sync or batch)")
+    if mode == JudgeRun.Mode.BATCH and rater.judge_kind != "critic":
+        raise JudgeRunError("batch mode is for critics (the Batch API of an OpenAI-compatible endpoint)")
+    judge = judge_build(rater=rater)
+    version = judge.version()
+    stale = (
+        Judgment.objects.filter(rater=rater, status=Judgment.Status.DONE, run__isnull=False)
+        .exclude(run__judge_version=version)
+        .values_list("run__judge_version", flat=True)
+        .first()
+    )
+    if stale is not None:
+        raise JudgeRunError(
+            f"judge {rater.name} is now version {version}, but its judgments were made by "
+            f"{stale}: its prompts or parameters changed. Give it a new name (or change its "
+            f"config) in the study spec and load it again, so the change is a new judge."
+        )
+    with transaction.atomic():
+        Rater.objects.select_for_update().get(pk=rater.pk)  # one start at a time per rater
+        running = JudgeRun.objects.filter(rater=rater, status__in=ACTIVE).first()
+        if running is not None:
+            raise JudgeRunError(f"judge {rater.name} already has run {running.pk} in progress")
+        run = JudgeRun.objects.create(
+            study=study, rater=rater, mode=mode, status=JudgeRun.Status.QUEUED, judge_version=version
+        )
+        # A judge gets only the kinds of item it can judge (the SPRM: reasoning traces).
+        pool = (items if items is not None else study.items.all()).filter(kind__in=judge.item_kinds)
+        item_ids = list(pool.values_list("pk", flat=True))
+        Judgment.objects.bulk_create(
+            [Judgment(item_id=i, rater=rater) for i in item_ids], ignore_conflicts=True
+        )
+        Judgment.objects.filter(rater=rater, item_id__in=item_ids).exclude(
+            status=Judgment.Status.DONE
+        ).update(run=run, status=Judgment.Status.PENDING, error="")
+        ids = list(
+            Judgment.objects.filter(run=run, status=Judgment.Status.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        run.n_items = len(ids)
+        if not ids:
+            run.status, run.finished_at = JudgeRun.Status.DONE, timezone.now()
+        run.full_clean()
+        run.save()
+        if ids:
+            transaction.on_commit(lambda: _enqueue(run, ids))
+    return run
+
+
+def _enqueue(run: JudgeRun, ids: list[int]) -> None:
+    from studyapp import tasks
+
+    if run.mode == JudgeRun.Mode.BATCH:
+        tasks.judge_batch_submit.delay(run.pk)
+        return
+    size = max(1, settings.JUDGE_CHUNK_SIZE)
+    for start in range(0, len(ids), size):
+        tasks.judge_chunk.delay(run.pk, ids[start : start + size])
+
+
+def judge_run_cancel(*, run: JudgeRun) -> bool:
+    """Stop a run: chunks not started do nothing, a running chunk stops taking items,
+    a provider batch is cancelled. Unjudged items stay pending for a later run."""
+    cancelled = bool(
+        JudgeRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
+            status=JudgeRun.Status.CANCELLED, finished_at=timezone.now()
+        )
+    )
+    if cancelled and run.mode == JudgeRun.Mode.BATCH and run.batch_id:
+        from studyapp import tasks
+
+        transaction.on_commit(lambda: tasks.judge_batch_cancel.delay(run.pk))
+    run.refresh_from_db()
+    return cancelled
+
+
+def _is_cancelled(run_id: int) -> bool:
+    return JudgeRun.objects.filter(pk=run_id, status=JudgeRun.Status.CANCELLED).exists()
+
+
+def _fail_run(run: JudgeRun, error: str) -> None:
+    JudgeRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
+        status=JudgeRun.Status.FAILED, error=error, finished_at=timezone.now()
+    )
+
+
+def judge_run_finish_if_complete(*, run_id: int) -> bool:
+    """Mark the run done once none of its judgments is pending."""
+    if Judgment.objects.filter(run_id=run_id, status=Judgment.Status.PENDING).exists():
+        return False
+    return bool(
+        JudgeRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
+            status=JudgeRun.Status.DONE, finished_at=timezone.now()
+        )
+    )
+
+
+# --- live (sync) mode --------------------------------------------------------------
+
+
+def judge_run_execute_chunk(*, run_id: int, judgment_ids: Sequence[int]) -> int:
+    """Judge the chunk's judgments that are still pending; returns how many were saved."""
+    run = JudgeRun.objects.select_related("rater").get(pk=run_id)
+    if run.status not in ACTIVE:
+        return 0
+    JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.QUEUED).update(status=JudgeRun.Status.RUNNING)
+    pending = list(judgments_for_tasks(ids=judgment_ids).filter(run=run, status=Judgment.Status.PENDING))
+    if not pending:
+        judge_run_finish_if_complete(run_id=run.pk)
+        return 0
+    try:
+        judge = judge_build(rater=run.rater)
+        if judge.version() != run.judge_version:
+            raise JudgeRunError(
+                f"judge {run.rater.name} changed while run {run.pk} was queued "
+                f"({run.judge_version} -> {judge.version()})"
+            )
+    except JudgeRunError as exc:
+        _fail_run(run, str(exc))
+        return 0
+    by_key = {str(j.pk): j for j in pending}
+    tasks = [judge_task_for(judgment=j) for j in pending]
+    saved = 0
+    try:
+        for task, verdict in _judge_streaming(judge, tasks, lambda: _is_cancelled(run.pk)):
+            judgment_record_verdict(judgment=by_key[task.item_id], verdict=verdict, run=run)
+            saved += 1
+    except ValueError as exc:  # a configuration the judge rejects when it runs (no API key)
+        log.warning("judge run %s failed: %s", run.pk, exc)
+        _fail_run(run, f"judge {run.rater.name}: {exc}")
+        return saved
+    judge_run_finish_if_complete(run_id=run.pk)
+    return saved
+
+
+def _judge_streaming(
+    judge: Judge, tasks: list[Task], should_stop: Callable[[], bool]
+) -> Iterator[tuple[Task, Verdict]]:
+    """(task, verdict) pairs as the judge produces them.
+
+    A judge with `ajudge` (the critic) runs in a thread of its own with its event
+    loop; verdicts come back through a queue so that this thread, which owns the
+    database connection, saves each one at once. Every second the run is checked
+    for cancellation; the judge then starts no more items.
+    """
+    ajudge = getattr(judge, "ajudge", None)
+    if ajudge is None:
+        yield from zip(tasks, judge.judge(tasks), strict=True)
+        return
+    from judges.critic.judge import run_sync
+
+    inbox: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+    done = object()
+
+    def work() -> None:
+        try:
+            run_sync(ajudge(tasks, on_verdict=lambda i, v: inbox.put((i, v)), stop=stop))
+        except BaseException as exc:  # re-raised in the caller's thread
+            inbox.put(exc)
+        finally:
+            inbox.put(done)
+
+    thread = threading.Thread(target=work, name="judge", daemon=True)
+    thread.start()
+    checked = time.monotonic()
+    try:
+        while (message := inbox.get()) is not done:
+            if isinstance(message, BaseException):
+                raise message
+            index, verdict = message
+            yield tasks[index], verdict
+            if time.monotonic() - checked > 1.0:
+                checked = time.monotonic()
+                if should_stop():
+                    stop.set()
+    finally:
+        stop.set()
+        thread.join()
+
+
+# --- saving verdicts ---------------------------------------------------------------
+
+
+def _cost(model: str | None, tokens_in: int, tokens_out: int, *, batch: bool) -> float:
+    price = price_for(model)
+    if price is None:
+        return 0.0
+    cost = (tokens_in * price["input"] + tokens_out * price["output"]) / 1e6
+    return cost * (price.get("batch_discount", 1.0) if batch else 1.0)
+
+
+def judgment_record_verdict(
+    *, judgment: Judgment, verdict: Verdict, run: JudgeRun, batch: bool = False
+) -> Judgment:
+    """Store a verdict on its judgment row with its labels, once: a judgment that is
+    already done is left as it is (a redelivered task or a second collection)."""
+    with transaction.atomic():
+        row = Judgment.objects.select_for_update().select_related("item").get(pk=judgment.pk)
+        if row.status == Judgment.Status.DONE:
+            return row
+        steps = {s.index: s for s in row.item.steps.all()}
+        raw = verdict.raw if isinstance(verdict.raw, dict) else {"raw": verdict.raw}
+        row.raw = raw
+        row.prompt_version = (verdict.prompt_version or "")[:64]
+        row.tokens_in, row.tokens_out = verdict.tokens_in, verdict.tokens_out
+        row.attempts = min(int(raw.get("attempts") or 1), 32767)
+        labels: list[Label] = []
+        error = verdict.error or "the judge failed without a reason"
+        if verdict.ok:
+            labels, error = _labels(row, verdict, steps)
+        row.labels.all().delete()
+        if verdict.ok and not error:
+            row.status, row.error = Judgment.Status.DONE, ""
+            row.first_error, row.score = verdict.first_error, verdict.score
+            row.trajectory_score = verdict.trajectory_score
+            row.completed_at = timezone.now()
+        else:
+            row.status, row.error, labels = Judgment.Status.FAILED, error, []
+        row.full_clean(validate_constraints=False)
+        row.save()
+        Label.objects.bulk_create(labels)
+        JudgeRun.objects.filter(pk=run.pk).update(
+            tokens_in=F("tokens_in") + verdict.tokens_in,
+            tokens_out=F("tokens_out") + verdict.tokens_out,
+            cost=F("cost")
+            + _cost(run.rater.config.get("model"), verdict.tokens_in, verdict.tokens_out, batch=batch),
+        )
+    return row
+
+
+def _labels(row: Judgment, verdict: Verdict, steps: dict[int, Any]) -> tuple[list[Label], str]:
+    """The labels of a verdict, or an error when it does not fit the item."""
+    labels: list[Label] = []
+    values = verdict.step_labels
+    scores = verdict.step_scores
+    for name, seq in (("step labels", values), ("step scores", scores)):
+        if seq is not None and len(seq) != len(steps):
+            return [], f"the verdict has {len(seq)} {name} for {len(steps)} steps"
+    for index in range(len(steps)) if (values is not None or scores is not None) else ():
+        value = values[index] if values is not None else None
+        score = scores[index] if scores is not None else None
+        if value is not None or score is not None:
+            labels.append(Label(judgment=row, step=steps[index], value=value, score=score))
+    if verdict.ratings:
+        criteria = {c.name: c for c in Criterion.objects.filter(rubric__study=row.item.study_id)}
+        for name, rating in verdict.ratings.items():
+            if name not in criteria:
+                return [], f"the verdict rates {name!r}, which the rubric does not have"
+            why = (verdict.rationales or {}).get(name, "")
+            labels.append(Label(judgment=row, criterion=criteria[name], value=rating, rationale=why))
+    return labels, ""
+
+
+# --- batch mode --------------------------------------------------------------------
+
+
+def _batch_runner(run: JudgeRun) -> Any:
+    from judges.critic.batch import BatchRunner
+
+    return BatchRunner(judge_build(rater=run.rater))  # type: ignore[arg-type]
+
+
+def _pending(run: JudgeRun) -> list[Judgment]:
+    ids = Judgment.objects.filter(run=run, status=Judgment.Status.PENDING).values_list("pk", flat=True)
+    return list(judgments_for_tasks(ids=list(ids)))
+
+
+def judge_run_submit_batch(*, run_id: int) -> str | None:
+    """Send the run's pending judgments as one provider batch (once per run)."""
+    run = JudgeRun.objects.select_related("rater").get(pk=run_id)
+    if run.status != JudgeRun.Status.QUEUED or run.batch_id:
+        return run.batch_id or None
+    pending = _pending(run)
+    try:
+        batch_id = _batch_runner(run).submit(
+            [judge_task_for(judgment=j) for j in pending], metadata={"concordance_run": str(run.pk)}
+        )
+    except Exception as exc:  # the endpoint refused: the run fails with the reason
+        log.warning("batch submit of run %s failed: %s", run.pk, exc)
+        _fail_run(run, f"batch submit failed: {exc}")
+        return None
+    JudgeRun.objects.filter(pk=run.pk).update(
+        batch_id=batch_id, batch_status="submitted", status=JudgeRun.Status.RUNNING
+    )
+    return batch_id
+
+
+def judge_run_collect_batch(*, run: JudgeRun) -> bool:
+    """Save the results of the run's batch if it has ended; False while it runs."""
+    runner = _batch_runner(run)
+    pending = _pending(run)
+    status = runner.status(run.batch_id)
+    JudgeRun.objects.filter(pk=run.pk).update(batch_status=str(status.status))
+    verdicts = runner.collect(run.batch_id, [judge_task_for(judgment=j) for j in pending], batch=status)
+    if verdicts is None:
+        return False
+    for judgment, verdict in zip(pending, verdicts, strict=True):
+        judgment_record_verdict(judgment=judgment, verdict=verdict, run=run, batch=True)
+    if not judge_run_finish_if_complete(run_id=run.pk):
+        _fail_run(run, f"batch {run.batch_id} ended ({status.status}) with items left pending")
+    return True
+
+
+def judge_runs_collect_batches() -> int:
+    """Collect every running batch-mode run whose batch has ended (the periodic task)."""
+    collected = 0
+    runs = JudgeRun.objects.filter(mode=JudgeRun.Mode.BATCH, status=JudgeRun.Status.RUNNING)
+    for run in runs.exclude(batch_id="").select_related("rater"):
+        try:
+            collected += judge_run_collect_batch(run=run)
+        except Exception:  # one endpoint down must not stop the others' collection
+            log.exception("collecting batch of run %s failed", run.pk)
+    return collected
+
+
+def judge_run_cancel_batch(*, run_id: int) -> None:
+    run = JudgeRun.objects.select_related("rater").get(pk=run_id)
+    if run.batch_id:
+        _batch_runner(run).cancel(run.batch_id)

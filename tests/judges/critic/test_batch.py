@@ -1,0 +1,80 @@
+"""Batch mode end to end against the fake server's /v1/files and /v1/batches."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from judges.critic.batch import BatchRunner
+from judges.critic.judge import CriticJudge
+from tests.judges.critic.conftest import reasoning_task, summary_task
+from tests.support.openai_server import FakeOpenAI, Reply, critique_responder
+
+
+def test_batch_flow_maps_results_back_to_items(openai_server: FakeOpenAI, critic_config):
+    openai_server.batch_polls_before_done = 2
+    runner = BatchRunner(CriticJudge.from_config(critic_config))
+    tasks = [reasoning_task("a", 1, 1), reasoning_task("b", 2, 2), reasoning_task("c", 0, 3)]
+    # the answers come in input order; b's request fails, c's output names a missing step
+    openai_server.enqueue(
+        Reply.json({"steps": [{"index": 0, "label": 1}, {"index": 1, "label": -1}], "first_error": 1}),
+        Reply.error(500, "overloaded"),
+        Reply.json({"steps": [{"index": 5, "label": 1}], "first_error": -1}),
+    )
+    batch_id = runner.submit(tasks, metadata={"run": "r1"})
+
+    # the uploaded file holds one chat request per task, keyed by item id
+    assert len(openai_server.requests("/v1/files")) == 1
+    [file_id] = [f for f, obj in openai_server.files.items() if obj["purpose"] == "batch"]
+    lines = [json.loads(x) for x in openai_server.file_data[file_id].decode().splitlines()]
+    assert [x["custom_id"] for x in lines] == ["a", "b", "c"]
+    assert all(x["url"] == "/v1/chat/completions" and x["method"] == "POST" for x in lines)
+    assert lines[0]["body"]["response_format"]["type"] == "json_schema"
+    assert openai_server.requests("/v1/batches")[0].body["input_file_id"] == file_id
+
+    assert runner.collect(batch_id, tasks) is None  # polled: in progress
+    assert runner.collect(batch_id, tasks) is None
+    verdicts = runner.collect(batch_id, tasks)
+    assert verdicts is not None
+    a, b, c = verdicts
+    assert a.ok and a.step_labels == [1, -1] and a.first_error == 1 and a.tokens_in > 0
+    assert not b.ok and b.error == "batch request failed: HTTP 500: overloaded"
+    assert not c.ok and c.error == "step index 5 does not exist (the trace has 3 steps: 0..2)"
+    assert openai_server.calls() == 3  # each batch line answered once
+
+
+def test_batch_samples_use_n_and_are_averaged(openai_server, critic_config):
+    runner = BatchRunner(CriticJudge.from_config({**critic_config, "samples": 2, "temperature": 1}))
+    rubric = lambda r, f: json.dumps(  # noqa: E731
+        {
+            "criteria": [
+                {"criterion": "Relevance", "rationale": "", "score": r},
+                {"criterion": "Fluency", "rationale": "", "score": f},
+            ]
+        }
+    )
+    openai_server.enqueue(Reply.ok([rubric(2, 5), rubric(4, 5)]))
+    openai_server.batch_polls_before_done = 0
+    batch_id = runner.submit([summary_task("s1")])
+    [verdict] = runner.collect(batch_id, [summary_task("s1")])
+    assert verdict.ok and verdict.ratings == {"Relevance": 3.0, "Fluency": 5.0}
+    assert verdict.raw["batch"] is True
+
+
+def test_a_cancelled_batch_fails_the_items_without_results(openai_server, critic_config):
+    runner = BatchRunner(CriticJudge.from_config(critic_config))
+    openai_server.responder = critique_responder
+    tasks = [reasoning_task("x")]
+    batch_id = runner.submit(tasks)
+    runner.cancel(batch_id)
+    [verdict] = runner.collect(batch_id, tasks)
+    assert not verdict.ok and verdict.error == "no result for x (batch cancelled)"
+    assert openai_server.calls() == 0
+
+
+def test_item_ids_must_be_unique(critic_config):
+    runner = BatchRunner(CriticJudge.from_config(critic_config))
+
+    with pytest.raises(ValueError, match="item_id must be unique"):
+        runner.build_jsonl([reasoning_task("a"), reasoning_task("a")])

@@ -1,0 +1,37 @@
+import pytest
+
+from judges.sprm.data import Solution, split_by_group, step_labels_from_first_error
+
+
+def sols(n_groups, per=2):
+    return [
+        Solution(problem="p", steps=[], outcome=True, group=f"g{i}")
+        for i in range(n_groups)
+        for _ in range(per)
+    ]
+
+
+def test_split_keeps_problems_whole_and_is_seeded():
+    train, test = split_by_group(sols(200), test_fraction=0.2, seed=0)
+    assert not {s.group for s in train} & {s.group for s in test}
+    assert len(train) + len(test) == 400
+    assert 0.12 < len({s.group for s in test}) / 200 < 0.28
+    again = split_by_group(sols(200), test_fraction=0.2, seed=0)[1]
+    other = split_by_group(sols(200), test_fraction=0.2, seed=1)[1]
+    assert [s.group for s in again] == [s.group for s in test]
+    assert {s.group for s in other} != {s.group for s in test}
+
+
+def test_a_groups_side_does_not_depend_on_the_other_data():
+    full_test = {s.group for s in split_by_group(sols(100), test_fraction=0.5)[1]}
+    part_test = {s.group for s in split_by_group(sols(100)[:60], test_fraction=0.5)[1]}
+    assert part_test == {g for g in full_test if int(g[1:]) < 30}
+
+
+def test_first_error_labels_and_bad_input():
+    assert step_labels_from_first_error(1, 3) == [1, -1, None]
+    assert step_labels_from_first_error(-1, 2) == [1, 1]
+    with pytest.raises(ValueError, match="test_fraction must be in"):
+        split_by_group(sols(2), test_fraction=1.0)
+    s = Solution(problem="p", steps=[], outcome=None, group="g", step_labels=[1, -1, None])
+    assert s.first_error == 1

@@ -1,0 +1,87 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from judges.sprm.features import SentenceFeaturizer
+from judges.sprm.train import TrainConfig, fit, train_head
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.head.state_dict().items()}
+
+
+def test_same_seed_gives_identical_weights_and_another_seed_does_not(hash_encoder, solutions):
+    f = SentenceFeaturizer(hash_encoder)
+    a = weights(fit(solutions, f, TrainConfig(epochs=3, seed=7)))
+    b = weights(fit(solutions, f, TrainConfig(epochs=3, seed=7)))
+    c = weights(fit(solutions, f, TrainConfig(epochs=3, seed=8)))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_training_never_reads_step_labels(hash_encoder, solutions):
+    f = SentenceFeaturizer(hash_encoder)
+    stripped = [dataclasses.replace(s, step_labels=None) for s in solutions]
+    flipped = [
+        dataclasses.replace(s, step_labels=[-1 if v == 1 else 1 for v in (s.step_labels or [])])
+        for s in solutions
+    ]
+    a, b = fit(stripped, f, TrainConfig(epochs=2)), fit(flipped, f, TrainConfig(epochs=2))
+    assert all(torch.equal(weights(a)[k], weights(b)[k]) for k in weights(a))
+    assert a.card["data_hash"] == b.card["data_hash"]
+
+
+def test_history_logs_kept_fraction_per_class_per_epoch(hash_encoder, solutions):
+    model = fit(solutions, SentenceFeaturizer(hash_encoder), TrainConfig(epochs=3, warmup_epochs=1))
+    history = model.card["training"]["history"]
+    assert [h["phase"] for h in history] == ["warmup", "sprm", "sprm"]
+    assert history[0]["kept_pos"] == 1.0 and history[0]["kept_neg"] == 1.0  # warm-up filters nothing
+    for h in history[1:]:
+        assert 0.0 <= h["kept_pos"] <= 1.0 and 0.0 <= h["kept_neg"] <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("variant", "phase", "kept_pos"),
+    [("orm", "orm", 1.0), ("last_step", "last_step", 1 / 3)],
+)
+def test_baseline_variants_train_with_the_same_code(variant, phase, kept_pos):
+    feats = [np.eye(3, 4, dtype=np.float32) + i for i in range(4)]
+    result = train_head(feats, [True, False, True, False], TrainConfig(variant=variant, epochs=1))
+    [log] = result.history
+    assert log.phase == phase
+    assert log.kept_pos == pytest.approx(kept_pos)  # last step only: 1 of 3 steps
+    assert not result.collapsed
+
+
+def test_a_filter_that_keeps_no_step_of_a_class_is_marked_collapsed(hash_encoder, solutions):
+    # Constant features and no dropout: every step gets the same logit, so one class
+    # always disagrees with its pseudo-label and is filtered out entirely.
+    feats = [np.zeros((len(s.steps), 8), dtype=np.float32) for s in solutions]
+    config = TrainConfig(epochs=3, warmup_epochs=1, dropout=0.0)
+    result = train_head(feats, [bool(s.outcome) for s in solutions], config)
+    assert result.collapsed
+    assert result.collapsed_epochs == [1, 2]
+    assert all(min(h.kept_pos, h.kept_neg) == 0.0 for h in result.history[1:])
+
+
+def test_collapse_reaches_the_card(hash_encoder, solutions):
+    class Constant(SentenceFeaturizer):
+        def build(self, sols):
+            feats = super().build(sols)
+            for f in feats:
+                f.x[:] = 0.0
+            return feats
+
+    model = fit(solutions, Constant(hash_encoder), TrainConfig(epochs=2, dropout=0.0))
+    assert model.card["training"]["collapsed"] is True
+    assert model.card["training"]["collapsed_epochs"] == [1]
+
+
+def test_bad_config_and_unlabelled_data_are_refused(hash_encoder, solutions):
+    with pytest.raises(ValueError, match="unknown variant 'prm'"):
+        TrainConfig(variant="prm")
+    unlabelled = [dataclasses.replace(solutions[0], outcome=None)]
+    with pytest.raises(ValueError, match="every training solution needs an outcome label"):
+        fit(unlabelled, SentenceFeaturizer(hash_encoder), TrainConfig(epochs=1))
