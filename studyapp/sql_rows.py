@@ -41,7 +41,7 @@ def width(model: type[models.Model]) -> int:
 def select_list(model: type[models.Model], alias: str) -> str:
     """`alias."col", ...` for every concrete field of the model, in field order."""
     quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in model._meta.concrete_fields)
 
 
 def from_row(model: type[M], values: Sequence[Any]) -> M:
@@ -60,24 +60,32 @@ def prefetched(instance: models.Model, name: str, objects: list[Any]) -> None:
     queryset = manager.model._base_manager.all()
     queryset._result_cache = objects
     queryset._prefetch_done = True
-    cache = getattr(instance, "_prefetched_objects_cache", None)
-    if cache is None:
-        cache = instance._prefetched_objects_cache = {}
-    cache[manager.field.remote_field.cache_name] = queryset
+    store: dict[str, Any] = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    store[manager.field.remote_field.cache_name] = queryset
 
 
 def prepared_cursor() -> CursorWrapper:
     """A Django cursor whose statements PostgreSQL prepares once per connection and reuses."""
+    connection.ensure_connection()
+    raw = _preparing_cursor_class()(connection.connection)
+    wrapped: CursorWrapper = (
+        connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    )
+    return wrapped
+
+
+@cache
+def _preparing_cursor_class() -> Any:
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    class PreparingCursor(ServerBindingCursor):
+    base: Any = ServerBindingCursor
+
+    class PreparingCursor(base):
         def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
             kwargs.setdefault("prepare", True)
             return super().execute(query, params, **kwargs)
 
-    connection.ensure_connection()
-    raw = PreparingCursor(connection.connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    return PreparingCursor
 
 
 __all__ = ["from_row", "prefetched", "prepared_cursor", "select_list", "width"]
