@@ -164,6 +164,7 @@ def test_unconsented_caller_is_told_so(study):
     assert response.status_code == 409 and response.json()["error"] == "participation_blocked"
 
 
+@pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES, reason="server-side prepared statements are PostgreSQL's")
 def test_hot_statements_are_prepared_once_per_connection(study):
     api, _ = _annotator(study)
