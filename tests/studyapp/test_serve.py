@@ -87,7 +87,35 @@ def test_demo_sets_up_and_serves_with_a_worker(tmp_path: Path) -> None:
         assert "Celery worker started" in output
         assert "transport:   filesystem" in output
         assert (tmp_path / "broker").is_dir()
+        worker_pid = int(output.split("Celery worker started (pid ")[1].split(",")[0])
+        # SIGTERM to the serve command alone: it stops its worker before it exits.
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        assert server.returncode == 0
+        assert not _alive(worker_pid), "the worker outlived the serve command"
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        if server.poll() is None or _group_alive(server.pid):
+            os.killpg(server.pid, signal.SIGKILL)  # never leave a process behind
         server.wait(timeout=60)
         reader.join(timeout=5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -41,6 +41,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Celery worker started (pid {worker.pid}, broker {settings.CELERY_BROKER_URL})"
             )
+
+        def stop(signum: int, frame: object) -> None:
+            raise SystemExit(0)  # leave runserver through `finally`, which stops the worker
+
+        signal.signal(signal.SIGTERM, stop)
         try:
             call_command("runserver", options["addrport"], use_reloader=False)
         finally:
