@@ -13,6 +13,19 @@ Section = Literal["trajectory", "response"]
 STEP_LABELS = (-1, 0, 1)
 
 
+def step_labels_from_first_error(first_error: int, n_steps: int) -> list[int | None]:
+    """Step labels implied by a first-error index (ProcessBench convention).
+
+    Steps before the error are +1, the error is -1, steps after it are
+    unlabelled (None); -1 means every step is correct.
+    """
+    if first_error < -1 or first_error >= n_steps:
+        raise ValueError(f"first_error {first_error} is outside [-1, {n_steps})")
+    if first_error == -1:
+        return [1] * n_steps
+    return [1] * first_error + [-1] + [None] * (n_steps - first_error - 1)
+
+
 @dataclass(frozen=True)
 class Step:
     """One step of a reasoning trace; `index` is 0-based over the whole trace."""

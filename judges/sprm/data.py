@@ -41,15 +41,6 @@ class Solution:
         return -1
 
 
-def step_labels_from_first_error(first_error: int, n_steps: int) -> list[int | None]:
-    """ProcessBench convention: +1 before the first error, -1 at it, unlabelled after."""
-    if first_error < -1 or first_error >= n_steps:
-        raise ValueError(f"first_error {first_error} is outside [-1, {n_steps})")
-    if first_error == -1:
-        return [1] * n_steps
-    return [1] * first_error + [-1] + [None] * (n_steps - first_error - 1)
-
-
 def solution_from_task(task: ReasoningTask) -> Solution:
     """A judge's input as an unlabelled solution (outcome unknown)."""
     return Solution(

@@ -10,13 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from judges.types import step_labels_from_first_error
 from studyapp.importers.records import (
     Fields,
     ImportResult,
     ItemRecord,
     LabelRecord,
     StepRecord,
-    labels_from_first_error,
     read_jsonl,
 )
 
@@ -42,7 +42,7 @@ def parse(path: Path, **options: Any) -> ImportResult:
                 labels=[
                     LabelRecord(
                         rater=rater,
-                        step_labels=labels_from_first_error(len(steps), label),
+                        step_labels=step_labels_from_first_error(label, len(steps)),
                         first_error=label,
                     )
                 ],

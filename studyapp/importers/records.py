@@ -172,14 +172,3 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 
 def _json_type(value: Any) -> str:
     return "null" if value is None else TYPE_NAMES.get(type(value), type(value).__name__)
-
-
-def labels_from_first_error(n_steps: int, first_error: int) -> list[int | None]:
-    """Step labels implied by a first-error index (ProcessBench convention).
-
-    Steps before the error are +1, the error is -1, steps after it are
-    unlabelled (None); -1 means every step is correct.
-    """
-    if first_error == -1:
-        return [1] * n_steps
-    return [1] * first_error + [-1] + [None] * (n_steps - first_error - 1)

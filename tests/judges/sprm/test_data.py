@@ -1,6 +1,7 @@
 import pytest
 
-from judges.sprm.data import Solution, split_by_group, step_labels_from_first_error
+from judges.sprm.data import Solution, split_by_group
+from judges.types import step_labels_from_first_error
 
 
 def sols(n_groups, per=2):
