@@ -28,7 +28,6 @@ from studyapp.importers.records import (
 def parse(path: Path, **options: Any) -> ImportResult:
     rater = options.get("rater", "prm800k")
     items: list[ItemRecord] = []
-    warnings: list[str] = []
     for line, obj in read_jsonl(path):
         f = Fields(path, line, obj)
         question = Fields(path, line, f.get("question", dict), prefix="question.")
@@ -75,7 +74,7 @@ def parse(path: Path, **options: Any) -> ImportResult:
                 labels=[LabelRecord(rater=rater, step_labels=ratings, first_error=first_error)],
             )
         )
-    return ImportResult(items, warnings)
+    return ImportResult(items)
 
 
 def _completion(path: Path, line: int, raw: Any, where: str) -> tuple[str, int | None]:
