@@ -32,9 +32,24 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+# Counts the page's fetches in flight, and lets teardown refuse new ones.
+FETCH_GUARD = """
+(() => {
+  const realFetch = window.fetch;
+  window.__inflight = 0;
+  window.fetch = function (...args) {
+    if (window.__frozen) return new Promise(() => {});
+    window.__inflight += 1;
+    return realFetch.apply(this, args).finally(() => { window.__inflight -= 1; });
+  };
+})();
+"""
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.add_init_script(FETCH_GUARD)
     page = context.new_page()
     page.set_default_timeout(15_000)
     errors: list[str] = []
@@ -49,7 +64,24 @@ def page(browser, live_server):
     page.js_errors = errors
     page.dialogs = dialogs
     yield page
+    _quiesce(page)
     context.close()
+
+
+def _quiesce(page) -> None:
+    """Let the page's requests finish and send no more before the tables are flushed.
+
+    The annotate page saves its draft when it is hidden (closing the context hides
+    it) and on timers. Such a PUT reaching the live server while pytest-django
+    truncates the tables after a test deadlocks with the TRUNCATE on PostgreSQL.
+    """
+    from playwright.sync_api import Error
+
+    try:
+        page.evaluate("window.__frozen = true")
+        page.wait_for_function("!window.__inflight", timeout=15_000)
+    except Error:
+        pass  # the page is gone (closed or crashed): it sends nothing more
 
 
 def login(page, username: str, password: str = "pw-for-tests", next_url: str = "/") -> None:
