@@ -75,3 +75,45 @@ def test_boundary_backbone_trains_saves_and_reloads(tmp_path, tiny_model_dir, so
         model.score(solutions[:3])[2].step_scores,
         atol=1e-6,
     )
+
+
+MIXED = [
+    "The answer is 4.",
+    "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+    "How many clips did Natalia sell altogether in April and May?",
+    "So 48 / 2 = 24.",
+    "word " * 400,  # longer than MiniLM's 256 word pieces: truncated, as sentence-transformers does
+    "The answer is 4.",
+    "",
+]
+
+
+def test_minilm_budget_batching_gives_sentence_transformers_embeddings_in_order(minilm):
+    ours = minilm.encode(MIXED)
+    theirs = minilm.model.encode(MIXED, batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
+    assert ours.shape == (len(MIXED), 384) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    assert minilm.encode([]).shape == (0, 384)
+
+
+def test_minilm_batches_hold_every_text_once_within_the_token_budget(minilm, monkeypatch):
+    monkeypatch.setattr(minilm, "token_budget", 100)
+    texts = MIXED + [f"step {i}: {'x ' * i}" for i in range(40)]
+    batches = minilm.batches(texts)
+    assert sorted(i for b in batches for i in b) == list(range(len(texts)))
+    lengths = {
+        i: len(ids)
+        for i, ids in enumerate(minilm.model.tokenizer(texts, truncation=True, max_length=256)["input_ids"])
+    }
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(flat, reverse=True)  # longest first, so a batch pads little
+    for batch in batches:
+        longest = max(lengths[i] for i in batch)
+        assert len(batch) == 1 or len(batch) * longest <= 100
+        assert len(batch) <= minilm.batch_size
+    assert batches[0] == [3]  # the 256-piece text is alone
+    np.testing.assert_allclose(
+        minilm.encode(texts),
+        minilm.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True),
+        atol=1e-5,
+    )
