@@ -152,6 +152,14 @@ def _error_body(status: int, message: str) -> dict[str, Any]:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # The listen backlog: the constructor calls listen(request_queue_size), so it must be
+    # set on the class. With the default of 5, a burst of new connections overflowed it
+    # and the kernel dropped SYNs, which clients retry after a 1 s timeout.
+    request_queue_size = 1024
+
+
 class FakeOpenAI:
     """The server's state: script, recorded requests, files and batches."""
 
@@ -230,9 +238,7 @@ class FakeOpenAI:
 
     def start(self, port: int = 0) -> FakeOpenAI:
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._httpd.daemon_threads = True
-        self._httpd.request_queue_size = 1024
+        self._httpd = _Server(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -386,6 +392,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, _error_body(404, f"Unknown path {path}"))
 
     def do_POST(self) -> None:
+        self._arrived = time.monotonic()
         raw = self._read_body()
         ctype = self.headers.get("content-type", "")
         body: Any = raw
@@ -424,22 +431,27 @@ class _Handler(BaseHTTPRequestHandler):
                     lambda: fake.max_in_flight >= fake.gate,
                     timeout=fake.gate_timeout,  # type: ignore[operator]
                 )
+                started = time.monotonic()  # the latency runs from the gate's opening
+            else:
+                started = self._arrived
         try:
             reply = fake.next_reply(rec)
-            delay = fake.latency + reply.delay
-            if delay:
-                time.sleep(delay)
+            if reply.body is not None:
+                status, payload, raw = reply.status, None, reply.body
+            elif reply.status != 200:
+                status, payload, raw = reply.status, _error_body(reply.status, reply.error_message), None
+            else:
+                status, raw = 200, None
+                payload = chat_completion_body(rec.body, reply, next(self.fake._seq))
+            # The answer leaves `latency` after the request arrived: the server's own
+            # work (parsing, building the answer) is inside the latency, not added to it.
+            wait = max(0.0, fake.latency - (time.monotonic() - started)) + reply.delay
+            if wait:
+                time.sleep(wait)
         finally:
             with fake._lock:
                 fake._in_flight[gen] -= 1
-        if reply.body is not None:
-            return self._send(reply.status, raw=reply.body, headers=reply.headers)
-        if reply.status != 200:
-            return self._send(
-                reply.status, _error_body(reply.status, reply.error_message), headers=reply.headers
-            )
-        body = chat_completion_body(rec.body, reply, next(self.fake._seq))
-        self._send(200, body, headers=reply.headers)
+        self._send(status, payload, raw=raw, headers=reply.headers)
 
     def _upload(self, raw: bytes, ctype: str) -> None:
         msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
