@@ -425,12 +425,9 @@ class _Handler(BaseHTTPRequestHandler):
             gen = fake._generation
             fake._in_flight[gen] += 1
             fake.max_in_flight = max(fake.max_in_flight, fake._in_flight[gen])
-            if fake.gate is not None:
+            if (gate := fake.gate) is not None:
                 fake._gate_open.notify_all()
-                fake._gate_open.wait_for(
-                    lambda: fake.max_in_flight >= fake.gate,
-                    timeout=fake.gate_timeout,  # type: ignore[operator]
-                )
+                fake._gate_open.wait_for(lambda: fake.max_in_flight >= gate, timeout=fake.gate_timeout)
                 started = time.monotonic()  # the latency runs from the gate's opening
             else:
                 started = self._arrived
