@@ -387,12 +387,13 @@ def main() -> int:
     print("# one account per simulated annotator; '3 shared accounts' read as k = 3 annotators per item")
     print(f"# {os.cpu_count()} CPUs; gunicorn {args.workers} sync workers; PostgreSQL at {PG}")
     recreate_database()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=ROOT,
-        env=server_env(),
-        check=True,
-    )
+    for command in (["migrate"], ["collectstatic", "--noinput"]):  # as a deployment does
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "--verbosity", "0"],
+            cwd=ROOT,
+            env=server_env(),
+            check=True,
+        )
     setup_django()
     studies = {}
     t0 = time.perf_counter()
