@@ -156,8 +156,10 @@ JUDGE_PRICES: dict[str, dict[str, float]] = json.loads(
     "gpt-4.1": {"input": 2.00, "output": 8.00, "batch_discount": 0.5},
     "gpt-4.1-mini": {"input": 0.40, "output": 1.60, "batch_discount": 0.5},
 }
-# Items per Celery task; the critic judges a chunk's items concurrently.
+# Items per Celery task; the critic judges a chunk's items concurrently, and a
+# chunk holds at least JUDGE_CHUNK_ROUNDS x the critic's concurrency items.
 JUDGE_CHUNK_SIZE = int(os.environ.get("CONCORDANCE_JUDGE_CHUNK_SIZE", "100"))
+JUDGE_CHUNK_ROUNDS = int(os.environ.get("CONCORDANCE_JUDGE_CHUNK_ROUNDS", "4"))
 # Redis for the critic's shared rate limit and response cache (when its config names none).
 JUDGE_REDIS_URL = os.environ.get("CONCORDANCE_JUDGE_REDIS_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None

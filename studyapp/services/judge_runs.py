@@ -139,9 +139,20 @@ def _enqueue(run: JudgeRun, ids: list[int]) -> None:
     if run.mode == JudgeRun.Mode.BATCH:
         tasks.judge_batch_submit.delay(run.pk)
         return
-    size = max(1, settings.JUDGE_CHUNK_SIZE)
+    size = judge_run_chunk_size(run=run)
     for start in range(0, len(ids), size):
         tasks.judge_chunk.delay(run.pk, ids[start : start + size])
+
+
+def judge_run_chunk_size(*, run: JudgeRun) -> int:
+    """Items per Celery task: `JUDGE_CHUNK_SIZE`, raised to `JUDGE_CHUNK_ROUNDS` times the
+    judge's `concurrency` when that is more. A chunk smaller than the concurrency never
+    has that many requests in flight, and each chunk ends with a tail in which fewer and
+    fewer are: several rounds a chunk keep the tail a small part of it. Bigger chunks lose
+    nothing to a killed worker, since every verdict is saved as it arrives."""
+    concurrency = run.rater.config.get("concurrency") if isinstance(run.rater.config, dict) else None
+    rounds = int(concurrency) * settings.JUDGE_CHUNK_ROUNDS if isinstance(concurrency, int) else 0
+    return max(1, settings.JUDGE_CHUNK_SIZE, rounds)
 
 
 def judge_run_cancel(*, run: JudgeRun) -> bool:

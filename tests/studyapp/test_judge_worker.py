@@ -86,7 +86,7 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 def test_killed_worker_items_end_with_exactly_one_judgment(tmp_path, settings, celery_on_redis):
     if not using_postgres():
         pytest.skip("a worker process needs a database it can share: PostgreSQL")
-    settings.JUDGE_CHUNK_SIZE = CHUNK
+    settings.JUDGE_CHUNK_SIZE, settings.JUDGE_CHUNK_ROUNDS = CHUNK, 1
     with FakeOpenAI(latency=0.15) as server:
         server.responder = critique_responder
         items = [

@@ -16,6 +16,7 @@ from studyapp.selectors.judge_runs import judge_run_progress
 from studyapp.services.judge_runs import (
     JudgeRunError,
     judge_run_cancel,
+    judge_run_chunk_size,
     judge_run_execute_chunk,
     judge_run_start,
     judge_runs_collect_batches,
@@ -221,6 +222,31 @@ def test_a_changed_judge_is_refused_instead_of_overwriting(
     rater.save()
     with pytest.raises(JudgeRunError, match="its prompts or parameters changed"):
         judge_run_start(study=study, rater=rater)
+
+
+def test_chunks_hold_rounds_of_the_critics_concurrency(
+    study, eager, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from studyapp.services import judge_runs
+
+    chunks: list[int] = []
+
+    def execute(*, run_id: int, judgment_ids: list[int]) -> None:
+        chunks.append(len(judgment_ids))
+
+    monkeypatch.setattr(judge_runs, "judge_run_execute_chunk", execute)
+    settings.JUDGE_CHUNK_SIZE, settings.JUDGE_CHUNK_ROUNDS = 2, 1
+    with django_capture_on_commit_callbacks(execute=True):
+        run = judge_run_start(study=study, rater=critic(study))  # 5 items, concurrency 4
+    assert chunks == [4, 1]  # not [2, 2, 1]: a chunk of 2 would never have 4 requests in flight
+    assert judge_run_chunk_size(run=run) == 4
+    settings.JUDGE_CHUNK_ROUNDS = 3
+    assert judge_run_chunk_size(run=run) == 12
+    settings.JUDGE_CHUNK_SIZE = 50
+    assert judge_run_chunk_size(run=run) == 50  # the setting is the floor
+    run.rater.config = {k: v for k, v in run.rater.config.items() if k != "concurrency"}
+    settings.JUDGE_CHUNK_SIZE = 2
+    assert judge_run_chunk_size(run=run) == 2  # no concurrency named (an SPRM): the setting
 
 
 def test_a_redelivered_chunk_only_completes_what_is_pending(
