@@ -3,7 +3,10 @@
 Prints judgments per second at several concurrencies beside the ideal
 (concurrency / latency: every slot always busy, zero overhead), with the
 client's CPU time per judgment, the rate that CPU alone allows on one core
-("cpu cap") and the fake server's CPU time per request, then runs the
+("cpu cap"), the fake server's CPU time per request, when the first verdict
+arrived ("first ms", ideally the latency) and the rate over the middle 80% of
+verdicts as a fraction of the ideal ("steady": without the start-up burst and
+the tail of the run), then runs the
 same judge run again with a fresh judge object sharing the Redis cache and
 counts the calls it makes (expected: zero).
 
@@ -17,6 +20,7 @@ Mistake traces read from ../shared/data (never copied into the repository).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -29,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from judges.critic.judge import CriticJudge  # noqa: E402
+from judges.critic.judge import CriticJudge, run_sync  # noqa: E402
 from judges.types import ReasoningTask, Step  # noqa: E402
 
 # ../shared/data from the project root; CONCORDANCE_SHARED_DATA overrides (e.g. from a worktree)
@@ -53,6 +57,10 @@ def server_stats(base_url: str) -> tuple[int, float]:
     with urllib.request.urlopen(base_url.removesuffix("/v1") + "/_fake/calls") as resp:
         stats = json.load(resp)
     return int(stats["chat"]), float(stats["cpu"])
+
+
+def _arrived(times: list[float], index: int, verdict: object) -> None:
+    times.append(time.perf_counter())
 
 
 def main() -> None:
@@ -87,15 +95,17 @@ def main() -> None:
         # warm-up: the process's first run pays for lazy imports, not the endpoint
         CriticJudge.from_config({**config, "cache": False}).judge(load_tasks(8, "warm"))
         head: tuple[str, ...] = ("concurrency", "tasks", "seconds", "judg/s", "ideal", "of ideal")
-        head += ("cpu ms/j", "cpu cap", "server ms")
-        print("{:>11} {:>6} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>9}".format(*head))
+        head += ("cpu ms/j", "cpu cap", "server ms", "first ms", "steady")
+        print("{:>11} {:>6} {:>8} {:>8} {:>8} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9}".format(*head))
         last_tasks: list[ReasoningTask] = []
         for c in args.concurrency:
             tasks = load_tasks(c * args.rounds, f"c{c}")
             judge = CriticJudge.from_config({**config, "concurrency": c})
             _, server_cpu = server_stats(base_url)
+            done_at: list[float] = []  # when each verdict arrived
+            arrived = functools.partial(_arrived, done_at)
             start, cpu = time.perf_counter(), time.process_time()
-            verdicts = judge.judge(tasks)
+            verdicts = run_sync(judge.ajudge(tasks, on_verdict=arrived))
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
             server_cpu = server_stats(base_url)[1] - server_cpu
             assert all(v.ok for v in verdicts), [v.error for v in verdicts if not v.ok][:3]
@@ -104,7 +114,11 @@ def main() -> None:
             per = cpu / len(tasks)
             row = f"{c:>11} {len(tasks):>6} {elapsed:>8.2f} {rate:>8.1f} {ideal:>8.1f}"
             row += f" {rate / ideal:>9.1%} {per * 1000:>9.2f} {1 / per:>8.0f}"
-            print(f"{row} {server_cpu / len(tasks) * 1000:>9.2f}")
+            # steady state: the middle 80% of verdicts, without the start-up burst and the tail
+            lo, hi = done_at[len(done_at) // 10], done_at[len(done_at) * 9 // 10]
+            steady = (len(done_at) * 9 // 10 - len(done_at) // 10) / (hi - lo)
+            row += f" {server_cpu / len(tasks) * 1000:>9.2f} {(done_at[0] - start) * 1000:>9.0f}"
+            print(f"{row} {steady / ideal:>9.1%}")
             last_tasks = tasks
 
         before, _ = server_stats(base_url)
