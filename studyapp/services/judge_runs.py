@@ -150,8 +150,8 @@ def judge_run_chunk_size(*, run: JudgeRun) -> int:
     has that many requests in flight, and each chunk ends with a tail in which fewer and
     fewer are: several rounds a chunk keep the tail a small part of it. Bigger chunks lose
     nothing to a killed worker, since every verdict is saved as it arrives."""
-    concurrency = run.rater.config.get("concurrency") if isinstance(run.rater.config, dict) else None
-    rounds = int(concurrency) * settings.JUDGE_CHUNK_ROUNDS if isinstance(concurrency, int) else 0
+    concurrency = run.rater.config.get("concurrency")
+    rounds = concurrency * settings.JUDGE_CHUNK_ROUNDS if isinstance(concurrency, int) else 0
     return max(1, settings.JUDGE_CHUNK_SIZE, rounds)
 
 
