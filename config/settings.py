@@ -2,7 +2,9 @@
 
 With nothing set, Concordance runs on the embedded default: SQLite in `var/`
 and a Celery broker on kombu's filesystem transport in `var/broker/`, which
-works across processes, so `python manage.py serve` needs no server.
+works across processes, so `python manage.py serve` needs no server. DEBUG is
+off unless `DJANGO_DEBUG=1`; the secret key is `DJANGO_SECRET_KEY`, or on the
+embedded SQLite default one made once and kept in `var/secret_key`.
 """
 
 from __future__ import annotations
@@ -14,24 +16,38 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.secret_key import embedded_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CONCORDANCE_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
+    """A yes/no variable; unset or empty means `default`, anything unrecognised is an error."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value not in TRUE | FALSE:
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r}: use 1 or 0")
+    return value in TRUE
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off")
-    SECRET_KEY = "insecure-development-key-only-used-with-DJANGO_DEBUG-on"
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r}: expected a whole number") from None
+
+
+# Django's debug pages show settings, source code and the request to anyone who
+# triggers an error: on only where someone asks for it.
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -82,7 +98,7 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'concordance.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -96,6 +112,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # hand-written statements (`studyapp.sql_rows.prepared_cursor`) are, once
     # per connection, which saves PostgreSQL 1 to 2 ms of planning per call.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+        # Several machines may serve a site on a database server; each would make its
+        # own key, and sessions and forms signed on one would fail on the others.
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DATABASE_URL names a database server: every "
+            "machine that serves the site needs the same key (a key is made and kept in "
+            "CONCORDANCE_VAR_DIR only on the embedded SQLite default)"
+        )
+    SECRET_KEY = embedded_secret_key(VAR_DIR / "secret_key")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
