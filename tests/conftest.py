@@ -38,3 +38,19 @@ def eager() -> Iterator[None]:
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_by_source_name() -> Iterator[None]:
+    """Pages rendered in this process link static files by their source names, which the
+    test servers serve from the apps' folders. The collected, hashed files that production
+    serves are tested through real servers (tests/studyapp/test_serve.py, tests/config/)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield
