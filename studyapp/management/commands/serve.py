@@ -1,57 +1,152 @@
-"""Run the web server and a Celery worker (with its beat) together: the embedded default."""
+"""Serve Concordance on one machine: gunicorn, and a Celery worker (with its beat) beside it.
+
+The embedded default for a local study with real participants. Before serving it
+migrates the database and collects the static files (into `STATIC_ROOT`, under
+`CONCORDANCE_VAR_DIR` by default) that whitenoise serves. SIGTERM, SIGINT (Ctrl-C)
+and SIGHUP stop the web server and the worker, then the command exits; if either
+stops by itself, the command stops the other and fails.
+
+gunicorn runs `--web-workers` processes of `--threads` threads (gthread). On SQLite
+(WAL, IMMEDIATE transactions, a 30 s busy timeout: config/settings.py) readers run
+beside the one writer, and a writer takes the lock when its transaction begins, so
+concurrent writers queue for it instead of failing; each thread has its own
+connection. 2 x 4 = 8 requests at once keeps that queue far shorter than the busy
+timeout (a submit holds the lock for milliseconds), one process a core renders pages
+on both cores, and gthread's heartbeat does not depend on the request, so a request
+waiting for the lock is not killed as a stuck worker.
+"""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
+import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from kombu.utils.url import maybe_sanitize_url
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_TIMEOUT = 15  # seconds a process gets to finish before it is killed
+
+
+def on_stop_signals(handler: Any) -> None:
+    """Install `handler` for the stop signals not ignored on start (`nohup` ignores SIGHUP)."""
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, handler)
+
+
+def gunicorn_bind(addrport: str) -> str:
+    """`runserver`'s forms: PORT, HOST:PORT or [IPv6]:PORT."""
+    if addrport.isdigit():
+        return f"127.0.0.1:{addrport}"
+    if not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[\w.-]+):\d+", addrport):
+        raise CommandError(f"{addrport!r} is not PORT, HOST:PORT or [IPv6]:PORT")
+    return addrport
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to all, wait for each; kill what is still running after STOP_TIMEOUT
+    (or at once on a second stop signal)."""
+
+    def kill_now(signum: int, frame: object) -> None:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+
+    on_stop_signals(kill_now)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class Command(BaseCommand):
-    help = "Serve Concordance on one machine: the web app plus a Celery worker and beat."
+    help = "Serve Concordance on one machine: gunicorn, plus a Celery worker and beat."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="[HOST:]PORT")
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
         parser.add_argument("--no-worker", action="store_true", help="web server only")
+        parser.add_argument("--web-workers", type=int, default=2, help="gunicorn processes")
+        parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn process")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        bind = gunicorn_bind(options["addrport"])
         call_command("migrate", interactive=False, verbosity=0)
-        worker = None
-        if not options["no_worker"]:
-            command = [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--beat",
-                "--loglevel=INFO",
-                f"--concurrency={options['concurrency']}",
-                "--schedule",
-                str(settings.VAR_DIR / "celerybeat-schedule"),
-            ]
-            worker = subprocess.Popen(command)
-            self.stdout.write(
-                f"Celery worker started (pid {worker.pid}, broker {settings.CELERY_BROKER_URL})"
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if settings.DEBUG:
+            self.stderr.write(
+                self.style.WARNING(
+                    "DJANGO_DEBUG is on: error pages show settings, code and requests to anyone "
+                    "who can reach this server. Never serve real participants like this."
+                )
             )
+        processes: list[subprocess.Popen[bytes]] = []
 
         def stop(signum: int, frame: object) -> None:
-            raise SystemExit(0)  # leave runserver through `finally`, which stops the worker
+            raise SystemExit(0)  # leave through `finally`, which stops the web server and the worker
 
-        signal.signal(signal.SIGTERM, stop)
+        on_stop_signals(stop)
         try:
-            call_command("runserver", options["addrport"], use_reloader=False)
+            worker = None
+            if not options["no_worker"]:
+                command = [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--beat",
+                    "--loglevel=INFO",
+                    f"--concurrency={options['concurrency']}",
+                    "--schedule",
+                    str(settings.VAR_DIR / "celerybeat-schedule"),
+                ]
+                worker = subprocess.Popen(command)
+                processes.append(worker)
+                self.stdout.write(
+                    f"Celery worker started (pid {worker.pid}, "
+                    f"broker {maybe_sanitize_url(settings.CELERY_BROKER_URL)})"
+                )
+            web = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi:application",
+                    f"--bind={bind}",
+                    "--worker-class=gthread",
+                    f"--workers={options['web_workers']}",
+                    f"--threads={options['threads']}",
+                    "--graceful-timeout=10",
+                    "--access-logfile=-",
+                    "--no-control-socket",  # one shared default path for every gunicorn of the user
+                ]
+            )
+            processes.append(web)
+            self.stdout.write(
+                f"Serving on http://{bind}/ with gunicorn (pid {web.pid}, "
+                f"{options['web_workers']} processes x {options['threads']} threads); "
+                f"static files from {settings.STATIC_ROOT}. Ctrl-C stops it."
+            )
+            self.stdout.flush()
+            while True:
+                for process, name in ((web, "gunicorn"), (worker, "the Celery worker")):
+                    if process is not None and process.poll() is not None:
+                        raise CommandError(f"{name} exited with status {process.returncode}")
+                time.sleep(0.5)
         finally:
-            if worker is not None and worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            stop_processes(processes)
