@@ -47,9 +47,9 @@ def embedded_env(var_dir: Path) -> dict[str, str]:
 class Serve:
     """`manage.py serve` in its own session, its output collected line by line."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, port: int | None = None) -> None:
         self.env = env
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", f"127.0.0.1:{self.port}", *args],
@@ -263,6 +263,23 @@ def test_sigint_stops_the_web_server_and_the_worker(bare_server: Serve) -> None:
     assert bare_server.stop(signal.SIGINT) == 0
     for name, group in pids.items():
         assert not any(_alive(pid) for pid in group), f"{name} outlived the serve command"
+
+
+def test_a_web_server_that_cannot_start_stops_the_worker_and_fails(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # the port is in use: gunicorn gives up binding it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = Serve(embedded_env(tmp_path), port=taken.getsockname()[1])
+        try:
+            status = server.process.wait(timeout=180)
+            server.reader.join(timeout=5)
+            assert status != 0
+            assert "CommandError: gunicorn exited with status" in server.output
+            pids = server.pids()
+            assert pids["celery"], server.output
+            assert not any(_alive(pid) for pid in pids["celery"]), "the worker outlived the serve command"
+        finally:
+            server.cleanup()
 
 
 def _alive(pid: int) -> bool:
