@@ -150,6 +150,15 @@ class Stats:
     database_cpu: float = 0.0
     client_cpu: float = 0.0
 
+    def merge(self, other: Stats) -> None:
+        """Add one load thread's figures."""
+        for k, v in other.latencies.items():
+            self.latencies[k].extend(v)
+        self.errors.extend(other.errors)
+        self.cycles += other.cycles
+        self.acknowledged.extend(other.acknowledged)
+        self.finished += other.finished
+
 
 class Client:
     """One keep-alive-free HTTP/1.1 client (gunicorn's sync workers close after each response)."""
@@ -235,12 +244,7 @@ def run_load(port: int, slug: str, tokens: list[str], seconds: float, server_pid
             except Exception as error:  # counted, the loop goes on
                 local.errors.append(f"{type(error).__name__}: {error}")
         with lock:
-            for k, v in local.latencies.items():
-                stats.latencies[k].extend(v)
-            stats.errors.extend(local.errors)
-            stats.cycles += local.cycles
-            stats.acknowledged.extend(local.acknowledged)
-            stats.finished += local.finished
+            stats.merge(local)
 
     threads = [threading.Thread(target=annotator, args=(i,)) for i in range(len(clients))]
     for t in threads:
