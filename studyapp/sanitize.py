@@ -1,4 +1,4 @@
-"""Untrusted text (problems, steps, documents, summaries) to safe HTML.
+"""The XSS sanitiser: untrusted text (problems, steps, documents, summaries) to safe HTML.
 
 Markdown is rendered on the server and the result is sanitised with `nh3`
 against a short allow-list: no script, no style, no event handlers, no

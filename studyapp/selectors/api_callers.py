@@ -18,8 +18,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
+from studyapp.db.rows import from_row, prepared_cursor, select_list, width
 from studyapp.models import Assignment, Item, Participation, Rater, Step, Study
-from studyapp.sql_rows import from_row, prepared_cursor, select_list, width
 
 
 def token_key(authorization: str) -> str | None:

@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from studyapp.db.rows import prepared_cursor
 from studyapp.models import (
     Annotation,
     Assignment,
@@ -38,7 +39,6 @@ from studyapp.models import (
 )
 from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
-from studyapp.sql_rows import prepared_cursor
 
 TRAJECTORY_SCALE = (1, 5)
 

@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from studyapp.db.rows import from_row, prefetched, prepared_cursor, select_list, width
 from studyapp.models import Assignment, Domain, Item, Participation, Persona, Rater, Slot, Step, Study
 from studyapp.services.errors import (
     AnnotationInvalid,
@@ -33,7 +34,6 @@ from studyapp.services.errors import (
     ParticipationBlocked,
     StudyNotOpen,
 )
-from studyapp.sql_rows import from_row, prefetched, prepared_cursor, select_list, width
 
 ACTIVE = (Assignment.Status.CLAIMED, Assignment.Status.SUBMITTED)
 

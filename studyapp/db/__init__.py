@@ -1,0 +1,1 @@
+"""Hand-written SQL: `rows` maps rows to model instances and prepares statements."""
