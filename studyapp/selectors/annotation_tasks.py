@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Slot, Study
+from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Slot, Step, Study
 from studyapp.services.assignments import study_quota
 
 
@@ -50,6 +50,11 @@ def assignment_of_user(
     if assignment is None:
         raise Http404("No such assignment.")
     return assignment
+
+
+def item_steps(*, item: Item) -> list[Step]:
+    """The item's steps in order (trajectory first, then the final response)."""
+    return list(item.steps.order_by("index"))
 
 
 def study_criteria(*, study: Study) -> list[Criterion]:
