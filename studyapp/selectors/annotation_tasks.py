@@ -61,7 +61,7 @@ def study_criteria(*, study: Study) -> list[Criterion]:
     return list(Criterion.objects.filter(rubric__study=study).order_by("position", "id"))
 
 
-def item_task(*, assignment: Assignment, with_steps: list[Any] | None = None) -> dict[str, Any]:
+def item_task(*, assignment: Assignment) -> dict[str, Any]:
     """The blinded content of the assigned item as plain data (2 queries at most)."""
     item: Item = assignment.item
     study = assignment.study
@@ -73,7 +73,7 @@ def item_task(*, assignment: Assignment, with_steps: list[Any] | None = None) ->
     }
     if item.kind == Item.Kind.REASONING:
         # `all()` keeps steps prefetched by the claim (Step orders by item, index).
-        steps = with_steps if with_steps is not None else list(item.steps.all())
+        steps = list(item.steps.all())
         task["problem"] = item.problem
         task["steps"] = [{"index": s.index, "section": s.section, "text": s.text} for s in steps]
     else:

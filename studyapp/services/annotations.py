@@ -36,6 +36,7 @@ from studyapp.models import (
     Step,
     Study,
 )
+from studyapp.selectors.annotation_tasks import study_criteria
 from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
 
@@ -147,12 +148,11 @@ def annotation_submit(
     comment: str = "",
     time_on_task: float | None = None,
     steps: list[Step] | None = None,
-    criteria: list[Criterion] | None = None,
     now: datetime | None = None,
 ) -> SubmitResult:
     """Store the rater's labels for the assigned item, once.
 
-    `steps` / `criteria` may be passed when the caller already loaded them.
+    `steps` may be passed when the caller already loaded them (id, index, section).
     Raises `AnnotationInvalid` (with per-field errors) or
     `AssignmentNotActive` (the claim timed out and someone else took the slot).
     """
@@ -195,7 +195,7 @@ def annotation_submit(
             if step.index in step_values
         ]
     else:
-        criteria = criteria if criteria is not None else list(_criteria_of(study))
+        criteria = study_criteria(study=study)
         rating_values = _validate_summary(criteria=criteria, ratings=ratings)
         labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
     seconds = max(float(time_on_task or 0.0), assignment.time_on_task)
@@ -308,7 +308,3 @@ def _store_postgres(
     )
     if not stored:
         raise _Refused()  # the claim timed out and was taken, or the item was released
-
-
-def _criteria_of(study: Study) -> list[Criterion]:
-    return list(Criterion.objects.filter(rubric__study=study).order_by("position", "id"))

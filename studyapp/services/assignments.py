@@ -32,8 +32,6 @@ from studyapp.services.errors import (
     StudyNotOpen,
 )
 
-ACTIVE = (Assignment.Status.CLAIMED, Assignment.Status.SUBMITTED)
-
 
 def queue_position(*, seed: int, rater_id: int, item_id: int) -> int:
     """The item's place in the rater's queue: a 63-bit hash, stable across runs."""
@@ -391,14 +389,7 @@ def assignment_flag(*, assignment: Assignment, reason: str, now: datetime | None
     )
 
 
-def participation_for(*, rater: Rater) -> Participation:
-    """The rater's participation row, made on first use."""
-    participation, _ = Participation.objects.get_or_create(rater=rater)
-    return participation
-
-
 __all__ = [
-    "ACTIVE",
     "assignment_claim_next",
     "assignment_draft_save",
     "assignment_flag",
@@ -406,7 +397,6 @@ __all__ = [
     "assignment_release_expired",
     "assignment_skip",
     "completion_code",
-    "participation_for",
     "queue_position",
     "slot_sync",
     "study_quota",
