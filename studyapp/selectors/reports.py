@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from analysis.report import Report, ReportSettings, build_report
 from studyapp.models import Criterion, Study, StudyReport
 from studyapp.selectors.ratings import ratings_table
+
+if TYPE_CHECKING:  # the statistics load when a report is built, not with every page
+    from analysis.report import Report, ReportSettings
 
 __all__ = ["study_report", "study_report_done", "study_reports_recent", "study_scales"]
 
@@ -48,6 +51,8 @@ def study_report(
 
     The study's scales are declared unless ``settings.scales`` already names them.
     """
+    from analysis.report import ReportSettings, build_report
+
     settings = settings or ReportSettings()
     scales = {**study_scales(study=study), **settings.scales}
     settings = dataclasses.replace(settings, scales=scales)
