@@ -33,9 +33,12 @@ A rater with several ratings of the same unit keeps the last one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: the schema alone must not load it
+    import pandas as pd
 
 __all__ = [
     "COLUMNS",
@@ -64,6 +67,8 @@ HUMAN_KINDS: tuple[str, ...] = ("human", "external")
 
 def empty_tidy() -> pd.DataFrame:
     """An empty table with the schema's columns."""
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series(dtype=float if c == "value" else str) for c in COLUMNS})
 
 
@@ -76,6 +81,8 @@ def validate_tidy(df: pd.DataFrame) -> pd.DataFrame:
         ``"missing columns: ..."``, ``"unknown level(s): ..."``,
         ``"unknown rater_kind(s): ..."``, ``"a rater is both a judge and a person: ..."``.
     """
+    import pandas as pd
+
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"missing columns: {', '.join(missing)}")

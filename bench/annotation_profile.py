@@ -70,7 +70,7 @@ def main() -> int:
     one_cycle(counts)
     print(f"round trips: next {counts[0]}, submit {counts[1]}")
     for q in connection.queries:
-        print("  submit:", q["sql"][:160])
+        print("  submit:", (q["sql"] or "(a prepared statement: psycopg logs no text)")[:160])
     settings.DEBUG = False
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(args.cycles):

@@ -128,7 +128,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # psycopg prepares nothing while this is None (Django's default). ORM queries
     # bind parameters on the client and are never prepared either way; the hot
-    # hand-written statements (`studyapp.sql_rows.prepared_cursor`) are, once
+    # hand-written statements (`studyapp.db.rows.prepared_cursor`) are, once
     # per connection, which saves PostgreSQL 1 to 2 ms of planning per call.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 

@@ -1,7 +1,7 @@
 """Who is a researcher: staff users and members of the "researchers" group.
 
-Researcher pages, exports and judge controls use `researcher_required` (pages)
-or `IsResearcher` (API); annotators get 403 there.
+Researcher pages, exports and judge controls use `researcher_required`;
+annotators get 403 there.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
-from rest_framework.permissions import BasePermission
 
 RESEARCHER_GROUPS = ("researchers", "researcher")
 
@@ -38,8 +37,3 @@ def researcher_required(view: Callable[..., HttpResponseBase]) -> Callable[..., 
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-class IsResearcher(BasePermission):
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return is_researcher(request.user)

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Slot, Study
+from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Slot, Step, Study
 from studyapp.services.assignments import study_quota
 
 
@@ -52,11 +52,16 @@ def assignment_of_user(
     return assignment
 
 
+def item_steps(*, item: Item) -> list[Step]:
+    """The item's steps in order (trajectory first, then the final response)."""
+    return list(item.steps.order_by("index"))
+
+
 def study_criteria(*, study: Study) -> list[Criterion]:
     return list(Criterion.objects.filter(rubric__study=study).order_by("position", "id"))
 
 
-def item_task(*, assignment: Assignment, with_steps: list[Any] | None = None) -> dict[str, Any]:
+def item_task(*, assignment: Assignment) -> dict[str, Any]:
     """The blinded content of the assigned item as plain data (2 queries at most)."""
     item: Item = assignment.item
     study = assignment.study
@@ -68,7 +73,7 @@ def item_task(*, assignment: Assignment, with_steps: list[Any] | None = None) ->
     }
     if item.kind == Item.Kind.REASONING:
         # `all()` keeps steps prefetched by the claim (Step orders by item, index).
-        steps = with_steps if with_steps is not None else list(item.steps.all())
+        steps = list(item.steps.all())
         task["problem"] = item.problem
         task["steps"] = [{"index": s.index, "section": s.section, "text": s.text} for s in steps]
     else:

@@ -7,12 +7,23 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
+from django.shortcuts import get_object_or_404
 
 from judges.base import Task
 from judges.types import Criterion, Persona, ReasoningTask, Section, Step, SummaryTask
 from studyapp.models import Criterion as CriterionRow
-from studyapp.models import Item, JudgeRun, Judgment
+from studyapp.models import Item, JudgeRun, Judgment, Rater, Study
 from studyapp.models import Step as StepRow
+
+
+def judge_of_study(*, study: Study, rater_id: Any) -> Rater:
+    """The study's judge (a rater of kind judge) with this id, else 404."""
+    return get_object_or_404(Rater, pk=rater_id, study=study, kind=Rater.Kind.JUDGE)
+
+
+def judge_run_of_study(*, slug: str, run_id: int) -> JudgeRun:
+    """The run if it belongs to the study named by ``slug``, else 404."""
+    return get_object_or_404(JudgeRun, pk=run_id, study__slug=slug)
 
 
 def judgments_for_tasks(*, ids: Sequence[int]) -> QuerySet[Judgment]:

@@ -29,13 +29,15 @@ the study's size.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from django.db.models import Count
 
 from analysis.tidy import COLUMNS
 from studyapp.models import Annotation, Judgment, Label, Rater, Study
+
+if TYPE_CHECKING:  # the export streams rows without pandas; only the table needs it
+    import pandas as pd
 
 __all__ = ["EXPORT_COLUMNS", "rating_rows", "ratings_table"]
 
@@ -165,5 +167,7 @@ def _label_rows(
 
 def ratings_table(*, study: Study, include_gold: bool = True) -> pd.DataFrame:
     """The tidy ratings table (columns ``analysis.tidy.COLUMNS``) of ``study``."""
+    import pandas as pd
+
     rows = ([r[c] for c in COLUMNS] for r in rating_rows(study=study, include_gold=include_gold))
     return pd.DataFrame(rows, columns=list(COLUMNS))

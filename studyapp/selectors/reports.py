@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-from analysis.report import Report, ReportSettings, build_report
-from studyapp.models import Criterion, Study
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from studyapp.models import Criterion, Study, StudyReport
 from studyapp.selectors.ratings import ratings_table
 
-__all__ = ["study_report", "study_scales"]
+if TYPE_CHECKING:  # the statistics load when a report is built, not with every page
+    from analysis.report import Report, ReportSettings
+
+__all__ = ["study_report", "study_report_done", "study_reports_recent", "study_scales"]
+
+
+def study_reports_recent(*, study: Study, limit: int) -> QuerySet[StudyReport]:
+    """The study's latest report requests, newest first, without their (large) data and HTML."""
+    return StudyReport.objects.filter(study=study).defer("data", "html")[:limit]
+
+
+def study_report_done(*, slug: str, report_id: int) -> StudyReport:
+    """A built report of the study named by ``slug``, else 404 (queued, running or failed too)."""
+    return get_object_or_404(
+        StudyReport.objects.select_related("study"),
+        pk=report_id,
+        study__slug=slug,
+        status=StudyReport.Status.DONE,
+    )
 
 
 def study_scales(*, study: Study) -> dict[str, list[float]]:
@@ -30,6 +51,8 @@ def study_report(
 
     The study's scales are declared unless ``settings.scales`` already names them.
     """
+    from analysis.report import ReportSettings, build_report
+
     settings = settings or ReportSettings()
     scales = {**study_scales(study=study), **settings.scales}
     settings = dataclasses.replace(settings, scales=scales)

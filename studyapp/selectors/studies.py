@@ -5,8 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
 
 from studyapp.models import Annotation, Item, Judgment, Label, Rater, Step, Study
+
+
+def study_by_slug(*, slug: str) -> Study:
+    """The study, whatever its status (researchers see drafts and closed studies), else 404."""
+    return get_object_or_404(Study, slug=slug)
 
 
 def study_list_with_counts() -> QuerySet[Study]:

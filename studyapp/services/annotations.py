@@ -16,7 +16,6 @@ the annotation already stored (and `(item, rater)` is unique in the database).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from studyapp.db import submit
 from studyapp.models import (
     Annotation,
     Assignment,
@@ -36,9 +36,9 @@ from studyapp.models import (
     Step,
     Study,
 )
+from studyapp.selectors.annotation_tasks import study_criteria
 from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
-from studyapp.sql_rows import prepared_cursor
 
 TRAJECTORY_SCALE = (1, 5)
 
@@ -148,12 +148,11 @@ def annotation_submit(
     comment: str = "",
     time_on_task: float | None = None,
     steps: list[Step] | None = None,
-    criteria: list[Criterion] | None = None,
     now: datetime | None = None,
 ) -> SubmitResult:
     """Store the rater's labels for the assigned item, once.
 
-    `steps` / `criteria` may be passed when the caller already loaded them.
+    `steps` may be passed when the caller already loaded them (id, index, section).
     Raises `AnnotationInvalid` (with per-field errors) or
     `AssignmentNotActive` (the claim timed out and someone else took the slot).
     """
@@ -196,7 +195,7 @@ def annotation_submit(
             if step.index in step_values
         ]
     else:
-        criteria = criteria if criteria is not None else list(_criteria_of(study))
+        criteria = study_criteria(study=study)
         rating_values = _validate_summary(criteria=criteria, ratings=ratings)
         labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
     seconds = max(float(time_on_task or 0.0), assignment.time_on_task)
@@ -289,48 +288,6 @@ def _store_portable(
     Participation.objects.filter(rater_id=assignment.rater_id).update(**counters)
 
 
-STORE_SQL_POSTGRES = """
-WITH held AS (
-    UPDATE {slot} SET held_until = NULL
-    WHERE holder_id = %(assignment)s::bigint AND %(slotted)s::boolean
-    RETURNING id
-), annotation AS (
-    INSERT INTO {annotation}
-        (item_id, rater_id, first_error, trajectory_rating, comment, time_on_task, created_at)
-    SELECT %(item)s::bigint, %(rater)s::bigint, %(first_error)s::integer, %(trajectory_rating)s::float8,
-           %(comment)s::text, %(time_on_task)s::float8, %(now)s::timestamptz
-    WHERE NOT %(slotted)s::boolean OR EXISTS (SELECT 1 FROM held)
-    RETURNING id
-), labels AS (
-    INSERT INTO {label} (annotation_id, judgment_id, step_id, criterion_id, value, score, rationale)
-    SELECT annotation.id, NULL, x.step_id, x.criterion_id, x.value, NULL, x.rationale
-    FROM annotation,
-         jsonb_to_recordset(%(labels)s::jsonb)
-             AS x(step_id bigint, criterion_id bigint, value double precision, rationale text)
-    RETURNING id
-), submitted AS (
-    UPDATE {assignment} a
-    SET status = 'submitted', submitted_at = %(now)s, annotation_id = annotation.id,
-        time_on_task = %(time_on_task)s::float8, gold_correct = %(gold_correct)s::boolean,
-        draft = '{{}}'::jsonb
-    FROM annotation WHERE a.id = %(assignment)s::bigint AND a.status = 'claimed'
-    RETURNING a.id
-), counted AS (
-    UPDATE {participation} p
-    SET current_id = NULL, n_submitted = p.n_submitted + %(n_submitted)s::integer,
-        n_gold = p.n_gold + %(n_gold)s::integer,
-        n_gold_correct = p.n_gold_correct + %(n_gold_correct)s::integer
-    FROM submitted WHERE p.rater_id = %(rater)s::bigint
-    RETURNING p.id
-)
-SELECT (SELECT id FROM annotation), (SELECT count(*) FROM labels), (SELECT count(*) FROM submitted),
-       (SELECT count(*) FROM counted)
-"""
-# Each step reads the one before it (the annotation needs the slot, the labels
-# and the assignment need the annotation, the counters need the assignment),
-# so the slot is locked first, in the claim's lock order (slot, then assignment).
-
-
 def _store_postgres(
     *,
     assignment: Assignment,
@@ -340,47 +297,14 @@ def _store_postgres(
     now: datetime,
 ) -> None:
     """The submission's writes as one statement (inside the caller's transaction)."""
-    tables = {
-        "slot": Slot._meta.db_table,
-        "annotation": Annotation._meta.db_table,
-        "label": Label._meta.db_table,
-        "assignment": Assignment._meta.db_table,
-        "participation": Participation._meta.db_table,
-    }
-    rows = [
-        {"step_id": x.step_id, "criterion_id": x.criterion_id, "value": x.value, "rationale": x.rationale}
-        for x in labels
-    ]
-    with prepared_cursor() as cursor:
-        cursor.execute(
-            STORE_SQL_POSTGRES.format(**tables),
-            {
-                "assignment": assignment.id,
-                "slotted": assignment.role == Assignment.Role.ITEM,
-                "item": annotation.item_id,
-                "rater": annotation.rater_id,
-                "first_error": annotation.first_error,
-                "trajectory_rating": annotation.trajectory_rating,
-                "comment": annotation.comment,
-                "time_on_task": annotation.time_on_task,
-                "now": now,
-                "labels": json.dumps(rows),
-                "gold_correct": gold_correct,
-                **_counters(role=assignment.role, gold_correct=gold_correct),
-            },
-        )
-        annotation_id, n_labels, n_submitted, n_counted = cursor.fetchone()
-    if annotation_id is None or n_submitted != 1:
+    stored = submit.annotation_store_postgres(
+        assignment_id=assignment.id,
+        slotted=assignment.role == Assignment.Role.ITEM,
+        annotation=annotation,
+        labels=labels,
+        gold_correct=gold_correct,
+        counters=_counters(role=assignment.role, gold_correct=gold_correct),
+        now=now,
+    )
+    if not stored:
         raise _Refused()  # the claim timed out and was taken, or the item was released
-    if n_labels != len(labels) or n_counted != 1:
-        raise RuntimeError(f"submission {assignment.id} wrote {n_labels} labels, {n_counted} counter rows")
-    annotation.id = annotation.pk = annotation_id
-    annotation.created_at = now
-    annotation._state.adding = False
-    annotation._state.db = connection.alias
-    for label in labels:
-        label.annotation = annotation
-
-
-def _criteria_of(study: Study) -> list[Criterion]:
-    return list(Criterion.objects.filter(rubric__study=study).order_by("position", "id"))

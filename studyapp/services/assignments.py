@@ -13,11 +13,8 @@ The database constraints (a slot has one holder, an item has k slots, an
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
-import json
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,16 +23,14 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from studyapp.models import Assignment, Domain, Item, Participation, Persona, Rater, Slot, Step, Study
+from studyapp.db import claim
+from studyapp.models import Assignment, Item, Participation, Rater, Slot, Study
 from studyapp.services.errors import (
     AnnotationInvalid,
     AssignmentNotActive,
     ParticipationBlocked,
     StudyNotOpen,
 )
-from studyapp.sql_rows import from_row, prefetched, prepared_cursor, select_list, width
-
-ACTIVE = (Assignment.Status.CLAIMED, Assignment.Status.SUBMITTED)
 
 
 def queue_position(*, seed: int, rater_id: int, item_id: int) -> int:
@@ -120,107 +115,6 @@ def assignment_queue_build(*, rater: Rater, now: datetime | None = None) -> int:
     return len(rows)
 
 
-CLAIM_SQL_POSTGRES = """
-WITH pick AS (
-    SELECT a.id AS aid, s.id AS sid, s.holder_id AS old
-    FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
-    WHERE a.rater_id = %(rater)s::bigint AND a.status = 'queued' AND a.role = 'item'
-      AND (s.holder_id IS NULL OR s.held_until < %(now)s::timestamptz)
-    ORDER BY a.position
-    LIMIT 1
-    FOR UPDATE OF s SKIP LOCKED
-), freed AS (
-    UPDATE {assignment} o SET status = 'queued', expires_at = NULL, expiries = o.expiries + 1
-    FROM pick WHERE o.id = pick.old AND o.status = 'claimed'
-    RETURNING o.id
-), held AS (
-    UPDATE {slot} t SET holder_id = pick.aid, held_until = %(deadline)s::timestamptz
-    FROM pick WHERE t.id = pick.sid
-    RETURNING t.id
-), claimed AS (
-    UPDATE {assignment} c
-    SET status = 'claimed', claimed_at = %(now)s::timestamptz, expires_at = %(deadline)s::timestamptz
-    FROM pick WHERE c.id = pick.aid
-    RETURNING c.*
-), current AS (
-    UPDATE {participation} p SET current_id = pick.aid, n_served = p.n_served + 1
-    FROM pick WHERE p.id = %(participation)s::bigint
-    RETURNING p.id
-)
-SELECT pick.aid, (SELECT count(*) FROM held), (SELECT count(*) FROM claimed),
-       (SELECT count(*) FROM current),
-       {assignment_columns}, {item_columns}, {domain_columns}, {persona_columns},
-       (SELECT json_agg(json_build_array(st.id, st.index, st.section, st.text) ORDER BY st.index)
-        FROM {step} st WHERE st.item_id = i.id)
-FROM pick
-LEFT JOIN claimed ON claimed.id = pick.aid
-LEFT JOIN {item} i ON i.id = claimed.item_id
-LEFT JOIN {domain} d ON d.id = i.domain_id
-LEFT JOIN {persona} ps ON ps.id = i.persona_id
-"""
-# One statement picks the slot, takes it, frees a timed-out holder, records the
-# claim on the participation and returns the claimed assignment with its item,
-# domain, persona and steps (what the API serves next): one round trip.
-
-
-@functools.cache
-def _claim_sql_postgres() -> str:
-    return CLAIM_SQL_POSTGRES.format(
-        **_tables(),
-        assignment_columns=select_list(Assignment, "claimed"),
-        item_columns=select_list(Item, "i"),
-        domain_columns=select_list(Domain, "d"),
-        persona_columns=select_list(Persona, "ps"),
-    )
-
-
-def _claimed_from_row(row: Sequence[Any]) -> Assignment:
-    """The claimed assignment, its item (domain, persona, steps prefetched) from the claim's row."""
-    cut = 4
-    parts = []
-    for model in (Assignment, Item, Domain, Persona):
-        parts.append(row[cut : cut + width(model)])
-        cut += width(model)
-    assignment = from_row(Assignment, parts[0])
-    item = from_row(Item, parts[1])
-    item.domain = from_row(Domain, parts[2])
-    item.persona = from_row(Persona, parts[3]) if parts[3][0] is not None else None
-    raw = row[cut]
-    if isinstance(raw, str):
-        raw = json.loads(raw)
-    steps = [
-        Step.from_db(connection.alias, ["id", "item_id", "index", "section", "text"], [sid, item.id, *rest])
-        for sid, *rest in raw or []
-    ]
-    prefetched(item, "steps", steps)
-    assignment.item = item
-    return assignment
-
-
-CLAIM_SQL_PORTABLE = """
-SELECT a.id, s.id, s.holder_id FROM {assignment} a JOIN {slot} s ON s.item_id = a.item_id
-WHERE a.rater_id = %s AND a.status = 'queued' AND a.role = 'item'
-  AND (s.holder_id IS NULL OR s.held_until < %s)
-ORDER BY a.position
-LIMIT 1
-"""
-# Both order by the queue position alone, so the planner walks the queue index
-# and stops at the first free slot (adding the slot index forces a sort of
-# every candidate row).
-
-
-def _tables() -> dict[str, str]:
-    return {
-        "assignment": Assignment._meta.db_table,
-        "slot": Slot._meta.db_table,
-        "participation": Participation._meta.db_table,
-        "item": Item._meta.db_table,
-        "domain": Domain._meta.db_table,
-        "persona": Persona._meta.db_table,
-        "step": Step._meta.db_table,
-    }
-
-
 def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) -> Assignment | None:
     """Take the first free slot in the rater's queue order, or None.
 
@@ -231,29 +125,20 @@ def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) ->
     """
     deadline = now + timedelta(minutes=rater.study.claim_timeout)
     if connection.vendor == "postgresql":
-        with prepared_cursor() as cursor:
-            cursor.execute(
-                _claim_sql_postgres(),
-                {"rater": rater.id, "now": now, "deadline": deadline, "participation": participation.id},
-            )
-            row = cursor.fetchone()
-        if row is None:
+        assignment = claim.slot_claim_postgres(
+            rater_id=rater.id, participation_id=participation.id, now=now, deadline=deadline
+        )
+        if assignment is None:
             return None
-        assignment_id = row[0]
-        if tuple(row[1:4]) != (1, 1, 1):
-            raise RuntimeError(f"claim of assignment {assignment_id} updated {row[1:4]} rows")
-        participation.current_id = assignment_id
+        participation.current_id = assignment.id
         participation.n_served += 1
-        assignment = _claimed_from_row(row)
         assignment.study = rater.study
         return assignment
     else:
-        with connection.cursor() as cursor:
-            cursor.execute(CLAIM_SQL_PORTABLE.format(**_tables()), [rater.id, now])
-            row = cursor.fetchone()
-        if row is None:
+        free = claim.slot_first_free(rater_id=rater.id, now=now)
+        if free is None:
             return None
-        assignment_id, slot_id, old_holder_id = row
+        assignment_id, slot_id, old_holder_id = free
         if old_holder_id is not None:
             # The previous claim timed out: back into its rater's queue, draft kept.
             Assignment.objects.filter(id=old_holder_id, status=Assignment.Status.CLAIMED).update(
@@ -317,34 +202,14 @@ def _finish(*, participation: Participation, now: datetime) -> None:
         participation.save(update_fields=["finished_at", "completion_code", "current"])
 
 
-LOCK_SQL_POSTGRES = """
-SELECT {columns}, set_config('synchronous_commit', 'off', true)
-FROM {participation} p WHERE p.rater_id = %s::bigint
-FOR UPDATE
-"""
-# A claim commits asynchronously (`synchronous_commit = off` for this
-# transaction only): PostgreSQL stays consistent, and a crash can at most lose
-# claims of the last fraction of a second, whose raters then get their next
-# item again. Submissions commit synchronously, and a durable commit also
-# makes every earlier commit durable (the WAL is flushed in order), so an
-# acknowledged submission never rests on a lost claim.
-
-
-@functools.cache
-def _lock_sql_postgres() -> str:
-    return LOCK_SQL_POSTGRES.format(columns=select_list(Participation, "p"), **_tables())
-
-
 def _participation_locked(*, rater: Rater) -> Participation:
     """The rater's participation, locked until the end of the transaction."""
     if connection.vendor != "postgresql":
         return Participation.objects.select_for_update().get(rater=rater)
-    with prepared_cursor() as cursor:
-        cursor.execute(_lock_sql_postgres(), [rater.id])
-        row = cursor.fetchone()
-    if row is None:
+    participation = claim.participation_lock_postgres(rater_id=rater.id)
+    if participation is None:
         raise Participation.DoesNotExist(f"rater {rater.id} has no participation")
-    return from_row(Participation, row[:-1])
+    return participation
 
 
 def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = None) -> Assignment | None:
@@ -524,14 +389,7 @@ def assignment_flag(*, assignment: Assignment, reason: str, now: datetime | None
     )
 
 
-def participation_for(*, rater: Rater) -> Participation:
-    """The rater's participation row, made on first use."""
-    participation, _ = Participation.objects.get_or_create(rater=rater)
-    return participation
-
-
 __all__ = [
-    "ACTIVE",
     "assignment_claim_next",
     "assignment_draft_save",
     "assignment_flag",
@@ -539,7 +397,6 @@ __all__ = [
     "assignment_release_expired",
     "assignment_skip",
     "completion_code",
-    "participation_for",
     "queue_position",
     "slot_sync",
     "study_quota",

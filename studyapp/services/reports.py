@@ -9,8 +9,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from analysis.report import ReportSettings
-from analysis.report_html import render_html
 from studyapp.models import Study, StudyReport
 from studyapp.selectors.reports import study_report
 
@@ -37,6 +35,10 @@ def study_report_request(*, study: Study, user: Any = None, **options: Any) -> S
 
 def study_report_build(*, report_id: int) -> StudyReport | None:
     """Build a queued report; a report already built (a redelivered task) is left as it is."""
+    # The statistics load in the worker that builds, not in every web process.
+    from analysis.report import ReportSettings
+    from analysis.report_html import render_html
+
     with transaction.atomic():
         report = StudyReport.objects.select_for_update().select_related("study").filter(pk=report_id).first()
         if report is None or report.status == StudyReport.Status.DONE:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString
 
-from studyapp.rendering import render_markdown
+from studyapp.sanitize import render_markdown
 
 register = template.Library()
 

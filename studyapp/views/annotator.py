@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 from studyapp.models import Assignment, Item, Participation, Rater, Study
 from studyapp.selectors.annotation_tasks import (
     assignment_of_user,
-    item_task,
+    item_steps,
     participation_progress,
     study_criteria,
     study_open_by_slug,
@@ -65,7 +65,7 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("agree") == "yes":
             participation_consent(rater=rater)
-            return redirect("studyapp:study", slug=slug)
+            return redirect("studyapp:study_entry", slug=slug)
         return render(
             request,
             "studyapp/annotate/consent.html",
@@ -118,12 +118,12 @@ def next_item(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         assignment = assignment_claim_next(rater=rater, study=study)
     except ParticipationBlocked:
-        return redirect("studyapp:study", slug=slug)
+        return redirect("studyapp:study_entry", slug=slug)
     except ServiceError:
         return redirect("studyapp:queue", slug=slug)
     if assignment is None:
         return redirect("studyapp:queue", slug=slug)
-    return redirect("studyapp:assignment", pk=assignment.id)
+    return redirect("studyapp:assignment_page", pk=assignment.id)
 
 
 @login_required
@@ -132,7 +132,7 @@ def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = assignment_of_user(assignment_id=pk, user=request.user)
     study = assignment.study
     if assignment.status != Assignment.Status.CLAIMED:
-        return redirect("studyapp:next", slug=study.slug)
+        return redirect("studyapp:next_item", slug=study.slug)
     item = assignment.item
     participation = assignment.rater.participation
     progress = participation_progress(rater=assignment.rater)
@@ -154,12 +154,12 @@ def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
                 "submit": reverse("api:submit", args=[assignment.id]),
                 "skip": reverse("api:skip", args=[assignment.id]),
                 "flag": reverse("api:flag", args=[assignment.id]),
-                "next": reverse("studyapp:next", args=[study.slug]),
+                "next": reverse("studyapp:next_item", args=[study.slug]),
             },
         },
     }
     if item.kind == Item.Kind.REASONING:
-        steps = list(item.steps.order_by("index"))
+        steps = item_steps(item=item)
         context["trajectory"] = [s for s in steps if s.section == "trajectory"]
         context["response"] = [s for s in steps if s.section == "response"]
         context["ask_trajectory"] = study.trajectory_rating and bool(context["trajectory"])
@@ -193,14 +193,13 @@ def participant_link(request: HttpRequest, slug: str) -> HttpResponse:
     except ServiceError as error:
         return render(request, "studyapp/annotate/link_error.html", {"error": error.message}, status=400)
     login(request, rater.user, backend="django.contrib.auth.backends.ModelBackend")
-    return redirect("studyapp:study", slug=slug)
+    return redirect("studyapp:study_entry", slug=slug)
 
 
 __all__ = [
     "assignment_page",
     "consent",
     "instructions",
-    "item_task",
     "next_item",
     "participant_link",
     "queue",

@@ -4,7 +4,9 @@
 table alias, in field order; `from_row(Model, values)` turns the matching
 slice of a row back into an instance the way the ORM would (each field's
 `from_db_value` applied, e.g. JSON text parsed), without compiling a query;
-`prefetched` attaches related rows loaded in the same statement.
+`prefetched` attaches related rows loaded in the same statement. `table`
+and `literal` put table names and choice values (`Assignment.Status.QUEUED`)
+into a statement's text, so no statement spells a status by hand.
 
 `prepared_cursor()` (PostgreSQL) runs them as server-side prepared
 statements: Django's default psycopg cursor interpolates parameters on the
@@ -15,6 +17,7 @@ cursor is wrapped like any Django cursor, so queries are logged and counted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, TypeVar
@@ -33,9 +36,36 @@ def _fields(model: type[models.Model]) -> tuple[tuple[str, ...], tuple[Any, ...]
     return attnames, converters
 
 
+def table(model: type[models.Model]) -> str:
+    """The model's table name, quoted for the connection's database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def literal(choice: str) -> str:
+    """A choice value (`Assignment.Status.QUEUED`) as an SQL string literal.
+
+    For values a statement must carry in its text rather than as a parameter:
+    PostgreSQL uses a partial index (`assignment_queue_idx`, `status =
+    'queued'`) in a prepared statement's generic plan only when it sees the
+    value. Choice values are identifiers; anything else is refused.
+    """
+    if not re.fullmatch(r"[a-z][a-z_]*", choice):
+        raise ValueError(f"not a choice value: {choice!r}")
+    return f"'{choice}'"
+
+
 def width(model: type[models.Model]) -> int:
     """How many columns `select_list` names for this model."""
     return len(_fields(model)[0])
+
+
+def split_row(row: Sequence[Any], *models: type[models.Model]) -> list[Sequence[Any]]:
+    """The row cut into each model's `select_list` columns, in order, then what is left."""
+    parts, cut = [], 0
+    for model in models:
+        parts.append(row[cut : cut + width(model)])
+        cut += width(model)
+    return [*parts, row[cut:]]
 
 
 def select_list(model: type[models.Model], alias: str) -> str:
@@ -74,6 +104,13 @@ def prepared_cursor() -> CursorWrapper:
     return wrapped
 
 
+def prepared_row(sql: str, params: Any) -> Any:
+    """Run one statement through `prepared_cursor()` and return its first row (or None)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
 @cache
 def _preparing_cursor_class() -> Any:
     from django.db.backends.postgresql.base import ServerBindingCursor
@@ -88,4 +125,13 @@ def _preparing_cursor_class() -> Any:
     return PreparingCursor
 
 
-__all__ = ["from_row", "prefetched", "prepared_cursor", "select_list", "width"]
+__all__ = [
+    "from_row",
+    "literal",
+    "prefetched",
+    "prepared_cursor",
+    "prepared_row",
+    "select_list",
+    "table",
+    "width",
+]

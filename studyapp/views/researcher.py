@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from studyapp.models import JudgeRun, Rater, StudyReport
+from studyapp.models import JudgeRun
 from studyapp.permissions import researcher_required
-from studyapp.selectors.annotation_tasks import study_open_by_slug
 from studyapp.selectors.dashboard import study_dashboard
-from studyapp.services.judge_runs import JudgeRunError, judge_run_cancel, judge_run_start
+from studyapp.selectors.judge_runs import judge_of_study, judge_run_of_study
+from studyapp.selectors.reports import study_reports_recent
+from studyapp.selectors.studies import study_by_slug
+from studyapp.services import judge_runs
 
 REPORTS_SHOWN = 10
 
 
+def _dashboard_section(slug: str, section: str) -> str:
+    return f"{reverse('studyapp:dashboard', args=[slug])}#{section}"
+
+
 @researcher_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    study = study_open_by_slug(slug=slug)
-    reports = StudyReport.objects.filter(study=study).defer("data", "html")[:REPORTS_SHOWN]
+    study = study_by_slug(slug=slug)
+    reports = study_reports_recent(study=study, limit=REPORTS_SHOWN)
     context = {"study": study, "reports": reports, **study_dashboard(study=study)}
     return render(request, "studyapp/researcher/dashboard.html", context)
 
@@ -27,24 +34,24 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @researcher_required
 @require_POST
 def judge_run_create(request: HttpRequest, slug: str) -> HttpResponse:
-    study = study_open_by_slug(slug=slug)
-    rater = get_object_or_404(Rater, pk=request.POST.get("rater"), study=study, kind=Rater.Kind.JUDGE)
+    study = study_by_slug(slug=slug)
+    rater = judge_of_study(study=study, rater_id=request.POST.get("rater"))
     mode = request.POST.get("mode", JudgeRun.Mode.SYNC)
     try:
-        run = judge_run_start(study=study, rater=rater, mode=mode)
-    except JudgeRunError as exc:
+        run = judge_runs.judge_run_start(study=study, rater=rater, mode=mode)
+    except judge_runs.JudgeRunError as exc:
         messages.error(request, f"{rater.name}: {exc}")
     else:
         messages.success(request, f"Run {run.pk} of {rater.name} started on {run.n_items} items.")
-    return redirect(f"/researcher/studies/{slug}/#judge-runs")
+    return redirect(_dashboard_section(slug, "judge-runs"))
 
 
 @researcher_required
 @require_POST
-def judge_run_stop(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    run = get_object_or_404(JudgeRun, pk=pk, study__slug=slug)
-    if judge_run_cancel(run=run):
+def judge_run_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    run = judge_run_of_study(slug=slug, run_id=pk)
+    if judge_runs.judge_run_cancel(run=run):
         messages.success(request, f"Run {run.pk} cancelled.")
     else:
         messages.error(request, f"Run {run.pk} had already ended.")
-    return redirect(f"/researcher/studies/{slug}/#judge-runs")
+    return redirect(_dashboard_section(slug, "judge-runs"))

@@ -5,36 +5,32 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from analysis.export import csv_lines
-from studyapp.models import Study, StudyReport
 from studyapp.permissions import researcher_required
 from studyapp.selectors.ratings import EXPORT_COLUMNS, rating_rows
+from studyapp.selectors.reports import study_report_done
+from studyapp.selectors.studies import study_by_slug
 from studyapp.services.reports import study_report_request
-
-
-def _report(slug: str, pk: int) -> StudyReport:
-    return get_object_or_404(
-        StudyReport.objects.select_related("study"), pk=pk, study__slug=slug, status=StudyReport.Status.DONE
-    )
 
 
 @researcher_required
 @require_POST
 def report_create(request: HttpRequest, slug: str) -> HttpResponse:
-    study = get_object_or_404(Study, slug=slug)
+    study = study_by_slug(slug=slug)
     study_report_request(
         study=study, user=request.user, include_gold=request.POST.get("include_gold") == "on"
     )
-    return redirect(f"/researcher/studies/{slug}/#reports")
+    return redirect(f"{reverse('studyapp:dashboard', args=[slug])}#reports")
 
 
 @researcher_required
 @require_GET
 def report_html(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    report = _report(slug, pk)
+    report = study_report_done(slug=slug, report_id=pk)
     response = HttpResponse(report.html, content_type="text/html; charset=utf-8")
     # The page carries dataset text in its charts: run it in a sandbox with an opaque
     # origin, so no script in it can reach this site's cookies or pages.
@@ -51,7 +47,7 @@ def report_html(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @researcher_required
 @require_GET
 def report_json(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    report = _report(slug, pk)
+    report = study_report_done(slug=slug, report_id=pk)
     response = HttpResponse(json.dumps(report.data, indent=2), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{slug}-report-{pk}.json"'
     return response
@@ -61,7 +57,7 @@ def report_json(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @require_GET
 def export_csv(request: HttpRequest, slug: str) -> HttpResponseBase:
     """Every annotation and judgment label, one row each, streamed (constant memory)."""
-    study = get_object_or_404(Study, slug=slug)
+    study = study_by_slug(slug=slug)
     include_gold = request.GET.get("gold", "1") != "0"
     response = StreamingHttpResponse(
         csv_lines(rating_rows(study=study, include_gold=include_gold), EXPORT_COLUMNS),

@@ -63,6 +63,7 @@ def test_researcher_builds_views_and_downloads_a_report(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/researcher/studies/{study.slug}/reports/")
     assert response.status_code == 302
+    assert response["Location"] == f"/researcher/studies/{study.slug}/#reports"
     report = StudyReport.objects.get()
     assert report.status == "done", report.error
     assert report.requested_by.username == "researcher"
