@@ -83,3 +83,18 @@ def test_item_ids_must_be_unique(critic_config):
 
     with pytest.raises(ValueError, match="item_id must be unique"):
         runner.build_jsonl([reasoning_task("a"), reasoning_task("a")])
+
+
+def test_an_item_whose_schema_is_over_the_limits_gets_no_line_in_json_schema_mode(
+    openai_server, critic_config
+):
+    openai_server.responder = critique_responder
+    openai_server.batch_polls_before_done = 0
+    runner = BatchRunner(CriticJudge.from_config({**critic_config, "structured_output": "json_schema"}))
+    tasks = [reasoning_task("long", 0, 1100), reasoning_task("short")]
+    batch_id = runner.submit(tasks)
+    data = openai_server.file_data[openai_server.batches[batch_id]["input_file_id"]]
+    assert [json.loads(x)["custom_id"] for x in data.decode().splitlines()] == ["short"]
+    long, short = runner.collect(batch_id, tasks)
+    assert short.ok and not long.ok
+    assert long.error.startswith("the item's answer schema breaks the limits of strict structured output")
