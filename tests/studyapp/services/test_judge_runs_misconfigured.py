@@ -11,9 +11,15 @@ from pathlib import Path
 import pytest
 
 from studyapp.models import JudgeRun, Judgment, Rater, Study
-from studyapp.services.judge_runs import JudgeRunError, judge_run_start, judge_runs_collect_batches
+from studyapp.services.judge_runs import (
+    JudgeRunError,
+    judge_run_cancel_batch,
+    judge_run_start,
+    judge_runs_collect_batches,
+)
 from studyapp.services.study_load import study_load
 from tests.studyapp.services.test_judge_runs import answer_everything, critic_spec
+from tests.support.openai_server import FakeOpenAI
 
 pytestmark = pytest.mark.django_db
 
@@ -112,18 +118,19 @@ def test_a_judge_that_breaks_after_the_start_fails_its_run_in_the_worker(
     assert set(Judgment.objects.values_list("status", flat=True)) == {Judgment.Status.PENDING}
 
 
+def batch_run(tmp_path: Path, server: FakeOpenAI, status: str, batch_id: str) -> JudgeRun:
+    """A batch run of a critic whose key is in CONC_TEST_KEY, at the provider as `batch_id`."""
+    study = load(tmp_path, server.base_url, api_key_env="CONC_TEST_KEY")
+    return JudgeRun.objects.create(
+        study=study, rater=critic(study), mode=JudgeRun.Mode.BATCH, status=status, batch_id=batch_id
+    )
+
+
 def test_a_batch_whose_judge_cannot_be_built_fails_once_not_at_every_poll(
     tmp_path, openai_server, monkeypatch, caplog
 ):
     monkeypatch.setenv("CONC_TEST_KEY", "sk-test")
-    study = load(tmp_path, openai_server.base_url, api_key_env="CONC_TEST_KEY")
-    run = JudgeRun.objects.create(
-        study=study,
-        rater=critic(study),
-        mode=JudgeRun.Mode.BATCH,
-        status=JudgeRun.Status.RUNNING,
-        batch_id="batch-7",
-    )
+    run = batch_run(tmp_path, openai_server, JudgeRun.Status.RUNNING, "batch-7")
     monkeypatch.delenv("CONC_TEST_KEY")  # the worker's environment lacks the key
     with caplog.at_level(logging.WARNING):
         assert judge_runs_collect_batches() == 0
@@ -133,4 +140,15 @@ def test_a_batch_whose_judge_cannot_be_built_fails_once_not_at_every_poll(
     assert run.error == f"{KEY_UNSET} Its batch batch-7 was not collected."
     assert [r.levelname for r in caplog.records if r.name.startswith("studyapp")] == ["WARNING"]
     assert not any(r.exc_info for r in caplog.records)
+    assert openai_server.calls(None) == 0
+
+
+def test_cancelling_a_batch_whose_judge_cannot_be_built_says_so_on_the_run(
+    tmp_path, openai_server, monkeypatch
+):
+    monkeypatch.delenv("CONC_TEST_KEY", raising=False)
+    run = batch_run(tmp_path, openai_server, JudgeRun.Status.CANCELLED, "b-3")
+    judge_run_cancel_batch(run_id=run.pk)  # the task body: it must not raise
+    run.refresh_from_db()
+    assert run.error == f"{KEY_UNSET} Its batch b-3 was not cancelled."
     assert openai_server.calls(None) == 0
