@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from judges.config import UNKNOWN_KIND, ConfigProblem, JudgeConfigError, JudgeConfigModel
 from judges.types import ReasoningTask, SummaryTask, Verdict
 
 Task = ReasoningTask | SummaryTask
@@ -14,6 +15,11 @@ Task = ReasoningTask | SummaryTask
 JUDGE_KINDS: dict[str, str] = {
     "critic": "judges.critic.judge:CriticJudge",
     "sprm": "judges.sprm.judge:SPRMJudge",
+}
+# kind -> its configuration (a `JudgeConfigModel`), light to import: no torch, no HTTP client
+JUDGE_CONFIGS: dict[str, str] = {
+    "critic": "judges.critic.config:CriticConfig",
+    "sprm": "judges.sprm.config:SPRMConfig",
 }
 
 
@@ -37,13 +43,30 @@ class Judge(Protocol):
         ...
 
 
-def build_judge(kind: str, config: Mapping[str, Any]) -> Judge:
-    """Build the judge of `kind` from `config`; ValueError for an unknown kind."""
-    try:
-        target = JUDGE_KINDS[kind]
-    except KeyError:
-        known = ", ".join(sorted(JUDGE_KINDS))
-        raise ValueError(f"unknown judge kind {kind!r} (known: {known})") from None
+def _load(target: str) -> Any:
     module_name, _, class_name = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls.from_config(config)
+    return getattr(importlib.import_module(module_name), class_name)
+
+
+def judge_config_problems(
+    kind: str, config: Mapping[str, Any], *, ready: bool = True, env: Mapping[str, str] | None = None
+) -> list[ConfigProblem]:
+    """Everything wrong with `config` for a judge of `kind` (empty when nothing is):
+    the mapping itself, then, with `ready`, what it names (files, environment)."""
+    if kind not in JUDGE_CONFIGS:
+        known = ", ".join(sorted(JUDGE_CONFIGS))
+        return [ConfigProblem(f"unknown judge kind {kind!r} (known: {known})", code=UNKNOWN_KIND)]
+    try:
+        checked: JudgeConfigModel = _load(JUDGE_CONFIGS[kind]).from_mapping(config)
+    except JudgeConfigError as exc:
+        return exc.problems
+    return checked.readiness(env) if ready else []
+
+
+def build_judge(kind: str, config: Mapping[str, Any]) -> Judge:
+    """Build the judge of `kind` from `config`; `JudgeConfigError` (a ValueError) for
+    anything that keeps it from being built, each problem on its config key."""
+    if problems := judge_config_problems(kind, config):
+        raise JudgeConfigError(problems)
+    judge: Judge = _load(JUDGE_KINDS[kind]).from_config(config)
+    return judge

@@ -1,8 +1,10 @@
 """Study specs: one YAML file a researcher keeps in version control.
 
-`parse_spec(path)` validates the file against `StudySpec` and fails with a
-`SpecError` naming the file, the line and the field. The reference is in
-README.md ("Study spec reference").
+`parse_spec(path)` validates the file against `StudySpec`, and each judge's
+config against its kind's (`judges.base.judge_config_problems`, the config alone:
+no model is loaded, no environment read), and fails with a `SpecError` naming the
+file, the line and the field. The reference is in README.md ("Study spec
+reference").
 """
 
 from __future__ import annotations
@@ -14,8 +16,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from judges.base import judge_config_problems
 from studyapp.importers import FORMATS
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
@@ -123,6 +134,11 @@ class StudySpec(Strict):
     rubric: RubricSpec | None = None
     sources: list[SourceSpec] = []
     judges: list[JudgeSpec] = []
+    _node: yaml.Node | None = PrivateAttr(default=None)  # the parsed YAML, for line numbers
+
+    def line_of(self, loc: tuple[str | int, ...]) -> int | None:
+        """The line in the spec file of the field at `loc` (or of its nearest parent)."""
+        return _line_of(self._node, loc)
 
     @model_validator(mode="after")
     def cross_references(self) -> StudySpec:
@@ -175,6 +191,12 @@ def parse_spec(path: str | Path) -> tuple[StudySpec, str]:
         loc = [str(part) for part in error["loc"]]
         message = error["msg"].removeprefix("Value error, ")
         raise SpecError(path, _line_of(node, error["loc"]), ".".join(loc) or None, message) from None
+    spec._node = node
+    for i, judge in enumerate(spec.judges):
+        for problem in judge_config_problems(judge.kind, judge.config, ready=False):
+            field = ("judges", i, "config", *problem.field)
+            where = ".".join(map(str, field))
+            raise SpecError(path, spec.line_of(field), where, f"judge {judge.name}: {problem.message}")
     return spec, hashlib.sha256(raw).hexdigest()
 
 

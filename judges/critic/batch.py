@@ -5,7 +5,9 @@
 the task's `item_id`, or `item_id#k` for the k-th repeated sample) and creates
 the batch; `collect` returns None while the batch runs, then one verdict per
 task, mapping `custom_id`s back. A task without a result line (failed line,
-expired or cancelled batch) gets a failed verdict with the reason.
+expired or cancelled batch) gets a failed verdict with the reason. An item whose
+schema is too large for strict structured output gets no line in
+`structured_output: json_schema` mode, and a failed verdict that says so.
 
 These are a handful of control calls per run, so they use the openai client's
 own bounded retries (`max_retries`) rather than the live path's rate limiter.
@@ -52,9 +54,11 @@ class BatchRunner:
             raise ValueError("item_id must be unique within a batch (it is the custom_id)")
         lines = []
         for task in tasks:
+            if self.judge.schema_refusal(task) is not None:
+                continue
             for custom_id, n in self._parts(task):
                 base, fmt = self.judge.request_for(task, n)
-                if self.judge.config.structured_output != "off":
+                if self.judge.sends_schema(task):
                     base["response_format"] = fmt
                 lines.append({"custom_id": custom_id, "method": "POST", "url": CHAT_URL, "body": base})
         return "".join(json.dumps(line) + "\n" for line in lines).encode()
@@ -99,6 +103,8 @@ class BatchRunner:
         finishes: list[str] = []
         tokens_in = tokens_out = 0
         version = self.judge.template_for(task).version
+        if (refusal := self.judge.schema_refusal(task)) is not None:
+            return Verdict(ok=False, error=refusal, prompt_version=version)
         for custom_id, _n in self._parts(task):
             line = by_id.get(custom_id)
             if line is None:

@@ -103,14 +103,19 @@ class ChatCaller:
         finally:
             slots.put_nowait(client)
 
-    def body(self, base: dict[str, Any], response_format: dict[str, Any] | None) -> dict[str, Any]:
+    def body(
+        self, base: dict[str, Any], response_format: dict[str, Any] | None, send_format: bool = True
+    ) -> dict[str, Any]:
         """The request body: `base` plus the response format when structured output is on."""
-        if response_format is not None and self.structured_output != "off":
+        if response_format is not None and send_format and self.structured_output != "off":
             return {**base, "response_format": response_format}
         return dict(base)
 
     def key(self, base: dict[str, Any], response_format: dict[str, Any] | None, part: int = 0) -> str:
-        return request_key(self.endpoint, self.body(base, response_format), part)
+        """The cache key: the request with the response format the answer is checked
+        against, sent or not, so an answer is only reused for the same schema."""
+        keyed = base if response_format is None else {**base, "response_format": response_format}
+        return request_key(self.endpoint, keyed, part)
 
     async def prefetch(self, keys: list[str]) -> None:
         """Look many keys up in the cache at once (one round trip per 500, not one per task)."""
@@ -125,12 +130,15 @@ class ChatCaller:
         *,
         part: int = 0,
         key: str | None = None,
+        send_format: bool = True,
     ) -> ChatResult:
         """Ask for `base` (model, messages, sampling parameters), answering from the cache if
-        this exact request (keyed by endpoint and body) has finished before."""
-        body = self.body(base, response_format)
+        this exact request (keyed by endpoint, body and response format) has finished before.
+        `send_format=False` keeps the response format out of the request (the answer is still
+        checked against it)."""
+        body = self.body(base, response_format, send_format)
         if key is None:
-            key = request_key(self.endpoint, body, part) if self.cache is not None else ""
+            key = self.key(base, response_format, part) if self.cache is not None else ""
         hit = self._prefetched.pop(key, None)
         if hit is None and self.cache is not None and key not in self._looked_up:
             hit = await self.cache.get(key)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from judges.config import ENV_UNSET, FILES_MISSING, NEEDS_REDIS, ConfigProblem, JudgeConfigModel
+from judges.critic.prompts import RUBRIC_RATING, STEP_CRITIQUE
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class Price(BaseModel):
@@ -24,18 +29,17 @@ class Price(BaseModel):
         return full * (self.batch_discount if batch else 1.0)
 
 
-class CriticConfig(BaseModel):
+class CriticConfig(JudgeConfigModel):
     """Everything that configures a critic. Secrets and URLs may come from the
     environment: `api_key_env`, `base_url_env` and `redis_url_env` name variables."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     kind: Literal["critic"] = "critic"
     name: str = "critic"
-    model: str
+    model: str = Field(min_length=1)
     base_url: str | None = None
-    base_url_env: str | None = None
-    api_key_env: str | None = "OPENAI_API_KEY"  # None: the server needs no key (local vLLM, Ollama)
+    base_url_env: str | None = Field(default=None, pattern=ENV_NAME)
+    # None: the server needs no key (local vLLM, Ollama)
+    api_key_env: str | None = Field(default="OPENAI_API_KEY", pattern=ENV_NAME)
     # sampling: these change the output, so they are part of the version
     temperature: float = Field(default=0.0, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
@@ -58,17 +62,50 @@ class CriticConfig(BaseModel):
     burst_seconds: float = Field(default=1.0, gt=0)  # how much of the limit may go at once
     rate_limit_key: str | None = None  # default: the base URL
     redis_url: str | None = None
-    redis_url_env: str | None = None
+    redis_url_env: str | None = Field(default=None, pattern=ENV_NAME)
     cache: bool = True
     cache_prefix: str = "concordance:critic:cache:"  # Redis key prefix of the cache entries
     price: Price | None = None
 
+    @field_validator("base_url")
     @classmethod
-    def from_mapping(cls, config: Mapping[str, Any]) -> CriticConfig:
-        try:
-            return cls.model_validate(dict(config))
-        except ValidationError as exc:
-            raise ValueError(f"invalid critic config: {exc}") from exc
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_base_url(self) -> CriticConfig:
+        if self.base_url is not None and self.base_url_env is not None:
+            raise ValueError("give base_url or base_url_env, not both")
+        return self
+
+    def readiness(self, env: Mapping[str, str] | None = None) -> list[ConfigProblem]:
+        """What the config names outside itself that is missing: environment variables,
+        a shared Redis for rpm/tpm, prompt files."""
+        env = os.environ if env is None else env
+        problems = []
+        for key in ("api_key_env", "base_url_env", "redis_url_env"):
+            name = getattr(self, key)
+            if name is not None and not env.get(name):
+                problems.append(ConfigProblem(f"environment variable {name} is not set", (key,), ENV_UNSET))
+        if (self.rpm or self.tpm) and not (self.redis_url or self.redis_url_env):
+            key = "rpm" if self.rpm else "tpm"
+            problems.append(
+                ConfigProblem(
+                    "a shared rate limit needs Redis: set redis_url or redis_url_env", (key,), NEEDS_REDIS
+                )
+            )
+        if self.prompt_dir is not None:
+            names = [f"{t}.{part}.txt" for t in (STEP_CRITIQUE, RUBRIC_RATING) for part in ("system", "user")]
+            missing = [n for n in names if not (Path(self.prompt_dir) / n).is_file()]
+            if missing:
+                problems.append(
+                    ConfigProblem(
+                        f"{self.prompt_dir} lacks {', '.join(missing)}", ("prompt_dir",), FILES_MISSING
+                    )
+                )
+        return problems
 
     def resolved_base_url(self, env: Mapping[str, str] | None = None) -> str:
         env = os.environ if env is None else env

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import httpx2
 import openai
@@ -24,7 +24,7 @@ from judges.base import Task
 from judges.critic.cache import MemoryResponseCache, RedisResponseCache, ResponseCache
 from judges.critic.caller import SLOTS_PER_CLIENT, CallError, ChatCaller, ChatResult, Sleep
 from judges.critic.config import CriticConfig
-from judges.critic.output import OutputError, check_rubric, check_step_critique, parse_model
+from judges.critic.output import OutputError, parse_answer, rubric_result, step_critique_result
 from judges.critic.prompts import (
     RUBRIC_RATING,
     STEP_CRITIQUE,
@@ -34,13 +34,7 @@ from judges.critic.prompts import (
 )
 from judges.critic.ratelimit import RedisRateLimiter
 from judges.critic.retry import RetryPolicy
-from judges.critic.schema import (
-    RUBRIC_SCHEMA,
-    STEP_CRITIQUE_SCHEMA,
-    RubricOut,
-    StepCritiqueOut,
-    response_format,
-)
+from judges.critic.schema import answer_schema, schema_version
 from judges.types import ReasoningTask, SummaryTask, Verdict
 
 log = logging.getLogger(__name__)
@@ -80,10 +74,12 @@ class CriticJudge:
         return cls(CriticConfig.from_mapping(config))
 
     def version(self) -> str:
-        """Hash of the model, the sampling parameters and the prompt templates."""
+        """Hash of the model, the sampling parameters, the prompt templates and the way
+        answer schemas are built."""
         payload = {
             **self.config.output_params(),
             "prompts": sorted(p.version for p in self.prompts.values()),
+            "schemas": schema_version(),
         }
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         return f"critic-{digest[:16]}"
@@ -97,14 +93,14 @@ class CriticJudge:
         raise TypeError(f"the critic cannot judge {type(task).__name__}")
 
     def request_for(self, task: Task, n: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The request body (without response format) and the response format for `task`."""
+        """The request body (without response format) and the response format for `task`:
+        the item's own strict schema (its steps, or its rubric's criteria and scales)."""
         template = self.template_for(task)
         if isinstance(task, ReasoningTask):
             messages = template.messages(**step_critique_values(task))
-            fmt = response_format("step_critique", STEP_CRITIQUE_SCHEMA)
         else:
             messages = template.messages(**rubric_values(task))
-            fmt = response_format("rubric_rating", RUBRIC_SCHEMA)
+        fmt = answer_schema(task).response_format()
         cfg = self.config
         body: dict[str, Any] = {
             "model": cfg.model,
@@ -119,6 +115,22 @@ class CriticJudge:
         if n > 1:
             body["n"] = n
         return body, fmt
+
+    def sends_schema(self, task: Task) -> bool:
+        """Whether the request for `task` carries its schema: not with structured output
+        off, nor when the schema breaks the strict limits (in `auto` mode; `json_schema`
+        refuses the item, see `schema_refusal`)."""
+        return self.config.structured_output != "off" and not answer_schema(task).strict_problems
+
+    def schema_refusal(self, task: Task) -> str | None:
+        """Why `task` cannot be judged with `structured_output: json_schema`, or None."""
+        problems = answer_schema(task).strict_problems
+        if self.config.structured_output != "json_schema" or not problems:
+            return None
+        return (
+            f"the item's answer schema breaks the limits of strict structured output "
+            f"({'; '.join(problems)}); set structured_output to auto or off to judge it without"
+        )
 
     def _first_n(self, task: Task) -> int:
         return self.samples_for(task) if self.config.sample_mode == "n" else 1
@@ -137,18 +149,17 @@ class CriticJudge:
         raw: dict[str, Any] = {"outputs": list(contents), "finish_reasons": list(finish_reasons)}
         if not contents:
             return Verdict(ok=False, raw=raw, error="the server returned no choices", prompt_version=version)
+        schema = answer_schema(task)
         if isinstance(task, ReasoningTask):
             try:
-                out = parse_model(contents[0], StepCritiqueOut)
-                labels, first_error = check_step_critique(task, out)
+                labels, first_error = step_critique_result(task, parse_answer(contents[0], schema))
             except OutputError as exc:
                 return Verdict(
                     ok=False, raw=raw, error=_reason(exc, finish_reasons[0]), prompt_version=version
                 )
             return Verdict(
                 ok=True,
-                # None where the model gave no label (Verdict documents it; its hint is narrower)
-                step_labels=cast(list[int], labels),
+                step_labels=labels,
                 first_error=first_error,
                 raw=raw,
                 prompt_version=version,
@@ -159,7 +170,7 @@ class CriticJudge:
         errors: list[str] = []
         for text, finish in zip(contents, finish_reasons, strict=True):
             try:
-                ratings, why = check_rubric(task, parse_model(text, RubricOut))
+                ratings, why = rubric_result(task, parse_answer(text, schema))
             except OutputError as exc:
                 errors.append(_reason(exc, finish))
                 continue
@@ -294,6 +305,10 @@ class CriticJudge:
         results: list[ChatResult] = []
         got = 0
         part = 0
+        refusal = self.schema_refusal(task)
+        if refusal is not None:
+            return Verdict(ok=False, error=refusal, prompt_version=self.template_for(task).version)
+        send = self.sends_schema(task)
         try:
             while got < want:
                 n = want - got if self.config.sample_mode == "n" else 1
@@ -302,7 +317,7 @@ class CriticJudge:
                 else:
                     body, fmt = self.request_for(task, n)
                     key = None
-                result = await caller.complete(body, fmt, part=part, key=key)
+                result = await caller.complete(body, fmt, part=part, key=key, send_format=send)
                 if not result.contents:
                     break
                 results.append(result)

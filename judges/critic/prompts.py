@@ -84,4 +84,15 @@ def rubric_values(task: SummaryTask) -> dict[str, str]:
         "document": task.document,
         "summary": task.summary,
         "criteria": "\n".join(_criterion_block(c) for c in task.criteria),
+        "answer_format": _rubric_answer_format(task),
     }
+
+
+def _rubric_answer_format(task: SummaryTask) -> str:
+    """The answer's form with the rubric's own keys (the schema in `judges.critic.schema`)."""
+    entries = ", ".join(
+        f'"{c.name}": {{"rationale": "<short reason>", '
+        f'"score": <integer from {c.scale_min} to {c.scale_max}>}}'
+        for c in task.criteria
+    )
+    return "{" + entries + "}"

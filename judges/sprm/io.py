@@ -13,6 +13,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 from judges.sprm.cache import EmbeddingCache
+from judges.sprm.config import CARD_FILE, WEIGHTS_FILE
 from judges.sprm.encoder import (
     BoundaryEncoder,
     CachedBoundaryEncoder,
@@ -32,9 +33,6 @@ __all__ = [
     "new_featurizer",
     "save_model",
 ]
-
-WEIGHTS_FILE = "weights.safetensors"
-CARD_FILE = "card.json"
 
 
 def save_model(model: SPRMModel, out_dir: str | Path) -> Path:

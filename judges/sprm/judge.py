@@ -1,8 +1,10 @@
 """`SPRMJudge`: a trained SPRM behind the Judge protocol of `judges.base`.
 
-Config: ``{"model_dir": ..., "threshold": 0.5, "batch_size": 64, "cache_dir": None}``;
-``"threshold": "outcome"`` takes the threshold the model fitted on its training
-outcomes (``card.json`` ``outcome_threshold``), which read no step label.
+Config: ``{"model_dir": ..., "threshold": 0.5, "batch_size": 64, "cache_dir": None}``
+(`judges.sprm.config.SPRMConfig`); ``"threshold": "outcome"`` takes the threshold the
+model fitted on its training outcomes (``card.json`` ``outcome_threshold``), which
+read no step label. A model that is missing or cannot be loaded is a
+`JudgeConfigError` on ``model_dir`` that says what is wrong with it.
 For each reasoning task the verdict carries continuous step scores, step labels
 thresholded at `threshold` (+1 at or above, -1 below), the first step below the
 threshold as `first_error` (-1 if none), the geometric-mean solution `score`, and
@@ -18,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from judges.base import Task
+from judges.config import MODEL_INVALID, ConfigProblem, JudgeConfigError
+from judges.sprm.config import CARD_FILE, WEIGHTS_FILE, SPRMConfig
 from judges.sprm.data import solution_from_task
-from judges.sprm.io import CARD_FILE, WEIGHTS_FILE, load_model
+from judges.sprm.io import load_model
 from judges.sprm.model import SPRMModel
 from judges.sprm.score import first_below
+from judges.sprm.train import VARIANTS
 from judges.types import ReasoningTask, Verdict
 
 __all__ = ["SPRMJudge"]
@@ -51,20 +56,29 @@ class SPRMJudge:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SPRMJudge:
-        if "model_dir" not in config:
-            raise ValueError("SPRM judge config needs 'model_dir'")
-        model = load_model(config["model_dir"], cache_dir=config.get("cache_dir"))
-        threshold = config.get("threshold", 0.5)
-        if threshold == "outcome":
-            threshold = model.card.get("outcome_threshold", {}).get("value")
-            if threshold is None:
-                raise ValueError("the model card has no outcome_threshold")
-        return cls(
-            model,
-            model_dir=config["model_dir"],
-            threshold=threshold,
-            batch_size=config.get("batch_size", 64),
-        )
+        cfg = SPRMConfig.from_mapping(config)
+        if problems := cfg.readiness():
+            raise JudgeConfigError(problems)
+        try:
+            model = load_model(cfg.model_dir, cache_dir=cfg.cache_dir)
+        except Exception as exc:  # a card or weights load_model cannot use, an encoder not here
+            why = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            message = f"cannot load the model in {cfg.model_dir}: {why}"
+            raise JudgeConfigError([ConfigProblem(message, ("model_dir",), MODEL_INVALID)]) from exc
+        variant = model.card["variant"]
+        if variant not in VARIANTS:
+            raise JudgeConfigError(
+                [
+                    ConfigProblem(
+                        f"the model in {cfg.model_dir} is variant {variant!r}, which this judge cannot run "
+                        f"(it runs {', '.join(VARIANTS)})",
+                        ("model_dir",),
+                        MODEL_INVALID,
+                    )
+                ]
+            )
+        threshold = model.card["outcome_threshold"]["value"] if cfg.threshold == "outcome" else cfg.threshold
+        return cls(model, model_dir=cfg.model_dir, threshold=float(threshold), batch_size=cfg.batch_size)
 
     def version(self) -> str:
         """sha256 of the weights, the card and the threshold."""

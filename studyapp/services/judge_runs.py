@@ -26,7 +26,9 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from judges.base import JUDGE_KINDS, Judge, Task, build_judge
+from judges.config import JudgeConfigError
 from judges.types import Verdict
+from studyapp.judge_config import judge_config, judge_problems_text
 from studyapp.models import Criterion, Item, JudgeRun, Judgment, Label, Rater, Study
 from studyapp.selectors.judge_runs import judge_task_for, judgments_for_tasks, price_for
 
@@ -42,26 +44,20 @@ class JudgeRunError(ValueError):
 # --- building the judge ----------------------------------------------------------
 
 
-def judge_config(*, rater: Rater) -> dict[str, Any]:
-    """The rater's judge configuration, with the project's Redis for the critic's shared
-    rate limit and cache when the configuration names none."""
-    config = dict(rater.config)
-    if (
-        rater.judge_kind == "critic"
-        and settings.JUDGE_REDIS_URL
-        and not (config.get("redis_url") or config.get("redis_url_env"))
-    ):
-        config["redis_url"] = settings.JUDGE_REDIS_URL
-    return config
-
-
 def judge_build(*, rater: Rater) -> Judge:
+    """The rater's judge, built from its config as a run sees it; `JudgeRunError` saying
+    what is wrong and what fixes it when it cannot be built, whatever the cause."""
     if rater.kind != Rater.Kind.JUDGE or rater.judge_kind not in JUDGE_KINDS:
         raise JudgeRunError(f"{rater.name} is not a runnable judge (kind {rater.judge_kind or rater.kind})")
+    config = judge_config(kind=rater.judge_kind, config=rater.config)
     try:
-        return build_judge(rater.judge_kind, judge_config(rater=rater))
-    except ValueError as exc:
-        raise JudgeRunError(f"judge {rater.name}: {exc}") from exc
+        return build_judge(rater.judge_kind, config)
+    except JudgeConfigError as exc:
+        message = judge_problems_text(name=rater.name, problems=exc.problems, config=config)
+        raise JudgeRunError(message) from exc
+    except Exception as exc:  # not a known misconfiguration: say what happened, keep the traceback
+        log.exception("judge %s could not be built", rater.name)
+        raise JudgeRunError(f"judge {rater.name} could not be built: {type(exc).__name__}: {exc}") from exc
 
 
 # --- starting and cancelling -------------------------------------------------------
@@ -384,8 +380,14 @@ def judge_run_submit_batch(*, run_id: int) -> str | None:
 
 
 def judge_run_collect_batch(*, run: JudgeRun) -> bool:
-    """Save the results of the run's batch if it has ended; False while it runs."""
-    runner = _batch_runner(run)
+    """Save the results of the run's batch if it has ended; False while it runs. A judge
+    that can no longer be built fails the run with the reason, once, not at every poll."""
+    try:
+        runner = _batch_runner(run)
+    except JudgeRunError as exc:
+        log.warning("run %s: %s", run.pk, exc)
+        _fail_run(run, f"{exc} Its batch {run.batch_id} was not collected.")
+        return False
     pending = _pending(run)
     status = runner.status(run.batch_id)
     JudgeRun.objects.filter(pk=run.pk).update(batch_status=str(status.status))
@@ -413,5 +415,12 @@ def judge_runs_collect_batches() -> int:
 
 def judge_run_cancel_batch(*, run_id: int) -> None:
     run = JudgeRun.objects.select_related("rater").get(pk=run_id)
-    if run.batch_id:
-        _batch_runner(run).cancel(run.batch_id)
+    if not run.batch_id:
+        return
+    try:
+        runner = _batch_runner(run)
+    except JudgeRunError as exc:
+        log.warning("run %s: %s", run.pk, exc)
+        JudgeRun.objects.filter(pk=run.pk).update(error=f"{exc} Its batch {run.batch_id} was not cancelled.")
+        return
+    runner.cancel(run.batch_id)

@@ -17,7 +17,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from judges.base import judge_config_problems
 from studyapp.importers import ImportFailure, ItemRecord, read_items
+from studyapp.judge_config import judge_config, judge_problem_text
 from studyapp.models import (
     Annotation,
     Criterion,
@@ -92,13 +94,27 @@ def judge_version(judge: JudgeSpec) -> str:
 
 
 def study_load(*, path: str | Path) -> LoadReport:
-    """Load the spec at `path`; raise SpecError or ImportFailure and write nothing on bad input."""
+    """Load the spec at `path`; raise SpecError or ImportFailure and write nothing on bad input.
+    What a judge names that is not there yet (a model to train, a variable to set) is
+    a warning in the report, with the line: it can be fixed before the first run."""
     path = Path(path)
     spec, digest = parse_spec(path)
     sources = _read_sources(spec, path.parent)
     _check_records(spec, sources)
     with transaction.atomic():
-        return _write(spec, digest, sources)
+        report = _write(spec, digest, sources)
+    report.warnings.extend(_judge_warnings(spec, path))
+    return report
+
+
+def _judge_warnings(spec: StudySpec, path: Path) -> list[str]:
+    warnings = []
+    for i, judge in enumerate(spec.judges):
+        config = judge_config(kind=judge.kind, config=judge.config)
+        for problem in judge_config_problems(judge.kind, config):
+            line = spec.line_of(("judges", i, "config", *problem.field))
+            warnings.append(f"{path}:{line}: judge {judge.name}: {judge_problem_text(problem, config)}")
+    return warnings
 
 
 def _read_sources(spec: StudySpec, base: Path) -> list[SourceItems]:

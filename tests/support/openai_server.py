@@ -8,6 +8,8 @@ callable, then an error. A `Reply` can inject a status (429 with `Retry-After`,
 500, ...), a delay longer than the client's timeout, a malformed body or a
 truncated completion (`finish_reason: "length"`). Every request is recorded
 (thread-safe) with its arrival time, so tests can count calls exactly.
+`schema_responder` answers from the request's strict `response_format` alone, as a
+server whose constrained decoder honours the schema to the letter and no further.
 
 Run standalone (used by the benchmark, to keep the server off the client's core):
     python -m tests.support.openai_server --latency 0.2 --responder critique
@@ -20,6 +22,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -516,10 +519,10 @@ _CRITERION = re.compile(r"^- name: (.+)$", re.MULTILINE)
 
 
 def critique_responder(request: RecordedRequest) -> Reply:
-    """A well-formed step critique labelling every numbered step of the prompt correct."""
+    """A well-formed step critique labelling every numbered step of the prompt correct
+    (read from the prompt, so it works with and without a response format)."""
     indexes = sorted({int(i) for i in _STEP_TAG.findall(request.prompt)})
-    steps = [{"index": i, "label": 1} for i in indexes]
-    return Reply.json({"steps": steps, "first_error": -1})
+    return Reply.json({"steps": {f"step_{i}": 1 for i in indexes}, "first_error": -1})
 
 
 def rubric_responder(score: int = 4) -> Responder:
@@ -527,10 +530,73 @@ def rubric_responder(score: int = 4) -> Responder:
 
     def respond(request: RecordedRequest) -> Reply:
         names = [n.strip() for n in _CRITERION.findall(request.prompt)]
-        crits = [{"criterion": n, "rationale": "fine", "score": score} for n in names]
+        payload = json.dumps({n: {"rationale": "fine", "score": score} for n in names})
         n = int((request.body or {}).get("n") or 1)
-        payload = json.dumps({"criteria": crits})
         return Reply.ok([payload] * n)
+
+    return respond
+
+
+# --- a server that honours a strict schema to the letter, and no further ------------
+
+FREE_STRING = "free text"  # what such a server writes where the schema allows any string
+FREE_INTEGER = 1_000_000  # ... and any integer
+
+
+def answer_from_schema(schema: dict[str, Any], pick: str | random.Random = "first") -> Any:
+    """A value that matches `schema` and nothing more than it says: every declared
+    property in order, enum and const values (the first, the last, or drawn from a
+    `random.Random`), and where the schema leaves a value free, something no prompt asked
+    for: the string FREE_STRING, the integer FREE_INTEGER (or a declared bound), false,
+    an array of `minItems` items (at least one). What a constrained decoder may produce."""
+
+    def choose(values: list[Any]) -> Any:
+        if isinstance(pick, random.Random):
+            return pick.choice(values)
+        return values[0] if pick == "first" else values[-1]
+
+    def gen(node: dict[str, Any]) -> Any:
+        if "$ref" in node:
+            ref = node["$ref"]
+            return gen(schema if ref == "#" else schema["$defs"][ref.removeprefix("#/$defs/")])
+        if "const" in node:
+            return node["const"]
+        if "enum" in node:
+            return choose(node["enum"])
+        if "anyOf" in node:
+            return gen(choose(node["anyOf"]))
+        kind = node.get("type")
+        kind = choose(kind) if isinstance(kind, list) else kind
+        if kind == "object":
+            return {k: gen(v) for k, v in node.get("properties", {}).items()}
+        if kind == "array":
+            return [gen(node["items"]) for _ in range(max(1, node.get("minItems", 1)))]
+        if kind in ("integer", "number"):
+            for bound in ("maximum", "minimum") if pick == "last" else ("minimum", "maximum"):
+                if bound in node:
+                    return node[bound]
+            return FREE_INTEGER
+        if kind == "boolean":
+            return False
+        if kind == "null":
+            return None
+        return FREE_STRING
+
+    return gen(schema)
+
+
+def schema_responder(pick: str | random.Random = "first") -> Responder:
+    """Answers every chat request with `answer_from_schema` of its strict response
+    format (one answer per choice asked for with `n`); a request without one gets 400."""
+
+    def respond(request: RecordedRequest) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        fmt = body.get("response_format") or {}
+        if fmt.get("type") != "json_schema":
+            return Reply.error(400, "this server answers structured-output requests only")
+        schema = fmt["json_schema"]["schema"]
+        n = int(body.get("n") or 1)
+        return Reply.ok([json.dumps(answer_from_schema(schema, pick)) for _ in range(n)])
 
     return respond
 
@@ -539,10 +605,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--responder", choices=["critique", "rubric"], default="critique")
+    parser.add_argument("--responder", choices=["critique", "rubric", "schema"], default="critique")
     args = parser.parse_args()
     fake = FakeOpenAI(latency=args.latency)
-    fake.responder = critique_responder if args.responder == "critique" else rubric_responder()
+    fake.responder = {
+        "critique": critique_responder,
+        "rubric": rubric_responder(),
+        "schema": schema_responder(),
+    }[args.responder]
     fake.start(args.port)
     print(fake.base_url, flush=True)
     try:

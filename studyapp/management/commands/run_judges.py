@@ -11,7 +11,10 @@ from studyapp.services.judge_runs import JudgeRunError, judge_run_start
 
 
 class Command(BaseCommand):
-    help = "Start judge runs for a study's active AI judges (or one, --judge); --wait shows progress."
+    help = (
+        "Start judge runs for a study's active AI judges (or one, --judge); --wait shows progress. "
+        "A judge that cannot start is named with the reason and the command exits with status 1."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
@@ -32,15 +35,19 @@ class Command(BaseCommand):
         if not raters:
             raise CommandError(f"{study.slug} has no active judge {options['judge'] or ''}".strip())
         runs: list[JudgeRun] = []
-        for rater in raters:
+        refused: list[str] = []
+        for rater in raters:  # every judge that can start does; each refusal is said
             try:
                 run = judge_run_start(study=study, rater=rater, mode=options["mode"])
             except JudgeRunError as exc:
-                raise CommandError(str(exc)) from exc
+                refused.append(str(exc))
+                continue
             runs.append(run)
             self.stdout.write(f"{rater.name}: run {run.pk}, {run.n_items} item(s) to judge ({run.mode})")
-        if options["wait"]:
+        if options["wait"] and runs:
             self._follow(runs, options["poll"])
+        if refused:
+            raise CommandError("\n".join(refused))
 
     def _follow(self, runs: list[JudgeRun], poll: float) -> None:
         total = sum(r.n_items for r in runs)

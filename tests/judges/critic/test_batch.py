@@ -18,9 +18,9 @@ def test_batch_flow_maps_results_back_to_items(openai_server: FakeOpenAI, critic
     tasks = [reasoning_task("a", 1, 1), reasoning_task("b", 2, 2), reasoning_task("c", 0, 3)]
     # the answers come in input order; b's request fails, c's output names a missing step
     openai_server.enqueue(
-        Reply.json({"steps": [{"index": 0, "label": 1}, {"index": 1, "label": -1}], "first_error": 1}),
+        Reply.json({"steps": {"step_0": 1, "step_1": -1}, "first_error": 1}),
         Reply.error(500, "overloaded"),
-        Reply.json({"steps": [{"index": 5, "label": 1}], "first_error": -1}),
+        Reply.json({"steps": {"step_0": 1, "step_1": 1, "step_2": 1, "step_5": 1}, "first_error": -1}),
     )
     batch_id = runner.submit(tasks, metadata={"run": "r1"})
 
@@ -30,7 +30,14 @@ def test_batch_flow_maps_results_back_to_items(openai_server: FakeOpenAI, critic
     lines = [json.loads(x) for x in openai_server.file_data[file_id].decode().splitlines()]
     assert [x["custom_id"] for x in lines] == ["a", "b", "c"]
     assert all(x["url"] == "/v1/chat/completions" and x["method"] == "POST" for x in lines)
-    assert lines[0]["body"]["response_format"]["type"] == "json_schema"
+    # each line carries its own item's schema: the steps it has
+    formats = [x["body"]["response_format"] for x in lines]
+    assert all(f["type"] == "json_schema" and f["json_schema"]["strict"] for f in formats)
+    assert [sorted(f["json_schema"]["schema"]["properties"]["steps"]["required"]) for f in formats] == [
+        ["step_0", "step_1"],
+        ["step_0", "step_1", "step_2", "step_3"],
+        ["step_0", "step_1", "step_2"],
+    ]
     assert openai_server.requests("/v1/batches")[0].body["input_file_id"] == file_id
 
     assert runner.collect(batch_id, tasks) is None  # polled: in progress
@@ -40,19 +47,17 @@ def test_batch_flow_maps_results_back_to_items(openai_server: FakeOpenAI, critic
     a, b, c = verdicts
     assert a.ok and a.step_labels == [1, -1] and a.first_error == 1 and a.tokens_in > 0
     assert not b.ok and b.error == "batch request failed: HTTP 500: overloaded"
-    assert not c.ok and c.error == "step index 5 does not exist (the trace has 3 steps: 0..2)"
+    assert not c.ok and c.error == (
+        "output does not match the item's step_critique schema: "
+        "steps: 'step_5' is not allowed (expected 'step_0', 'step_1', 'step_2')"
+    )
     assert openai_server.calls() == 3  # each batch line answered once
 
 
 def test_batch_samples_use_n_and_are_averaged(openai_server, critic_config):
     runner = BatchRunner(CriticJudge.from_config({**critic_config, "samples": 2, "temperature": 1}))
     rubric = lambda r, f: json.dumps(  # noqa: E731
-        {
-            "criteria": [
-                {"criterion": "Relevance", "rationale": "", "score": r},
-                {"criterion": "Fluency", "rationale": "", "score": f},
-            ]
-        }
+        {"Relevance": {"rationale": "", "score": r}, "Fluency": {"rationale": "", "score": f}}
     )
     openai_server.enqueue(Reply.ok([rubric(2, 5), rubric(4, 5)]))
     openai_server.batch_polls_before_done = 0
@@ -78,3 +83,18 @@ def test_item_ids_must_be_unique(critic_config):
 
     with pytest.raises(ValueError, match="item_id must be unique"):
         runner.build_jsonl([reasoning_task("a"), reasoning_task("a")])
+
+
+def test_an_item_whose_schema_is_over_the_limits_gets_no_line_in_json_schema_mode(
+    openai_server, critic_config
+):
+    openai_server.responder = critique_responder
+    openai_server.batch_polls_before_done = 0
+    runner = BatchRunner(CriticJudge.from_config({**critic_config, "structured_output": "json_schema"}))
+    tasks = [reasoning_task("long", 0, 1100), reasoning_task("short")]
+    batch_id = runner.submit(tasks)
+    data = openai_server.file_data[openai_server.batches[batch_id]["input_file_id"]]
+    assert [json.loads(x)["custom_id"] for x in data.decode().splitlines()] == ["short"]
+    long, short = runner.collect(batch_id, tasks)
+    assert short.ok and not long.ok
+    assert long.error.startswith("the item's answer schema breaks the limits of strict structured output")

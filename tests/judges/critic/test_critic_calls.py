@@ -16,10 +16,7 @@ from judges.critic.judge import CriticJudge
 from tests.judges.critic.conftest import reasoning_task, summary_task
 from tests.support.openai_server import FakeOpenAI, Reply, critique_responder, rubric_responder
 
-CRITIQUE = {
-    "steps": [{"index": i, "label": 1 if i != 2 else -1} for i in range(4)],
-    "first_error": 2,
-}
+CRITIQUE = {"steps": {f"step_{i}": 1 if i != 2 else -1 for i in range(4)}, "first_error": 2}
 
 
 class RecordingSleep:
@@ -187,12 +184,16 @@ def test_truncated_output_is_a_failed_verdict_that_says_so(openai_server, critic
 
 
 def test_a_step_that_does_not_exist_is_a_failed_verdict(openai_server, critic_config):
-    bad = {"steps": [{"index": 9, "label": -1}], "first_error": 9}
+    bad = {"steps": {**CRITIQUE["steps"], "step_9": -1}, "first_error": 9}
     openai_server.enqueue(Reply.json(bad))
     judge, _ = make(critic_config)
     [verdict] = judge.judge([reasoning_task()])
     assert not verdict.ok
-    assert verdict.error == "step index 9 does not exist (the trace has 4 steps: 0..3)"
+    assert verdict.error == (
+        "output does not match the item's step_critique schema: "
+        "steps: 'step_9' is not allowed (expected 'step_0', 'step_1', 'step_2', 'step_3'); "
+        "first_error: 9 is not one of [-1, 0, 1, 2, 3]"
+    )
     assert verdict.step_labels is None
 
 
@@ -249,12 +250,7 @@ def test_the_persona_and_rubric_are_in_the_prompt(openai_server, critic_config):
 
 def _rubric(relevance: int, fluency: int) -> str:
     return json.dumps(
-        {
-            "criteria": [
-                {"criterion": "Relevance", "rationale": "r", "score": relevance},
-                {"criterion": "Fluency", "rationale": "f", "score": fluency},
-            ]
-        }
+        {"Relevance": {"rationale": "r", "score": relevance}, "Fluency": {"rationale": "f", "score": fluency}}
     )
 
 
@@ -295,11 +291,14 @@ def test_samples_that_fail_are_left_out_of_the_mean_and_counted(openai_server, c
 
 
 def test_a_rating_when_no_sample_parses_fails(openai_server, critic_config):
-    openai_server.enqueue(Reply.ok(["no idea", '{"criteria": []}']))
+    openai_server.enqueue(Reply.ok(["no idea", '{"Relevance": {"rationale": "", "score": 3}}']))
     judge, _ = make(critic_config, samples=2, temperature=1.0)
     [verdict] = judge.judge([summary_task()])
     assert not verdict.ok and verdict.ratings is None
-    assert verdict.error == "no JSON object in the output; no criterion was rated"
+    assert verdict.error == (
+        "no JSON object in the output; "
+        "output does not match the item's rubric_rating schema: <root>: 'Fluency' is missing"
+    )
 
 
 def test_the_cache_answers_finished_work_with_zero_calls(openai_server, critic_config):
@@ -403,5 +402,5 @@ def test_the_api_key_and_base_url_come_from_the_environment(openai_server, criti
 
 
 def test_unknown_config_keys_are_rejected():
-    with pytest.raises(ValueError, match="invalid critic config"):
+    with pytest.raises(ValueError, match=r"^temprature: unknown key \(did you mean 'temperature'\?\)$"):
         CriticJudge.from_config({"model": "m", "temprature": 0.2})

@@ -1,10 +1,11 @@
 import pytest
 
-from judges.critic.output import OutputError, check_rubric, check_step_critique, parse_model
-from judges.critic.schema import RubricOut, StepCritiqueOut
+from judges.critic.output import OutputError, parse_answer, rubric_result, step_critique_result
+from judges.critic.schema import answer_schema
 from tests.judges.critic.conftest import reasoning_task, summary_task
 
-GOOD = '{"steps": [{"index": 0, "label": 1}, {"index": 1, "label": -1}], "first_error": 1}'
+TASK = reasoning_task(n_traj=1, n_resp=1)  # steps 0 and 1
+GOOD = '{"steps": {"step_0": 1, "step_1": -1}, "first_error": 1}'
 
 
 @pytest.mark.parametrize(
@@ -13,64 +14,60 @@ GOOD = '{"steps": [{"index": 0, "label": 1}, {"index": 1, "label": -1}], "first_
         GOOD,
         f"Here is my critique:\n```json\n{GOOD}\n```\nDone.",
         f"I checked each step. {GOOD} That is all.",
+        # a first object that does not match is passed over for one that does
+        f'Format: {{"steps": {{}}, "first_error": 0}}. Answer: {GOOD}',
     ],
 )
 def test_json_is_found_in_plain_fenced_and_prose_output(text):
-    out = parse_model(text, StepCritiqueOut)
-    assert [(s.index, s.label) for s in out.steps] == [(0, 1), (1, -1)]
-    assert out.first_error == 1
+    answer = parse_answer(text, answer_schema(TASK))
+    assert step_critique_result(TASK, answer) == ([1, -1], 1)
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
         ("", "empty output"),
-        ("step 2 is wrong", "no JSON object"),
-        ('{"steps": [{"index": 0, "label": 2}], "first_error": -1}', "StepCritiqueOut schema"),
-        ('{"steps": [{"index": 0, "label": 1}], "first_err', "StepCritiqueOut schema"),
+        ("step 2 is wrong", "no JSON object in the output"),
+        ('{"steps": {"step_0": 1, "step_1": 2}, "first_error": -1}', "steps.step_1: 2 is not one of"),
+        # cut short: only the inner object parses, and it is not an answer
+        ('{"steps": {"step_0": 1, "step_1": 1}, "first_err', "<root>: 'steps' is missing"),
+        ('{"steps": {"step_0": true, "step_1": 1}, "first_error": -1}', "steps.step_0: True is not one"),
     ],
 )
 def test_unusable_output_raises_with_a_reason(text, reason):
     with pytest.raises(OutputError, match=reason):
-        parse_model(text, StepCritiqueOut)
-
-
-def test_missing_steps_stay_unlabelled():
-    task = reasoning_task(n_traj=1, n_resp=2)
-    out = parse_model('{"steps": [{"index": 2, "label": -1}], "first_error": 2}', StepCritiqueOut)
-    assert check_step_critique(task, out) == ([None, None, -1], 2)
+        parse_answer(text, answer_schema(TASK))
 
 
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
-        ('{"steps": [{"index": 3, "label": 1}], "first_error": -1}', "step index 3 does not exist"),
+        # a step the trace does not have, a step left out, a first error that does not exist
         (
-            '{"steps": [{"index": -1, "label": 1}], "first_error": -1}',
-            "step index -1 does not exist",
+            '{"steps": {"step_0": 1, "step_1": 1, "step_2": 1}, "first_error": -1}',
+            r"steps: 'step_2' is not allowed \(expected 'step_0', 'step_1'\)",
         ),
-        ('{"steps": [], "first_error": 7}', "first_error 7 does not exist"),
-        (
-            '{"steps": [{"index": 0, "label": 1}, {"index": 0, "label": 0}], "first_error": -1}',
-            "labelled twice",
-        ),
+        ('{"steps": {"step_1": -1}, "first_error": 1}', "steps: 'step_0' is missing"),
+        ('{"steps": {"step_0": 1, "step_1": 1}, "first_error": 7}', "first_error: 7 is not one of"),
+        ('{"steps": {"step_0": 1, "step_1": 1}}', "<root>: 'first_error' is missing"),
     ],
 )
 def test_steps_that_do_not_exist_are_rejected(text, reason):
-    task = reasoning_task(n_traj=1, n_resp=2)
-    with pytest.raises(OutputError, match=reason):
-        check_step_critique(task, parse_model(text, StepCritiqueOut))
+    with pytest.raises(OutputError, match=f"does not match the item's step_critique schema: .*{reason}"):
+        parse_answer(text, answer_schema(TASK))
 
 
-def test_rubric_names_match_loosely_and_scores_are_checked():
+def test_a_rubric_answer_has_every_criterion_of_the_rubric_on_its_scale():
     task = summary_task()
-    out = parse_model(
-        '{"criteria": [{"criterion": " relevance ", "rationale": "ok", "score": 4}]}', RubricOut
+    schema = answer_schema(task)
+    good = '{"Relevance": {"rationale": "ok", "score": 4}, "Fluency": {"rationale": "", "score": 5}}'
+    assert rubric_result(task, parse_answer(good, schema)) == (
+        {"Relevance": 4.0, "Fluency": 5.0},
+        {"Relevance": "ok", "Fluency": ""},
     )
-    assert check_rubric(task, out) == ({"Relevance": 4.0}, {"Relevance": "ok"})
-    off = parse_model('{"criteria": [{"criterion": "Fluency", "rationale": "", "score": 6}]}', RubricOut)
-    with pytest.raises(OutputError, match=r"off the scale 1\.\.5"):
-        check_rubric(task, off)
-    unknown = parse_model('{"criteria": [{"criterion": "Wit", "rationale": "", "score": 3}]}', RubricOut)
-    with pytest.raises(OutputError, match="'Wit' is not in the rubric"):
-        check_rubric(task, unknown)
+    off = '{"Relevance": {"rationale": "", "score": 4}, "Fluency": {"rationale": "", "score": 6}}'
+    with pytest.raises(OutputError, match=r"Fluency.score: 6 is not one of \[1, 2, 3, 4, 5\]"):
+        parse_answer(off, schema)
+    unknown = '{"Relevance": {"rationale": "", "score": 4}, "Wit": {"rationale": "", "score": 3}}'
+    with pytest.raises(OutputError, match=r"<root>: 'Fluency' is missing; <root>: 'Wit' is not allowed"):
+        parse_answer(unknown, schema)

@@ -46,3 +46,17 @@ def test_version_follows_output_parameters_not_transport_ones():
     assert CriticJudge.from_config({**CONFIG, "samples": 5}).version() != base
     assert CriticJudge.from_config({**CONFIG, "model": "other"}).version() != base
     assert CriticJudge.from_config({**CONFIG, "timeout": 3, "concurrency": 2}).version() == base
+
+
+def test_the_prompts_name_the_items_own_answer_keys():
+    from judges.critic.prompts import rubric_values
+    from tests.judges.critic.conftest import summary_task
+
+    text = PromptTemplate.load("rubric_rating").messages(**rubric_values(summary_task()))[1]["content"]
+    assert text.endswith(
+        '{"Relevance": {"rationale": "<short reason>", "score": <integer from 1 to 5>}, '
+        '"Fluency": {"rationale": "<short reason>", "score": <integer from 1 to 5>}}'
+    )
+    values = step_critique_values(reasoning_task(n_traj=1, n_resp=2))
+    text = PromptTemplate.load("step_critique").messages(**values)[1]["content"]
+    assert 'one key in "steps" for every step, from step_0 to step_2' in text

@@ -1,9 +1,14 @@
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from judges.base import Judge, build_judge
+from judges.base import Judge, build_judge, judge_config_problems
+from judges.config import MODEL_INVALID, MODEL_MISSING, JudgeConfigError
+from judges.sprm.config import CARD_FILE, WEIGHTS_FILE
+from judges.sprm.encoder import MINILM_ID
 from judges.sprm.features import SentenceFeaturizer
 from judges.sprm.io import save_model
 from judges.sprm.judge import SPRMJudge
@@ -86,8 +91,95 @@ def test_items_it_cannot_judge_fail_with_a_reason(model_dir):
     assert verdicts[1].error == "the item has no steps to score"
 
 
+def _refusal(config: dict) -> JudgeConfigError:
+    with pytest.raises(JudgeConfigError) as info:
+        build_judge("sprm", config)
+    return info.value
+
+
 def test_bad_config_is_refused(model_dir):
-    with pytest.raises(ValueError, match="SPRM judge config needs 'model_dir'"):
+    assert str(_refusal({})) == "model_dir: required, not given"
+    assert str(_refusal({"model_dir": str(model_dir), "threshold": 1.5})) == (
+        'threshold: must be a number between 0 and 1 (exclusive), or "outcome" (got 1.5)'
+    )
+    assert str(_refusal({"model_dir": str(model_dir), "batch_size": 0, "thresold": 0.5})) == (
+        "batch_size: Input should be greater than or equal to 1 (got 0); "
+        "thresold: unknown key (did you mean 'threshold'?)"
+    )
+    with pytest.raises(JudgeConfigError, match="model_dir: required"):  # the class itself too
         SPRMJudge.from_config({})
-    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\), got 1.5"):
-        SPRMJudge.from_config({"model_dir": str(model_dir), "threshold": 1.5})
+
+
+def _copy(model_dir: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "model"
+    shutil.copytree(model_dir, out)
+    return out
+
+
+def _edit_card(path: Path, **changes: object) -> None:
+    card = json.loads((path / CARD_FILE).read_text())
+    card.update(changes)
+    (path / CARD_FILE).write_text(json.dumps(card))
+
+
+NOT_JSON = "is not JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))"
+OTHER_FORMAT = "is format 'hf-transformers', not concordance-sprm/1: not a model this version can load"
+
+
+@pytest.mark.parametrize(
+    ("damage", "code", "message"),
+    [
+        (shutil.rmtree, MODEL_MISSING, "no model directory at {d}"),
+        (lambda d: (d / CARD_FILE).unlink(), MODEL_MISSING, "no trained model in {d}: card.json is missing"),
+        (lambda d: (d / CARD_FILE).write_text("{not json"), MODEL_INVALID, "{d}/card.json " + NOT_JSON),
+        (lambda d: (d / CARD_FILE).write_text("[1]"), MODEL_INVALID, "{d}/card.json is not a JSON object"),
+        (lambda d: _edit_card(d, format="hf-transformers"), MODEL_INVALID, "{d}/card.json " + OTHER_FORMAT),
+        (lambda d: _edit_card(d, feature_dim="384"), MODEL_INVALID, "{d}/card.json has no valid feature_dim"),
+        (lambda d: (d / WEIGHTS_FILE).unlink(), MODEL_INVALID, "{d} has no weights.safetensors"),
+    ],
+)
+def test_a_model_directory_that_cannot_serve_says_what_is_wrong(model_dir, tmp_path, damage, code, message):
+    d = _copy(model_dir, tmp_path)
+    damage(d)
+    [problem] = _refusal({"model_dir": str(d)}).problems
+    assert (problem.field, problem.code, problem.message) == (("model_dir",), code, message.format(d=d))
+
+
+def test_weights_or_an_encoder_it_cannot_load_are_said_too(model_dir, tmp_path):
+    d = _copy(model_dir, tmp_path)
+    (d / WEIGHTS_FILE).write_bytes(b"\x00" * 16)
+    error = _refusal({"model_dir": str(d)})
+    assert str(error).startswith(f"model_dir: cannot load the model in {d}: SafetensorError: ")
+    assert error.problems[0].code == MODEL_INVALID
+
+    d = _copy(model_dir, tmp_path / "b")
+    featurizer = json.loads((model_dir / CARD_FILE).read_text())["featurizer"]
+    _edit_card(d, encoder_id="another", featurizer={**featurizer, "encoder_id": "another"})
+    error = _refusal({"model_dir": str(d)})
+    assert (
+        str(error)
+        == f"model_dir: cannot load the model in {d}: encoder '{MINILM_ID}' is not the card's 'another'"
+    )
+    assert error.problems[0].code == MODEL_INVALID
+
+
+def test_a_variant_it_cannot_run_and_a_missing_outcome_threshold_are_refused(model_dir, tmp_path):
+    d = _copy(model_dir, tmp_path)
+    _edit_card(d, variant="finetuned")
+    assert str(_refusal({"model_dir": str(d)})) == (
+        f"model_dir: the model in {d} is variant 'finetuned', which this judge cannot run "
+        "(it runs sprm, orm, last_step)"
+    )
+    _edit_card(d, variant="sprm", outcome_threshold=None)
+    assert build_judge("sprm", {"model_dir": str(d), "threshold": 0.5}).threshold == 0.5
+    assert str(_refusal({"model_dir": str(d), "threshold": "outcome"})) == (
+        f"threshold: the model in {d} has no outcome_threshold: give a number"
+    )
+
+
+def test_a_relative_model_dir_is_shown_with_its_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    problems = judge_config_problems("sprm", {"model_dir": "models/none"})
+    assert [str(p) for p in problems] == [
+        f"model_dir: no model directory at models/none ({tmp_path}/models/none)"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,26 @@ def test_an_sprm_run_stores_step_scores_labels_and_first_error(
         assert j.score == pytest.approx(math.exp(sum(math.log(s) for s in scores) / 4))
         assert j.trajectory_score is not None and 0.0 <= j.trajectory_score <= 1.0
         assert j.prompt_version == run.judge_version
+
+
+def test_a_model_gone_before_the_worker_loads_it_fails_the_run_with_the_reason(
+    study, model_dir, tmp_path, eager, django_capture_on_commit_callbacks
+):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    rater = Rater.objects.get(study=study, name="sprm", active=True)
+    Rater.objects.filter(pk=rater.pk).update(config={**rater.config, "model_dir": str(copy)})
+    rater.refresh_from_db()
+    with django_capture_on_commit_callbacks() as enqueue:
+        run = judge_run_start(study=study, rater=rater)
+    (copy / "card.json").unlink()
+    for callback in enqueue:
+        callback()  # the chunk task, eagerly: it must not raise
+    run.refresh_from_db()
+    assert run.status == JudgeRun.Status.FAILED
+    assert run.error == (
+        f"judge sprm: model_dir: no trained model in {copy}: card.json is missing. To fix: train one with "
+        f"`python manage.py train_sprm --data FILE --format FORMAT --out {copy}` (the demo study's: "
+        "`python manage.py demo` trains it)."
+    )
+    assert set(Judgment.objects.filter(rater=rater).values_list("status", flat=True)) == {"pending"}

@@ -278,7 +278,7 @@ sources:
 def test_spec_reads_environment_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     body = (
         "slug: s\ntitle: ${STUDY_TITLE}\ndomains: [{name: a}]\njudges:\n  - name: c\n    kind: critic\n"
-        "    config: {base_url: '${CRITIC_URL:-http://127.0.0.1:9/v1}', api_key_env: KEY}\n"
+        "    config: {model: m, base_url: '${CRITIC_URL:-http://127.0.0.1:9/v1}', api_key_env: KEY}\n"
     )
     spec = write_spec(tmp_path, body)
     with pytest.raises(SpecError, match="environment variable STUDY_TITLE is not set"):
@@ -287,3 +287,73 @@ def test_spec_reads_environment_variables(tmp_path: Path, monkeypatch: pytest.Mo
     study = study_load(path=spec).study
     assert study.title == "From the environment"
     assert Rater.objects.get(name="c").config["base_url"] == "http://127.0.0.1:9/v1"
+
+
+JUDGES_SPEC = """\
+slug: s
+title: t
+domains: [{name: a}]
+judges:
+  - name: critic
+    kind: critic
+    config:
+      model: m
+      api_key_env: null
+      concurrency: 16
+  - name: sprm
+    kind: sprm
+    config:
+      model_dir: models/x
+      threshold: 0.5
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("concurrency: 16", "concurrency: 0", 10, "judges.0.config.concurrency: judge critic: Input should"),
+        ("concurrency: 16", "concurency: 16", 10, "judges.0.config.concurency: judge critic: unknown key"),
+        ("concurrency: 16", "temperature: 9", 10, "judges.0.config.temperature: judge critic: Input should"),
+        ("model: m", "model: ''", 8, "judges.0.config.model: judge critic: String should have"),
+        ("      model: m\n", "", 7, "judges.0.config.model: judge critic: required, not given"),
+        ("api_key_env: null", "base_url: ''", 9, "judges.0.config.base_url: judge critic: must be an http"),
+        ("threshold: 0.5", "threshold: 2", 15, "judges.1.config.threshold: judge sprm: must be a number"),
+        ("threshold: 0.5", "treshold: 0.5", 15, "judges.1.config.treshold: judge sprm: unknown key (did"),
+        ("kind: sprm", "kind: oracle", 12, "judges.1.kind: Input should be 'critic' or 'sprm'"),
+    ],
+)
+def test_a_bad_judge_config_names_file_line_and_key(
+    tmp_path: Path, old: str, new: str, line: int, message: str
+) -> None:
+    spec = write_spec(tmp_path, JUDGES_SPEC.replace(old, new, 1))
+    with pytest.raises(SpecError) as info:
+        study_load(path=spec)
+    assert str(info.value).startswith(f"{spec}:{line}: {message}"), str(info.value)
+    assert not Study.objects.exists() and not Rater.objects.exists()
+
+
+def _line(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_a_judge_whose_model_or_key_is_not_there_yet_loads_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: Any
+) -> None:
+    """The demo spec loaded with load_study instead of demo: its SPRM is not trained yet
+    and OPENAI_API_KEY is not set. Both can be fixed before the first run: warnings."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("CONCORDANCE_VAR_DIR", str(tmp_path))
+    spec = ROOT / "fixtures" / "demo" / "study.yaml"
+    model_dir = tmp_path / "models" / "demo-sprm"
+    call_command("load_study", str(spec))
+    out = capsys.readouterr().out
+    assert Study.objects.get(slug="demo").raters.filter(kind="judge").count() == 2
+    warnings = [line.strip() for line in out.splitlines() if "warning:" in line]
+    assert warnings == [
+        f"warning: {spec}:{_line(spec, 'api_key_env: OPENAI_API_KEY')}: judge critic: api_key_env: "
+        "environment variable OPENAI_API_KEY is not set. To fix: set it where runs are started "
+        "(web server, run_judges) and for the Celery workers.",
+        f"warning: {spec}:{_line(spec, 'model_dir:')}: judge sprm: model_dir: no model directory at "
+        f"{model_dir}. To fix: train one with `python manage.py train_sprm --data FILE --format FORMAT "
+        f"--out {model_dir}` (the demo study's: `python manage.py demo` trains it).",
+    ]
