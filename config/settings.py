@@ -165,6 +165,8 @@ JUDGE_CHUNK_ROUNDS = int(os.environ.get("CONCORDANCE_JUDGE_CHUNK_ROUNDS", "4"))
 JUDGE_REDIS_URL = os.environ.get("CONCORDANCE_JUDGE_REDIS_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None
 )
+# Rows a rater's queue grows by at a time: the first claim makes this many, not one per item.
+ASSIGNMENT_QUEUE_CHUNK = int(os.environ.get("CONCORDANCE_ASSIGNMENT_QUEUE_CHUNK", "50"))
 # Where `load_study` resolves relative source paths when a spec is given as text.
 CONCORDANCE_DATA_ROOT = Path(os.environ.get("CONCORDANCE_DATA_ROOT", BASE_DIR))
 

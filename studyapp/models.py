@@ -390,9 +390,10 @@ class Label(models.Model):
 
 # --- Assignment of items to human raters -------------------------------------
 #
-# Every real (non-gold) item has `study.overlap` Slots. A human rater's queue is
-# one Assignment row per item, made when the rater first asks for work, ordered
-# by `position` (a hash of the study seed, the rater and the item). Claiming
+# Every real (non-gold) item has `study.overlap` Slots, made when the item first
+# enters a queue. A human rater's queue is one Assignment row per item, made a
+# chunk at a time from the first time the rater asks for work, ordered by
+# `position` (a hash of the study seed, the rater and the item). Claiming
 # an item means taking one of its free slots (`Slot.holder`); a slot is held by
 # at most one assignment and an item has k slots, so no item is ever served to
 # more than k raters, and (item, rater) is unique, so no rater sees an item

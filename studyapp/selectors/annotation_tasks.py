@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Slot, Study
+from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Study
+from studyapp.selectors.queues import items_free_for
 from studyapp.services.assignments import study_quota
 
 
@@ -113,32 +112,9 @@ def participation_progress(*, rater: Rater, now: datetime | None = None) -> dict
     participation: Participation = rater.participation
     done = participation.n_submitted + participation.n_gold
     quota = study_quota(study=rater.study)
-    free_slots = Slot.objects.filter(Q(holder__isnull=True) | Q(held_until__lt=now))
-    free = free_slots.filter(item_id=OuterRef("item_id"))
-    if participation.finished_at is not None:
-        open_real = 0
-    elif participation.queue_built_at is None:
-        # No queue yet: every real item with fewer than k live claims is open to this rater.
-        live = (
-            Slot.objects.filter(item_id=OuterRef("pk"), holder__isnull=False)
-            .filter(Q(held_until__isnull=True) | Q(held_until__gte=now))
-            .order_by()
-            .values("item_id")
-            .annotate(c=Count("id"))
-            .values("c")
-        )
-        open_real = (
-            Item.objects.filter(study_id=rater.study_id, is_gold=False)
-            .annotate(live=Coalesce(Subquery(live, output_field=IntegerField()), Value(0)))
-            .filter(live__lt=rater.study.overlap)
-            .count()
-        )
-    else:
-        open_real = (
-            Assignment.objects.filter(rater=rater, role=Assignment.Role.ITEM, status=Assignment.Status.QUEUED)
-            .filter(Exists(free))
-            .count()
-        )
+    # Real items the rater has not held yet with fewer than k live claims, whether
+    # or not they are in the rater's queue yet (it grows a chunk at a time).
+    open_real = 0 if participation.finished_at is not None else items_free_for(rater=rater, now=now).count()
     claimed = 1 if participation.current_id else 0
     assigned = done + claimed + open_real
     if quota is not None and participation.finished_at is None:

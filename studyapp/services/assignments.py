@@ -1,8 +1,12 @@
 """Serving items to human raters: queues, claims with overlap k, skips, drafts.
 
-A rater's queue is one `Assignment` row per item of the study, ordered by a
-hash of (study seed, rater id, item id), so each rater has their own random
-order, fixed and reproducible. A real item has `study.overlap` slots; a claim
+A rater's order over the study's items is a hash of (study seed, rater id,
+item id), so each rater has their own random order, fixed and reproducible.
+Their queue holds one `Assignment` row per item, made a chunk at a time
+(`ASSIGNMENT_QUEUE_CHUNK` items, the first of their order that can still be
+served to them) and extended when a claim finds nothing free in it, so a
+rater's first item does not wait on rows for the whole study. A real item has
+`study.overlap` slots, made when the item first enters a queue; a claim
 takes a free slot under a row lock. On PostgreSQL the slot is picked with
 `SELECT ... FOR UPDATE OF slot SKIP LOCKED`, so concurrent claims never wait
 on each other and never take the same slot; on SQLite every transaction is
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import hmac
 import json
 from collections.abc import Sequence
@@ -27,6 +32,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from studyapp.models import Assignment, Domain, Item, Participation, Persona, Rater, Slot, Step, Study
+from studyapp.selectors.queues import items_for_queue
 from studyapp.services.errors import (
     AnnotationInvalid,
     AssignmentNotActive,
@@ -71,53 +77,80 @@ def completion_code(*, participation: Participation) -> str:
     return mac.hexdigest()[:10].upper()
 
 
-def slot_sync(*, study: Study) -> int:
-    """Give every real item of the study its k slots; returns how many were made."""
-    k = study.overlap
-    short = (
-        Item.objects.filter(study=study, is_gold=False)
+def _slots_make(*, item_ids: list[int], k: int) -> None:
+    """Give these real items their k slots (the ones they lack)."""
+    # In item order, so concurrent queue extensions insert shared slots in one order (no deadlock).
+    slots = [Slot(item_id=item_id, index=i) for item_id in sorted(item_ids) for i in range(k)]
+    Slot.objects.bulk_create(slots, ignore_conflicts=True, batch_size=2000)
+
+
+def _queue_chunk() -> int:
+    return max(1, settings.ASSIGNMENT_QUEUE_CHUNK)
+
+
+def assignment_queue_extend(*, rater: Rater, role: str, limit: int | None = None) -> int:
+    """Add to the rater's queue the next `limit` items of this role in their order (all when None).
+
+    The items taken are those not in the queue yet that could ever be served
+    to the rater: gold and qualification items, and real items whose k slots
+    do not all hold submitted annotations (items added to the study since the
+    last extension are among them, at their place in the order). Real items
+    get their slots here. Safe to run concurrently; returns the rows added.
+    """
+    study = rater.study
+    qualifying = study.qualification_pass_mark is not None
+    candidates = items_for_queue(rater=rater)
+    if role == Assignment.Role.ITEM:
+        item_ids = list(candidates.filter(is_gold=False).values_list("id", flat=True))
+    else:
+        wanted = role == Assignment.Role.QUALIFICATION
+        item_ids = [
+            item_id
+            for item_id, qualification in candidates.filter(is_gold=True).values_list(
+                "id", "metadata__qualification"
+            )
+            if (qualifying and bool(qualification)) == wanted
+        ]
+    rows = [(queue_position(seed=study.seed, rater_id=rater.id, item_id=i), i) for i in item_ids]
+    chosen = heapq.nsmallest(limit, rows) if limit is not None else rows
+    if not chosen:
+        return 0
+    if role == Assignment.Role.ITEM:
+        _slots_make(item_ids=[item_id for _, item_id in chosen], k=study.overlap)
+    Assignment.objects.bulk_create(
+        [
+            Assignment(study=study, item_id=item_id, rater=rater, role=role, position=position)
+            for position, item_id in chosen
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return len(chosen)
+
+
+def _queue_slots_complete(*, rater: Rater) -> int:
+    """Slots for queued real items that have fewer than k (the study's overlap grew); returns items fixed."""
+    short = list(
+        Item.objects.filter(
+            assignments__rater=rater,
+            assignments__role=Assignment.Role.ITEM,
+            assignments__status=Assignment.Status.QUEUED,
+        )
         .annotate(n=Count("slots"))
-        .filter(n__lt=k)
+        .filter(n__lt=rater.study.overlap)
         .values_list("id", flat=True)
     )
-    slots = [Slot(item_id=item_id, index=i) for item_id in short for i in range(k)]
-    Slot.objects.bulk_create(slots, ignore_conflicts=True, batch_size=2000)
-    return len(slots)
+    _slots_make(item_ids=short, k=rater.study.overlap)
+    return len(short)
 
 
-def assignment_queue_build(*, rater: Rater, now: datetime | None = None) -> int:
-    """Put every item of the study the rater has not got yet into their queue.
-
-    Idempotent and safe to run concurrently; returns the number of rows added.
-    Items added to the study later enter the queue the next time it runs.
-    """
-    now = now or timezone.now()
-    study = rater.study
-    slot_sync(study=study)
-    have = set(Assignment.objects.filter(rater=rater).values_list("item_id", flat=True))
-    qualifying = study.qualification_pass_mark is not None
-    rows = []
-    for item_id, is_gold, metadata in Item.objects.filter(study=study).values_list(
-        "id", "is_gold", "metadata"
-    ):
-        if item_id in have:
-            continue
-        role = Assignment.Role.ITEM
-        if is_gold:
-            is_qual = qualifying and bool((metadata or {}).get("qualification"))
-            role = Assignment.Role.QUALIFICATION if is_qual else Assignment.Role.GOLD
-        rows.append(
-            Assignment(
-                study=study,
-                item_id=item_id,
-                rater=rater,
-                role=role,
-                position=queue_position(seed=study.seed, rater_id=rater.id, item_id=item_id),
-            )
-        )
-    Assignment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-    Participation.objects.filter(rater=rater).update(queue_built_at=now)
-    return len(rows)
+def _queue_start(*, participation: Participation, rater: Rater, now: datetime) -> None:
+    """The rater's first rows: the whole qualification set, the first chunk of real items."""
+    if rater.study.qualification_pass_mark is not None:
+        assignment_queue_extend(rater=rater, role=Assignment.Role.QUALIFICATION)
+    assignment_queue_extend(rater=rater, role=Assignment.Role.ITEM, limit=_queue_chunk())
+    participation.queue_built_at = now
+    Participation.objects.filter(id=participation.id).update(queue_built_at=now)
 
 
 CLAIM_SQL_POSTGRES = """
@@ -270,12 +303,19 @@ def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) ->
 
 def _claim_unslotted(*, rater: Rater, role: str, now: datetime) -> Assignment | None:
     """Claim the rater's next gold or qualification item (no slot: not counted in k)."""
-    assignment = (
+    queued = (
         Assignment.objects.filter(rater=rater, role=role, status=Assignment.Status.QUEUED)
         .select_related("item__domain", "item__persona")
         .order_by("position")
-        .first()
     )
+    assignment = queued.first()
+    # The gold queue grows a chunk at a time too (the qualification set is queued whole).
+    if (
+        assignment is None
+        and role == Assignment.Role.GOLD
+        and assignment_queue_extend(rater=rater, role=role, limit=_queue_chunk())
+    ):
+        assignment = queued.first()
     if assignment is None:
         return None
     assignment.study = rater.study
@@ -381,15 +421,8 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
             if current.status == Assignment.Status.CLAIMED:
                 return current
         if participation.queue_built_at is None:
-            assignment_queue_build(rater=rater, now=now)
+            _queue_start(participation=participation, rater=rater, now=now)
         assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
-        # Items may have been added to the study since the queue was built.
-        if (
-            assignment is None
-            and participation.finished_at is None
-            and assignment_queue_build(rater=rater, now=now)
-        ):
-            assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
         if assignment is None:
             if participation.qualification != Participation.Qualification.PENDING:
                 _finish(participation=participation, now=now)
@@ -428,7 +461,18 @@ def _next_by_rule(
         assignment = _claim_unslotted(rater=rater, role=Assignment.Role.GOLD, now=now)
         if assignment is not None:
             return assignment
-    return _claim_slot(participation=participation, rater=rater, now=now)
+    return _claim_real(participation=participation, rater=rater, now=now)
+
+
+def _claim_real(*, participation: Participation, rater: Rater, now: datetime) -> Assignment | None:
+    """The first free slot in the rater's order, extending their queue while none is free in it."""
+    while True:
+        assignment = _claim_slot(participation=participation, rater=rater, now=now)
+        if assignment is not None:
+            return assignment
+        added = assignment_queue_extend(rater=rater, role=Assignment.Role.ITEM, limit=_queue_chunk())
+        if not added and not _queue_slots_complete(rater=rater):
+            return None
 
 
 def assignment_release_expired(*, study: Study | None = None, now: datetime | None = None) -> int:
@@ -535,12 +579,11 @@ __all__ = [
     "assignment_claim_next",
     "assignment_draft_save",
     "assignment_flag",
-    "assignment_queue_build",
+    "assignment_queue_extend",
     "assignment_release_expired",
     "assignment_skip",
     "completion_code",
     "participation_for",
     "queue_position",
-    "slot_sync",
     "study_quota",
 ]
