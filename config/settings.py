@@ -167,6 +167,9 @@ JUDGE_REDIS_URL = os.environ.get("CONCORDANCE_JUDGE_REDIS_URL") or (
 )
 # Rows a rater's queue grows by at a time: the first claim makes this many, not one per item.
 ASSIGNMENT_QUEUE_CHUNK = int(os.environ.get("CONCORDANCE_ASSIGNMENT_QUEUE_CHUNK", "50"))
+# When every slot a rater could take is held by others' claims, `next` says "wait" and when to
+# ask again: the soonest claim timeout, at most this many seconds (a holder may skip sooner).
+ASSIGNMENT_RETRY_AFTER = int(os.environ.get("CONCORDANCE_ASSIGNMENT_RETRY_AFTER", "30"))
 # Where `load_study` resolves relative source paths when a spec is given as text.
 CONCORDANCE_DATA_ROOT = Path(os.environ.get("CONCORDANCE_DATA_ROOT", BASE_DIR))
 

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
@@ -25,6 +26,7 @@ from studyapp.selectors.annotation_tasks import (
     study_criteria,
     study_open_by_slug,
 )
+from studyapp.selectors.queues import rater_retry_after
 from studyapp.services.assignments import assignment_claim_next
 from studyapp.services.errors import ParticipationBlocked, ServiceError
 from studyapp.services.participants import (
@@ -95,6 +97,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     if gate:
         return redirect(gate)
     progress = participation_progress(rater=rater)
+    retry_after = rater_retry_after(rater=rater, now=timezone.now()) if progress["wait"] else None
     complete_url = None
     if progress["finished"] and participation.external_id and progress["completion_code"]:
         complete_url = PROLIFIC_COMPLETE_URL + progress["completion_code"]
@@ -107,6 +110,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
             "percent": round(100 * progress["done"] / progress["assigned"]) if progress["assigned"] else 0,
             "current": participation.current_id,
             "complete_url": complete_url,
+            "retry_after": retry_after,
         },
     )
 

@@ -56,7 +56,8 @@ class AssignmentOut(serializers.Serializer):
 class ProgressOut(serializers.Serializer):
     done = serializers.IntegerField()
     assigned = serializers.IntegerField()
-    finished = serializers.BooleanField()
+    finished = serializers.BooleanField(help_text="no item can ever be served to you again")
+    wait = serializers.BooleanField(help_text="no item is free now (others hold the slots left): ask later")
     completion_code = serializers.CharField(allow_null=True)
     qualification = serializers.CharField()
     consented = serializers.BooleanField()
@@ -66,7 +67,16 @@ class ProgressOut(serializers.Serializer):
 class NextOut(serializers.Serializer):
     assignment = AssignmentOut(allow_null=True)
     task = TaskOut(allow_null=True)
-    finished = serializers.BooleanField()
+    finished = serializers.BooleanField(
+        help_text="no item can ever be served to you again; the completion code is set"
+    )
+    wait = serializers.BooleanField(
+        help_text="no item now, but the study is not over for you: every slot left is held by another "
+        "annotator's claim, which their submission, a skip or a timeout may free; ask again"
+    )
+    retry_after = serializers.IntegerField(
+        allow_null=True, help_text="with wait: seconds until asking again is worth it (also Retry-After)"
+    )
     completion_code = serializers.CharField(allow_null=True)
 
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -34,6 +35,7 @@ from studyapp.selectors.api_callers import (
     rater_by_token,
     token_key,
 )
+from studyapp.selectors.queues import rater_retry_after
 from studyapp.services.annotations import annotation_submit
 from studyapp.services.assignments import (
     assignment_claim_next,
@@ -116,26 +118,54 @@ class JoinView(APIView):
         return Response(participation_progress(rater=rater))
 
 
-def _next(*, study: Study, rater: Rater) -> tuple[dict[str, Any], int]:
-    try:
-        assignment = assignment_claim_next(rater=rater, study=study)
-    except ServiceError as error:
-        return _error_body(error), error.status
-    if assignment is None:
-        participation = rater.participation
-        participation.refresh_from_db(fields=["finished_at", "completion_code"])
-        return {
-            "assignment": None,
-            "task": None,
-            "finished": participation.finished_at is not None,
-            "completion_code": participation.completion_code or None,
-        }, 200
+def _serving(assignment: Assignment) -> dict[str, Any]:
+    """The `next` answer that serves an item."""
     return {
         "assignment": assignment_public(assignment=assignment),
         "task": item_task(assignment=assignment),
         "finished": False,
+        "wait": False,
+        "retry_after": None,
         "completion_code": None,
-    }, 200
+    }
+
+
+def _next(*, study: Study, rater: Rater) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The `next` answer: an item; or finished; or wait, with when to ask again (also `Retry-After`)."""
+    try:
+        assignment = assignment_claim_next(rater=rater, study=study)
+    except ServiceError as error:
+        return _error_body(error), error.status, {}
+    if assignment is not None:
+        return _serving(assignment), 200, {}
+    participation = rater.participation
+    participation.refresh_from_db(fields=["finished_at", "completion_code"])
+    if participation.finished_at is not None:
+        return (
+            {
+                "assignment": None,
+                "task": None,
+                "finished": True,
+                "wait": False,
+                "retry_after": None,
+                "completion_code": participation.completion_code or None,
+            },
+            200,
+            {},
+        )
+    seconds = rater_retry_after(rater=rater, now=timezone.now())
+    return (
+        {
+            "assignment": None,
+            "task": None,
+            "finished": False,
+            "wait": True,
+            "retry_after": seconds,
+            "completion_code": None,
+        },
+        200,
+        {"Retry-After": str(seconds)},
+    )
 
 
 class NextView(TokenFastPathView):
@@ -143,14 +173,18 @@ class NextView(TokenFastPathView):
     def post(self, request: Request, slug: str) -> Response:
         """Claim the next item (or get the one already claimed)."""
         study, rater = _rater(request, slug)
-        body, code = _next(study=study, rater=rater)
-        return Response(body, status=code)
+        body, code, headers = _next(study=study, rater=rater)
+        return Response(body, status=code, headers=headers)
 
     def post_fast(self, request: HttpRequest, key: str, **kwargs: Any) -> HttpResponse | None:
         rater = rater_by_token(key=key, slug=kwargs["slug"])
         if rater is None:
             return None
-        return _json(*_next(study=rater.study, rater=rater))
+        body, code, headers = _next(study=rater.study, rater=rater)
+        response = _json(body, code)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 class ProgressView(APIView):
@@ -166,14 +200,7 @@ class AssignmentView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         """One of the caller's assignments with its blinded task."""
         assignment = assignment_of_user(assignment_id=pk, user=request.user)
-        return Response(
-            {
-                "assignment": assignment_public(assignment=assignment),
-                "task": item_task(assignment=assignment),
-                "finished": False,
-                "completion_code": None,
-            }
-        )
+        return Response(_serving(assignment))
 
 
 class DraftView(APIView):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Study
 from studyapp.selectors.queues import items_free_for
-from studyapp.services.assignments import study_quota
+from studyapp.services.assignments import participation_finished, study_quota
 
 
 def study_open_by_slug(*, slug: str) -> Study:
@@ -107,23 +107,31 @@ def assignment_public(*, assignment: Assignment) -> dict[str, Any]:
 
 
 def participation_progress(*, rater: Rater, now: datetime | None = None) -> dict[str, Any]:
-    """Done / assigned for the progress bar, and whether the rater is finished."""
+    """Done / assigned for the progress bar, whether the rater is finished or must wait."""
     now = now or timezone.now()
     participation: Participation = rater.participation
     done = participation.n_submitted + participation.n_gold
     quota = study_quota(study=rater.study)
+    finished = participation_finished(participation=participation, rater=rater)
     # Real items the rater has not held yet with fewer than k live claims, whether
     # or not they are in the rater's queue yet (it grows a chunk at a time).
-    open_real = 0 if participation.finished_at is not None else items_free_for(rater=rater, now=now).count()
-    claimed = 1 if participation.current_id else 0
+    open_real = 0 if finished else items_free_for(rater=rater, now=now).count()
+    claimed = 1 if participation.current_id and not finished else 0
     assigned = done + claimed + open_real
-    if quota is not None and participation.finished_at is None:
+    if quota is not None and not finished:
         assigned = min(assigned, quota + participation.n_gold + claimed)
+    wait = (
+        not finished
+        and not claimed
+        and open_real == 0
+        and participation.qualification != Participation.Qualification.PENDING
+    )
     return {
         "done": done,
         "assigned": max(assigned, done),
-        "finished": participation.finished_at is not None,
-        "completion_code": participation.completion_code or None,
+        "finished": finished,
+        "wait": wait,
+        "completion_code": (participation.completion_code or None) if finished else None,
         "qualification": participation.qualification,
         "consented": participation.consented_at is not None,
         "instructions_read": participation.instructions_read_at is not None,

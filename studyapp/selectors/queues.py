@@ -10,10 +10,12 @@ can be served now while fewer than k of its slots are held by live claims.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 
 from studyapp.models import Assignment, Item, Rater, Slot
 
@@ -57,6 +59,23 @@ def items_free_for(*, rater: Rater, now: datetime) -> QuerySet[Item]:
     return _not_closed_to(rater).exclude(id__in=_full(rater, _live(now)))
 
 
+def rater_retry_after(*, rater: Rater, now: datetime) -> int:
+    """Seconds until a rater with nothing free should ask again.
+
+    The soonest timeout of a claim on an item left for them, at most
+    `ASSIGNMENT_RETRY_AFTER` (a holder may skip sooner), at least 1.
+    """
+    cap = max(1, settings.ASSIGNMENT_RETRY_AFTER)
+    soonest = (
+        Slot.objects.filter(item__in=items_left_for(rater=rater), holder__isnull=False, held_until__gte=now)
+        .aggregate(soonest=Min("held_until"))
+        .get("soonest")
+    )
+    if soonest is None:
+        return cap
+    return max(1, min(cap, math.ceil((soonest - now).total_seconds())))
+
+
 def items_for_queue(*, rater: Rater) -> QuerySet[Item]:
     """Items not yet in the rater's queue that could ever be served to them (gold ones included)."""
     queued = Assignment.objects.filter(rater_id=rater.id, item_id=OuterRef("pk"))
@@ -68,4 +87,4 @@ def items_for_queue(*, rater: Rater) -> QuerySet[Item]:
     )
 
 
-__all__ = ["items_for_queue", "items_free_for", "items_left_for"]
+__all__ = ["items_for_queue", "items_free_for", "items_left_for", "rater_retry_after"]

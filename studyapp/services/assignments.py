@@ -32,7 +32,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from studyapp.models import Assignment, Domain, Item, Participation, Persona, Rater, Slot, Step, Study
-from studyapp.selectors.queues import items_for_queue
+from studyapp.selectors.queues import items_for_queue, items_left_for
 from studyapp.services.errors import (
     AnnotationInvalid,
     AssignmentNotActive,
@@ -349,6 +349,30 @@ def _qualification_settle(*, participation: Participation, study: Study) -> None
     participation.save(update_fields=["qualification"])
 
 
+def _finished_for_good(*, participation: Participation, study: Study) -> bool:
+    """Failed the qualification or reached the quota: nothing can change that."""
+    if participation.qualification == Participation.Qualification.FAILED:
+        return True
+    quota = study_quota(study=study)
+    return quota is not None and participation.n_submitted >= quota
+
+
+def participation_finished(*, participation: Participation, rater: Rater) -> bool:
+    """Whether the rater is finished: no item can ever be served to them.
+
+    A stored `finished_at` records when the rater was told so. It holds for
+    good after a failed qualification or a reached quota; after running out
+    of items it holds while no real item can still be served to them, so a
+    rater told "finished" when every free slot was only claimed (the rule
+    before) or before items were added to the study is served again.
+    """
+    if participation.finished_at is None:
+        return False
+    if _finished_for_good(participation=participation, study=rater.study):
+        return True
+    return not items_left_for(rater=rater).exists()
+
+
 def _finish(*, participation: Participation, now: datetime) -> None:
     if participation.finished_at is None:
         participation.finished_at = now
@@ -388,13 +412,15 @@ def _participation_locked(*, rater: Rater) -> Participation:
 
 
 def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = None) -> Assignment | None:
-    """The rater's current item, or a newly claimed one; None when nothing is left.
+    """The rater's current item, or a newly claimed one; None when none is free.
 
     Order of service: an unfinished claim first; then the qualification set
     while the rater has not passed it; then real items in the rater's order,
     with gold items mixed in at `study.gold_rate`. A rater who fails the
-    qualification, reaches the study's quota or runs out of items is finished
-    and gets a completion code.
+    qualification, reaches the study's quota or has no item left that could
+    ever be served to them is finished (`finished_at`) and gets a completion
+    code. None with `finished_at` unset means every slot the rater could take
+    is held by another claim right now: ask again later.
     """
     now = now or timezone.now()
     if rater.study_id != study.id:
@@ -413,7 +439,10 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
         ):
             raise ParticipationBlocked()
         if participation.finished_at is not None:
-            return None
+            if participation_finished(participation=participation, rater=rater):
+                return None
+            participation.finished_at = None
+            participation.save(update_fields=["finished_at"])
         if participation.current_id is not None:
             current = Assignment.objects.select_related("item__domain", "item__persona", "study").get(
                 id=participation.current_id
@@ -424,7 +453,13 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
             _queue_start(participation=participation, rater=rater, now=now)
         assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
         if assignment is None:
-            if participation.qualification != Participation.Qualification.PENDING:
+            # Finished only when nothing can ever be served; while the slots left
+            # are held by others' claims the rater waits (see `assignment_wait_seconds`).
+            if (
+                participation.finished_at is None
+                and participation.qualification != Participation.Qualification.PENDING
+                and not items_left_for(rater=rater).exists()
+            ):
                 _finish(participation=participation, now=now)
             return None
         if participation.current_id != assignment.id:  # (the PostgreSQL claim records it itself)
@@ -583,6 +618,7 @@ __all__ = [
     "assignment_release_expired",
     "assignment_skip",
     "completion_code",
+    "participation_finished",
     "participation_for",
     "queue_position",
     "study_quota",

@@ -168,3 +168,15 @@ def test_items_can_be_added_after_queues_exist(make_study, make_rater):
     annotation_submit(assignment=a, step_labels={0: 1, 1: 1, 2: 1})
     ReasoningItemFactory(study=study, steps=1)
     assert assignment_claim_next(rater=rater, study=study) is not None
+
+
+def test_queue_page_says_come_back_while_every_slot_is_held(client, make_study, make_rater):
+    study = make_study(n=2, steps=1, overlap=1)
+    for _ in range(2):
+        assignment_claim_next(rater=make_rater(study), study=study)
+    late = make_rater(study, "late")
+    assert assignment_claim_next(rater=late, study=study) is None
+    client.force_login(late.user)
+    page = client.get(f"/studies/{study.slug}/queue/").content.decode()
+    assert 'id="wait"' in page and 'http-equiv="refresh"' in page
+    assert 'id="finished"' not in page and "completion code" not in page

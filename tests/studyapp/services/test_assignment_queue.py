@@ -127,3 +127,18 @@ def test_progress_counts_the_items_not_yet_queued(make_study, make_rater):
     rater.participation.refresh_from_db()
     progress = participation_progress(rater=rater)
     assert (progress["done"], progress["assigned"]) == (0, 9)  # 1 claimed + 8 free, 3 of them queued
+
+
+def test_a_rater_finished_at_k_is_served_again_when_the_overlap_grows(make_study, make_rater):
+    study = make_study(n=2, steps=1, overlap=1)
+    first, second = make_rater(study), make_rater(study)
+    _submit(assignment_claim_next(rater=first, study=study))
+    _submit(assignment_claim_next(rater=second, study=study))
+    assert assignment_claim_next(rater=first, study=study) is None
+    first.participation.refresh_from_db()
+    assert first.participation.finished_at is not None  # rightly: the other item had its k
+    study.overlap = 2
+    study.save()
+    again = assignment_claim_next(rater=first, study=study)
+    assert again is not None and again.status == "claimed"
+    assert not Assignment.objects.filter(rater=first, item=again.item, status="submitted").exists()
