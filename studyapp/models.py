@@ -529,6 +529,25 @@ class Participation(models.Model):
         return f"participation of {self.rater_id}"
 
 
+class ParticipantAccount(models.Model):
+    """A user made by a crowdsourcing link for one external participant id.
+
+    A link only ever logs into an account it made (one with this row), and
+    only while that account has no rights: no password, no group, no
+    permission, not staff. Every other account is out of a link's reach,
+    whatever its username.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participant_account"
+    )
+    external_id = models.CharField(max_length=64, unique=True, help_text="e.g. PROLIFIC_PID")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"participant {self.external_id}"
+
+
 class StudyReport(models.Model):
     """A concordance report built in the background (never inside a web request)."""
 

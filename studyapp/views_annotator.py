@@ -195,7 +195,9 @@ def participant_link(request: HttpRequest, slug: str) -> HttpResponse:
             session_id=request.GET.get("SESSION_ID", ""),
         )
     except ServiceError as error:
-        return render(request, "studyapp/annotate/link_error.html", {"error": error.message}, status=400)
+        return render(
+            request, "studyapp/annotate/link_error.html", {"error": error.message}, status=error.status
+        )
     login(request, rater.user, backend="django.contrib.auth.backends.ModelBackend")
     return redirect("studyapp:study", slug=slug)
 

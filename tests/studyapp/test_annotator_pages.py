@@ -98,11 +98,12 @@ def test_prolific_link_enters_and_finishes_with_completion_code(client, make_stu
     assert "ABC123" in page and "app.prolific.com/submissions/complete?cc=ABC123" in page
     assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=").status_code == 400
     assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=<script>").status_code == 400
-    # A link can never enter an account that has a password (or staff rights).
-    UserFactory(username="p-admin", is_staff=True)
+    # A link can never enter an account it did not make, such as a staff account of that name.
+    admin = UserFactory(username="p-admin", is_staff=True)
     client.logout()
-    assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=admin").status_code == 400
-    assert "_auth_user_id" not in client.session
+    assert client.get(f"/p/{study.slug}/?PROLIFIC_PID=admin").status_code == 302
+    assert client.session["_auth_user_id"] != str(admin.id)
+    assert client.get(f"/researcher/studies/{study.slug}/").status_code == 403
 
 
 def test_create_annotators_writes_working_credentials(make_study, tmp_path):
