@@ -181,6 +181,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "studyapp.api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Concordance API",

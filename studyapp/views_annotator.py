@@ -7,6 +7,8 @@ so pages and scripts share one implementation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth import login
@@ -23,12 +25,14 @@ from studyapp.selectors.annotation_tasks import (
     assignment_of_user,
     item_task,
     participation_progress,
+    rater_of_user,
+    study_by_slug,
     study_criteria,
-    study_open_by_slug,
+    study_joinable_by_slug,
 )
 from studyapp.selectors.queues import rater_retry_after
 from studyapp.services.assignments import assignment_claim_next
-from studyapp.services.errors import ParticipationBlocked, ServiceError
+from studyapp.services.errors import ParticipationBlocked, ServiceError, StudyNotOpen
 from studyapp.services.participants import (
     participant_enter,
     participation_consent,
@@ -40,9 +44,30 @@ PROLIFIC_COMPLETE_URL = "https://app.prolific.com/submissions/complete?cc="
 
 
 def _enrolled(request: HttpRequest, slug: str) -> tuple[Study, Rater, Participation]:
-    study = study_open_by_slug(slug=slug)
-    rater = rater_for_user(study=study, user=request.user)
+    """The user's rater in an open study (made on first use); `StudyNotOpen` for a closed one."""
+    rater = rater_of_user(slug=slug, user=request.user)
+    study = study_joinable_by_slug(slug=slug, enrolled=rater is not None)
+    if rater is None:
+        rater = rater_for_user(study=study, user=request.user)
     return study, rater, rater.participation
+
+
+def _says_when_closed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A study that is not open gets a page saying so (with the completion code of a finished rater)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, slug, *args, **kwargs)
+        except StudyNotOpen:
+            study = study_by_slug(slug=slug)
+            rater = rater_of_user(slug=slug, user=request.user)
+            progress = participation_progress(rater=rater) if rater is not None else None
+            return render(
+                request, "studyapp/annotate/closed.html", {"study": study, "progress": progress}, status=403
+            )
+
+    return wrapped
 
 
 def _gate(study: Study, participation: Participation) -> str | None:
@@ -55,6 +80,7 @@ def _gate(study: Study, participation: Participation) -> str | None:
 
 
 @login_required
+@_says_when_closed
 def study_entry(request: HttpRequest, slug: str) -> HttpResponse:
     study, _, participation = _enrolled(request, slug)
     return redirect(_gate(study, participation) or reverse("studyapp:queue", args=[slug]))
@@ -62,6 +88,7 @@ def study_entry(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_says_when_closed
 def consent(request: HttpRequest, slug: str) -> HttpResponse:
     study, rater, _ = _enrolled(request, slug)
     if request.method == "POST":
@@ -78,6 +105,7 @@ def consent(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_says_when_closed
 def instructions(request: HttpRequest, slug: str) -> HttpResponse:
     study, rater, participation = _enrolled(request, slug)
     if request.method == "POST":
@@ -91,6 +119,7 @@ def instructions(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@_says_when_closed
 def queue(request: HttpRequest, slug: str) -> HttpResponse:
     study, rater, participation = _enrolled(request, slug)
     gate = _gate(study, participation)
@@ -116,6 +145,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@_says_when_closed
 def next_item(request: HttpRequest, slug: str) -> HttpResponse:
     """Claim (or resume) and go to the item page; back to the queue when none is left."""
     study, rater, _ = _enrolled(request, slug)
@@ -184,9 +214,10 @@ def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "studyapp/annotate/summary.html", context)
 
 
+@_says_when_closed
 def participant_link(request: HttpRequest, slug: str) -> HttpResponse:
     """A crowdsourcing link: `?PROLIFIC_PID=...&STUDY_ID=...&SESSION_ID=...`."""
-    study = study_open_by_slug(slug=slug)
+    study = study_joinable_by_slug(slug=slug, enrolled=False)
     try:
         rater = participant_enter(
             study=study,

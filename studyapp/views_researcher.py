@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from studyapp.models import JudgeRun, Rater, StudyReport
 from studyapp.permissions import researcher_required
-from studyapp.selectors.annotation_tasks import study_open_by_slug
+from studyapp.selectors.annotation_tasks import study_by_slug
 from studyapp.selectors.dashboard import study_dashboard
 from studyapp.services.judge_runs import JudgeRunError, judge_run_cancel, judge_run_start
 
@@ -18,7 +18,7 @@ REPORTS_SHOWN = 10
 
 @researcher_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    study = study_open_by_slug(slug=slug)
+    study = study_by_slug(slug=slug)
     reports = StudyReport.objects.filter(study=study).defer("data", "html")[:REPORTS_SHOWN]
     context = {"study": study, "reports": reports, **study_dashboard(study=study)}
     return render(request, "studyapp/researcher/dashboard.html", context)
@@ -27,7 +27,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @researcher_required
 @require_POST
 def judge_run_create(request: HttpRequest, slug: str) -> HttpResponse:
-    study = study_open_by_slug(slug=slug)
+    study = study_by_slug(slug=slug)
     rater = get_object_or_404(Rater, pk=request.POST.get("rater"), study=study, kind=Rater.Kind.JUDGE)
     mode = request.POST.get("mode", JudgeRun.Mode.SYNC)
     try:

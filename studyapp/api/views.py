@@ -19,6 +19,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from studyapp.api import serializers as s
+from studyapp.api.errors import error_body, error_response
 from studyapp.api.submit_input import plain_submission
 from studyapp.models import Assignment, Item, Rater, Step, Study
 from studyapp.selectors.annotation_tasks import (
@@ -27,7 +28,7 @@ from studyapp.selectors.annotation_tasks import (
     item_task,
     participation_progress,
     rater_of_user,
-    study_open_by_slug,
+    study_joinable_by_slug,
 )
 from studyapp.selectors.api_callers import (
     assignment_by_token,
@@ -43,23 +44,12 @@ from studyapp.services.assignments import (
     assignment_flag,
     assignment_skip,
 )
-from studyapp.services.errors import AnnotationInvalid, ServiceError
+from studyapp.services.errors import ServiceError
 from studyapp.services.participants import (
     participation_consent,
     participation_instructions_read,
     rater_for_user,
 )
-
-
-def _error_body(error: ServiceError) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": error.code, "detail": error.message}
-    if isinstance(error, AnnotationInvalid):
-        body["errors"] = error.errors
-    return body
-
-
-def error_response(error: ServiceError) -> Response:
-    return Response(_error_body(error), status=error.status)
 
 
 def _json(body: dict[str, Any], status_code: int = 200) -> HttpResponse:
@@ -93,10 +83,11 @@ class TokenFastPathView(APIView):
 
 
 def _rater(request: Request, slug: str) -> tuple[Study, Any]:
+    """The caller's rater in the study; a first call enrols them, in an open study only."""
     rater = rater_of_user(slug=slug, user=request.user)
     if rater is not None:
         return rater.study, rater
-    study = study_open_by_slug(slug=slug)
+    study = study_joinable_by_slug(slug=slug, enrolled=False)
     return study, rater_for_user(study=study, user=request.user)
 
 
@@ -135,7 +126,7 @@ def _next(*, study: Study, rater: Rater) -> tuple[dict[str, Any], int, dict[str,
     try:
         assignment = assignment_claim_next(rater=rater, study=study)
     except ServiceError as error:
-        return _error_body(error), error.status, {}
+        return error_body(error), error.status, {}
     if assignment is not None:
         return _serving(assignment), 200, {}
     participation = rater.participation
@@ -238,7 +229,7 @@ def _submit(
             steps=steps,
         )
     except ServiceError as error:
-        return _error_body(error), error.status
+        return error_body(error), error.status
     return {
         "annotation": result.annotation.id,
         "first_error": result.annotation.first_error,

@@ -16,13 +16,30 @@ from django.utils import timezone
 from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Study
 from studyapp.selectors.queues import items_free_for
 from studyapp.services.assignments import participation_finished, study_quota
+from studyapp.services.errors import StudyNotOpen
 
 
-def study_open_by_slug(*, slug: str) -> Study:
+def study_by_slug(*, slug: str) -> Study:
+    """The study whatever its status (researchers' pages), else 404."""
     study = Study.objects.filter(slug=slug).first()
     if study is None:
         raise Http404("No such study.")
     return study
+
+
+def study_joinable_by_slug(*, slug: str, enrolled: bool) -> Study:
+    """The study if it is open; annotators never see or join another.
+
+    A draft is a 404 to anyone not enrolled in it (it has not been announced);
+    a closed study, or a draft someone is enrolled in, raises `StudyNotOpen`
+    so that the page can say so.
+    """
+    study = study_by_slug(slug=slug)
+    if study.status == Study.Status.OPEN:
+        return study
+    if study.status == Study.Status.DRAFT and not enrolled:
+        raise Http404("No such study.")
+    raise StudyNotOpen()
 
 
 def rater_of_user(*, slug: str, user: Any) -> Rater | None:

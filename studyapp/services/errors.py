@@ -33,7 +33,7 @@ class AssignmentNotActive(ServiceError):
 
 
 class StudyNotOpen(ServiceError):
-    """The study is not open."""
+    """This study is not open: it serves no items and takes no new participants."""
 
     code = "study_not_open"
     status = 409

@@ -181,3 +181,55 @@ def test_queue_page_says_come_back_while_every_slot_is_held(client, make_study, 
     page = client.get(f"/studies/{study.slug}/queue/").content.decode()
     assert 'id="wait"' in page and 'http-equiv="refresh"' in page
     assert 'id="finished"' not in page and "completion code" not in page
+
+
+@pytest.mark.parametrize("status", ["draft", "closed"])
+def test_only_open_studies_are_listed_and_joinable(client, make_study, status):
+    from rest_framework.test import APIClient
+
+    from studyapp.services.participants import annotator_create
+
+    hidden = make_study(n=1, status=status, title="Hidden study")
+    shown = make_study(n=1, title="Shown study")
+    for who in (None, "visitor"):
+        if who:
+            client.force_login(UserFactory(username=who))
+        home = client.get("/").content.decode()
+        assert "Shown study" in home and "Hidden study" not in home
+    for page in ("", "consent/", "instructions/", "queue/"):
+        response = client.get(f"/studies/{hidden.slug}/{page}")
+        assert response.status_code == (404 if status == "draft" else 403), page
+    assert client.post(f"/studies/{hidden.slug}/next/").status_code in (403, 404)
+    assert not Rater.objects.filter(study=hidden).exists()
+    link = client.get(f"/p/{hidden.slug}/?PROLIFIC_PID=abc")
+    assert link.status_code in (403, 404) and not Rater.objects.filter(study=hidden).exists()
+    (cred,) = annotator_create(study=shown, count=1, prefix="api")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {cred.token}")
+    for method, path in (("post", "join/"), ("post", "next/"), ("get", "progress/")):
+        response = getattr(api, method)(
+            f"/api/studies/{hidden.slug}/{path}", {"consent": True}, format="json"
+        )
+        assert response.status_code == (404 if status == "draft" else 409), path
+    assert not Rater.objects.filter(study=hidden).exists()
+    researcher = UserFactory(username="res", is_staff=True)
+    client.force_login(researcher)
+    home = client.get("/").content.decode()
+    assert "Hidden study" in home and status in home
+    assert client.get(f"/researcher/studies/{hidden.slug}/").status_code == 200
+
+
+def test_an_enrolled_annotator_of_a_closed_study_is_told_it_is_closed(client, make_study, make_rater):
+    study = make_study(n=1, steps=1, spec={"annotation": {"completion_code": "DONE42"}})
+    rater = make_rater(study, "was-here")
+    annotation_submit(assignment=assignment_claim_next(rater=rater, study=study), step_labels={0: 1})
+    assert assignment_claim_next(rater=rater, study=study) is None  # finished, with the code
+    study.status = "closed"
+    study.save()
+    client.force_login(rater.user)
+    for page in ("", "queue/"):
+        response = client.get(f"/studies/{study.slug}/{page}")
+        body = response.content.decode()
+        assert response.status_code == 403 and 'id="closed"' in body and "This study is closed" in body
+        assert "DONE42" in body
+    assert client.post(f"/studies/{study.slug}/next/", follow=True).status_code == 403
