@@ -26,6 +26,7 @@ from studyapp.selectors.annotation_tasks import (
     assignment_of_user,
     assignment_public,
     item_task,
+    newcomer_rater,
     participation_progress,
     rater_of_user,
     study_joinable_by_slug,
@@ -181,8 +182,11 @@ class NextView(TokenFastPathView):
 class ProgressView(APIView):
     @extend_schema(responses={200: s.ProgressOut})
     def get(self, request: Request, slug: str) -> Response:
-        """Items done and assigned to the caller."""
-        _, rater = _rater(request, slug)
+        """Items done and assigned to the caller (a caller not enrolled yet is not enrolled by a GET)."""
+        rater = rater_of_user(slug=slug, user=request.user)
+        if rater is None:
+            study = study_joinable_by_slug(slug=slug, enrolled=False)
+            rater = newcomer_rater(study=study, user=request.user)
         return Response(participation_progress(rater=rater))
 
 

@@ -153,3 +153,10 @@ def participation_progress(*, rater: Rater, now: datetime | None = None) -> dict
         "consented": participation.consented_at is not None,
         "instructions_read": participation.instructions_read_at is not None,
     }
+
+
+def newcomer_rater(*, study: Study, user: Any) -> Rater:
+    """The rater a user not enrolled yet would be, unsaved, for reading their starting progress."""
+    rater = Rater(study=study, kind=Rater.Kind.HUMAN, user=user)
+    rater.participation = Participation(rater=rater)
+    return rater

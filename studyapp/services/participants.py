@@ -124,9 +124,17 @@ def _participant_account_create(*, participant_id: str) -> ParticipantAccount:
         return account
 
 
-def participant_account_exists(*, participant_id: str) -> bool:
-    """Whether a link already made an account for this participant id."""
-    return ParticipantAccount.objects.filter(external_id=(participant_id or "").strip()).exists()
+def participant_link_ids(
+    *, participant_id: str, external_study_id: str = "", session_id: str = ""
+) -> tuple[str, str, str]:
+    """A link's ids, stripped; `ParticipantIdInvalid` when they are not plain ids."""
+    participant_id = (participant_id or "").strip()
+    if not PID_PATTERN.fullmatch(participant_id):
+        raise ParticipantIdInvalid()
+    external_study_id, session_id = (external_study_id or "").strip(), (session_id or "").strip()
+    if not (EXTERNAL_PATTERN.fullmatch(external_study_id) and EXTERNAL_PATTERN.fullmatch(session_id)):
+        raise ParticipantIdInvalid("The link's STUDY_ID or SESSION_ID is not an id (200 characters at most).")
+    return participant_id, external_study_id, session_id
 
 
 def participant_enter(
@@ -145,12 +153,9 @@ def participant_enter(
     """
     if study.status != Study.Status.OPEN:
         raise StudyNotOpen()
-    participant_id = (participant_id or "").strip()
-    if not PID_PATTERN.fullmatch(participant_id):
-        raise ParticipantIdInvalid()
-    external_study_id, session_id = (external_study_id or "").strip(), (session_id or "").strip()
-    if not (EXTERNAL_PATTERN.fullmatch(external_study_id) and EXTERNAL_PATTERN.fullmatch(session_id)):
-        raise ParticipantIdInvalid("The link's STUDY_ID or SESSION_ID is not an id (200 characters at most).")
+    participant_id, external_study_id, session_id = participant_link_ids(
+        participant_id=participant_id, external_study_id=external_study_id, session_id=session_id
+    )
     account = ParticipantAccount.objects.select_related("user").filter(external_id=participant_id).first()
     if account is None:
         account = _participant_account_create(participant_id=participant_id)
