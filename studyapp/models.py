@@ -548,6 +548,18 @@ class ParticipantAccount(models.Model):
         return f"participant {self.external_id}"
 
 
+class RateLimitWindow(models.Model):
+    """One fixed window of a rate limit counted in the database (when Redis is not configured)."""
+
+    key = models.CharField(max_length=64, help_text="hash of the limit's scope and who it counts")
+    window = models.BigIntegerField(help_text="start of the window, seconds since the epoch")
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="ratelimit_window_unique")]
+
+
 class StudyReport(models.Model):
     """A concordance report built in the background (never inside a web request)."""
 

@@ -24,6 +24,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from studyapp.models import Assignment, Item, Participation, Rater, Study
+from studyapp.ratelimits import PARTICIPANT_IP, client_ip, ratelimit_hit, wait_text
 from studyapp.selectors.annotation_tasks import (
     assignment_of_user,
     item_task,
@@ -34,7 +35,7 @@ from studyapp.selectors.annotation_tasks import (
     study_criteria,
     study_joinable_by_slug,
 )
-from studyapp.selectors.participants import participant_account_of
+from studyapp.selectors.participants import participant_account_exists, participant_account_of
 from studyapp.selectors.queues import rater_retry_after
 from studyapp.services.assignments import assignment_claim_next
 from studyapp.services.errors import ParticipationBlocked, ServiceError, StudyNotOpen
@@ -261,6 +262,14 @@ def participant_link(request: HttpRequest, slug: str) -> HttpResponse:
         context = {"study": study, "participant_id": participant_id, "other_user": other}
         status = 200 if request.method == "GET" else 409  # a POST that did not confirm the switch
         return render(request, "studyapp/annotate/landing.html", context, status=status)
+    if not participant_account_exists(participant_id=participant_id):
+        wait = ratelimit_hit(scope=PARTICIPANT_IP, subject=client_ip(request))
+        if wait:
+            message = f"Too many new participants from this network: try again in {wait_text(wait)}."
+            context = {"heading": "Please wait a little", "error": message}
+            response = render(request, "studyapp/annotate/link_error.html", context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
     try:
         rater = participant_enter(study=study, **raw)
     except ServiceError as error:

@@ -91,7 +91,7 @@ def test_the_migration_marks_only_the_accounts_the_old_link_made(make_study):
         rater = rater_for_user(study=study, user=user)
         Participation.objects.filter(rater=rater).update(external_id=user.username[2:])
     _rightless_user("p-never-linked")
-    migration = importlib.import_module("studyapp.migrations.0006_participant_accounts")
+    migration = importlib.import_module("studyapp.migrations.0006_participant_accounts_rate_limits")
     migration.mark_link_accounts(apps, None)
     marked = list(ParticipantAccount.objects.values_list("user__username", "external_id"))
     assert marked == [("p-old1", "old1")]

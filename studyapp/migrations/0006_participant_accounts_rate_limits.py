@@ -47,4 +47,17 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(mark_link_accounts, migrations.RunPython.noop),
+        migrations.CreateModel(
+            name='RateLimitWindow',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(help_text="hash of the limit's scope and who it counts", max_length=64)),
+                ('window', models.BigIntegerField(help_text='start of the window, seconds since the epoch')),
+                ('count', models.PositiveIntegerField(default=0)),
+                ('expires_at', models.DateTimeField(db_index=True)),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('key', 'window'), name='ratelimit_window_unique')],
+            },
+        ),
     ]
