@@ -170,6 +170,8 @@ ASSIGNMENT_QUEUE_CHUNK = int(os.environ.get("CONCORDANCE_ASSIGNMENT_QUEUE_CHUNK"
 # When every slot a rater could take is held by others' claims, `next` says "wait" and when to
 # ask again: the soonest claim timeout, at most this many seconds (a holder may skip sooner).
 ASSIGNMENT_RETRY_AFTER = int(os.environ.get("CONCORDANCE_ASSIGNMENT_RETRY_AFTER", "30"))
+# A saved draft (the item page's state) is at most this many bytes of JSON.
+ASSIGNMENT_DRAFT_MAX_BYTES = int(os.environ.get("CONCORDANCE_ASSIGNMENT_DRAFT_MAX_BYTES", str(1024 * 1024)))
 # Rate limits (studyapp/ratelimits.py): "N/SECONDS" or "off". Failed logins (the form, the
 # admin, HTTP Basic on the API) per client address and per username; new participant accounts
 # (a participant link's Start) per client address. Counted in Redis when one is configured
@@ -195,7 +197,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "studyapp.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "studyapp.api.parsers.StrictJSONParser",
+        "studyapp.api.parsers.BoundedFormParser",
+        "studyapp.api.parsers.BoundedMultiPartParser",
+    ],
 }
+# Every API body (studyapp/api/json_body.py): at most this many bytes (413 beyond), JSON nested at
+# most this deep (the pages' drafts nest 4 deep); NUL and lone surrogates refused (400).
+API_MAX_BODY_BYTES = int(os.environ.get("CONCORDANCE_API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+API_MAX_JSON_DEPTH = int(os.environ.get("CONCORDANCE_API_MAX_JSON_DEPTH", "32"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Concordance API",
     "DESCRIPTION": "Annotator actions for concordance studies.",

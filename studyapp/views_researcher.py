@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -28,7 +28,10 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def judge_run_create(request: HttpRequest, slug: str) -> HttpResponse:
     study = study_by_slug(slug=slug)
-    rater = get_object_or_404(Rater, pk=request.POST.get("rater"), study=study, kind=Rater.Kind.JUDGE)
+    rater_id = request.POST.get("rater", "")
+    if not rater_id.isascii() or not rater_id.isdigit():
+        return HttpResponseBadRequest("Choose a judge of this study (rater is a judge's id).")
+    rater = get_object_or_404(Rater, pk=int(rater_id), study=study, kind=Rater.Kind.JUDGE)
     mode = request.POST.get("mode", JudgeRun.Mode.SYNC)
     try:
         run = judge_run_start(study=study, rater=rater, mode=mode)

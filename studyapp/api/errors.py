@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -22,10 +23,15 @@ def error_response(error: ServiceError) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, and a service error raised anywhere in an API view gets its own status."""
+    """DRF's handler, with a stable `error` code beside its `detail`; a service error gets its own status."""
     if isinstance(exc, ServiceError):
         return error_response(exc)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    plain = response is not None and isinstance(response.data, dict) and set(response.data) == {"detail"}
+    if plain and isinstance(exc, APIException):
+        codes = exc.get_codes()
+        response.data = {"error": codes if isinstance(codes, str) else "invalid", **response.data}
+    return response
 
 
 __all__ = ["error_body", "error_response", "exception_handler"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 
 from studyapp.api import serializers as s
 from studyapp.api.errors import error_body, error_response
+from studyapp.api.json_body import JsonBodyInvalid, json_body_load, max_body_bytes
 from studyapp.api.submit_input import plain_submission
 from studyapp.models import Assignment, Item, Rater, Step, Study
 from studyapp.selectors.annotation_tasks import (
@@ -241,6 +243,15 @@ def _submit(
     }, (status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
+def _plain_json(request: HttpRequest) -> bool:
+    """A JSON body of a length the API takes (anything else goes to DRF's parsers for its answer)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return request.content_type == "application/json" and length <= max_body_bytes()
+
+
 class SubmitView(TokenFastPathView):
     @extend_schema(
         request=s.SubmitIn,
@@ -259,12 +270,12 @@ class SubmitView(TokenFastPathView):
         return Response(body, status=code)
 
     def post_fast(self, request: HttpRequest, key: str, **kwargs: Any) -> HttpResponse | None:
-        if request.content_type != "application/json":
+        if not _plain_json(request):
             return None
         try:
-            fields = plain_submission(json.loads(request.body or b"{}"))
-        except ValueError:
-            return None
+            fields = plain_submission(json_body_load(request.body or b"{}"))
+        except (JsonBodyInvalid, RequestDataTooBig):
+            return None  # DRF's parser gives the answer
         if fields is None:
             return None
         found = assignment_by_token(key=key, assignment_id=kwargs["pk"])

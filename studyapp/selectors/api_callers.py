@@ -95,6 +95,8 @@ WHERE t.key = %s::text
 
 def assignment_by_token(*, key: str, assignment_id: int) -> tuple[Assignment, list[Step]] | None:
     """The token's user's assignment with its item and study, and the item's steps (id, index, section)."""
+    if not -(2**63) <= assignment_id < 2**63:
+        return None  # no such bigint id (the ORM path answers 404)
     with prepared_cursor() as cursor:
         cursor.execute(_assignment_sql(), [assignment_id, key])
         row = cursor.fetchone()

@@ -22,6 +22,7 @@ import hashlib
 import heapq
 import hmac
 import json
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,6 +41,7 @@ from studyapp.services.errors import (
     StudyNotOpen,
 )
 from studyapp.sql_rows import from_row, prefetched, prepared_cursor, select_list, width
+from studyapp.text import UNSTORABLE, unstorable_text
 
 ACTIVE = (Assignment.Status.CLAIMED, Assignment.Status.SUBMITTED)
 
@@ -546,6 +548,50 @@ def _lock_active(*, assignment: Assignment) -> Assignment:
     return fresh
 
 
+# Bounds on what the pages and API clients report (the pages keep within them).
+TIME_ON_TASK_MAX = 24 * 3600  # seconds; a larger time on task is refused
+TIME_ON_TASK_SLACK = 60  # seconds allowed past the time since the claim (clocks, latency)
+REASON_MAX = 2000  # characters of a skip or flag reason (the page's box takes as many)
+
+
+def time_on_task_bounded(*, assignment: Assignment, seconds: Any, now: datetime) -> float:
+    """The time on task to store for a report of `seconds`.
+
+    A value that is not a finite number from 0 to `TIME_ON_TASK_MAX` is
+    refused (`AnnotationInvalid`); a larger one than the time since the claim
+    plus `TIME_ON_TASK_SLACK` is cut to that; what is stored never shrinks.
+    (An item claimed again after its claim timed out counts from the new
+    claim: time spent under the earlier claim is kept, not added to.)
+    """
+    if seconds is None:
+        return assignment.time_on_task
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or not 0 <= seconds <= TIME_ON_TASK_MAX
+    ):
+        raise AnnotationInvalid(
+            {"time_on_task": f"Time on task is a number of seconds from 0 to {TIME_ON_TASK_MAX}."}
+        )
+    bound = float(TIME_ON_TASK_MAX)
+    if assignment.claimed_at is not None:
+        bound = min(bound, max(0.0, (now - assignment.claimed_at).total_seconds()) + TIME_ON_TASK_SLACK)
+    return max(assignment.time_on_task, min(float(seconds), bound))
+
+
+def draft_problem(draft: Any) -> str | None:
+    """Why the draft cannot be kept (not an object, too large, text no database stores), or None."""
+    if not isinstance(draft, dict):
+        return "A draft is a JSON object."
+    if unstorable_text(draft) is not None:
+        return f"The draft holds text that cannot be stored: {UNSTORABLE}."
+    size = len(json.dumps(draft, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > settings.ASSIGNMENT_DRAFT_MAX_BYTES:
+        return f"The draft is {size} bytes; at most {settings.ASSIGNMENT_DRAFT_MAX_BYTES} are kept."
+    return None
+
+
 def assignment_draft_save(
     *,
     assignment: Assignment,
@@ -553,19 +599,32 @@ def assignment_draft_save(
     time_on_task: float | None = None,
     now: datetime | None = None,
 ) -> Assignment:
-    """Keep the rater's work in progress; time on task only ever grows."""
+    """Keep the rater's work in progress; time on task only ever grows (see `time_on_task_bounded`)."""
     now = now or timezone.now()
     if assignment.status != Assignment.Status.CLAIMED:
         raise AssignmentNotActive()
+    problem = draft_problem(draft)
+    if problem:
+        raise AnnotationInvalid({"draft": problem}, message=problem)
     updates: dict[str, Any] = {"draft": draft, "draft_saved_at": now}
-    if time_on_task is not None and time_on_task > assignment.time_on_task:
-        updates["time_on_task"] = float(time_on_task)
+    seconds = time_on_task_bounded(assignment=assignment, seconds=time_on_task, now=now)
+    if seconds > assignment.time_on_task:
+        updates["time_on_task"] = seconds
     n = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(**updates)
     if n == 0:
         raise AssignmentNotActive()
     for key, value in updates.items():
         setattr(assignment, key, value)
     return assignment
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise AnnotationInvalid({"reason": f"Say it in {REASON_MAX} characters at most."})
+    if unstorable_text(reason) is not None:
+        raise AnnotationInvalid({"reason": f"The reason holds text that cannot be stored: {UNSTORABLE}."})
+    return reason
 
 
 def _release(*, assignment: Assignment, status: str, reason: str, now: datetime) -> Assignment:
@@ -585,14 +644,14 @@ def assignment_skip(*, assignment: Assignment, reason: str = "", now: datetime |
     return _release(
         assignment=assignment,
         status=Assignment.Status.SKIPPED,
-        reason=reason.strip(),
+        reason=_reason(reason),
         now=now or timezone.now(),
     )
 
 
 def assignment_flag(*, assignment: Assignment, reason: str, now: datetime | None = None) -> Assignment:
     """Report a broken or unanswerable item (reason required); like a skip, it is released."""
-    reason = reason.strip()
+    reason = _reason(reason)
     if not reason:
         raise AnnotationInvalid({"reason": "Say what is wrong with this item."})
     return _release(
@@ -618,8 +677,10 @@ __all__ = [
     "assignment_release_expired",
     "assignment_skip",
     "completion_code",
+    "draft_problem",
     "participation_finished",
     "participation_for",
     "queue_position",
     "study_quota",
+    "time_on_task_bounded",
 ]
