@@ -455,8 +455,8 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
             _queue_start(participation=participation, rater=rater, now=now)
         assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
         if assignment is None:
-            # Finished only when nothing can ever be served; while the slots left
-            # are held by others' claims the rater waits (see `assignment_wait_seconds`).
+            # Finished only when nothing can ever be served; while the slots left are
+            # held by others' claims the rater waits (`selectors.queues.rater_retry_after`).
             if (
                 participation.finished_at is None
                 and participation.qualification != Participation.Qualification.PENDING
