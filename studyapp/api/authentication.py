@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.authentication import BasicScheme
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import Throttled
 
@@ -18,3 +19,9 @@ class RateLimitedBasicAuthentication(BasicAuthentication):
         if wait:
             raise Throttled(wait=wait, detail=f"Too many failed log-ins; try again in {wait_text(wait)}.")
         return super().authenticate_credentials(userid, password, request)
+
+
+class RateLimitedBasicScheme(BasicScheme):
+    """The OpenAPI security scheme of `RateLimitedBasicAuthentication`: HTTP Basic, as DRF's."""
+
+    target_class = "studyapp.api.authentication.RateLimitedBasicAuthentication"

@@ -163,3 +163,14 @@ def test_next_says_wait_while_every_slot_left_is_held(make_study):
         assert api.post(f"/api/assignments/{aid}/skip/", {}, format="json").status_code == 200
     again = apis[10].post(url).json()
     assert again["assignment"] is not None and not again["wait"] and again["retry_after"] is None
+
+
+def test_the_schema_validates_without_warnings_and_documents_wait(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = APIClient().get("/api/schema/?format=json").json()
+    next_out = schema["components"]["schemas"]["NextOut"]["properties"]
+    assert {"wait", "retry_after", "finished"} <= set(next_out)
+    assert "basicAuth" in schema["components"]["securitySchemes"]
