@@ -84,6 +84,51 @@ def server_env() -> dict[str, str]:
     return env
 
 
+def prepare_database() -> None:
+    """A fresh scratch database, migrated, and the static files collected, as a deployment does."""
+    recreate_database()
+    for command in (["migrate"], ["collectstatic", "--noinput"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command, "--verbosity", "0"],
+            cwd=ROOT,
+            env=server_env(),
+            check=True,
+        )
+
+
+def start_server(workers: int, worker_class: str = "sync", threads: int = 1) -> tuple[subprocess.Popen, int]:
+    """gunicorn on a free port of 127.0.0.1 (no access log), answering /healthz; returns it and its port."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            worker_class,
+            "--threads",
+            str(threads),
+            "--backlog",
+            "256",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server_env(),
+    )
+    for _ in range(100):
+        try:
+            if Client(port, "x").request("GET", "/healthz")[0] == 200:
+                return server, port
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
 def setup_django() -> None:
     os.environ.update({k: v for k, v in server_env().items() if k != "DJANGO_DEBUG"} | {"DJANGO_DEBUG": "1"})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -390,14 +435,7 @@ def main() -> int:
     print(f"# Annotation bench: {args.items} items, k = {K}, {STEPS} steps each, {args.seconds:.0f} s a run")
     print("# one account per simulated annotator; '3 shared accounts' read as k = 3 annotators per item")
     print(f"# {os.cpu_count()} CPUs; gunicorn {args.workers} sync workers; PostgreSQL at {PG}")
-    recreate_database()
-    for command in (["migrate"], ["collectstatic", "--noinput"]):  # as a deployment does
-        subprocess.run(
-            [sys.executable, "manage.py", *command, "--verbosity", "0"],
-            cwd=ROOT,
-            env=server_env(),
-            check=True,
-        )
+    prepare_database()
     setup_django()
     studies = {}
     t0 = time.perf_counter()
@@ -406,34 +444,8 @@ def main() -> int:
     print(f"# loaded {len(studies)} studies in {time.perf_counter() - t0:.1f} s")
     analyze()
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "sync",
-            "--backlog",
-            "256",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=server_env(),
-    )
+    server, port = start_server(args.workers)
     try:
-        for _ in range(100):
-            try:
-                if Client(port, "x").request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not start")
         results = []
         for n in args.annotators:
             slug, tokens = studies[n]

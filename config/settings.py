@@ -220,6 +220,26 @@ JUDGE_CHUNK_ROUNDS = int(os.environ.get("CONCORDANCE_JUDGE_CHUNK_ROUNDS", "4"))
 JUDGE_REDIS_URL = os.environ.get("CONCORDANCE_JUDGE_REDIS_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else None
 )
+# Rows a rater's queue grows by at a time: the first claim makes this many, not one per item.
+ASSIGNMENT_QUEUE_CHUNK = int(os.environ.get("CONCORDANCE_ASSIGNMENT_QUEUE_CHUNK", "50"))
+# When every slot a rater could take is held by others' claims, `next` says "wait" and when to
+# ask again: the soonest claim timeout, at most this many seconds (a holder may skip sooner).
+ASSIGNMENT_RETRY_AFTER = int(os.environ.get("CONCORDANCE_ASSIGNMENT_RETRY_AFTER", "30"))
+# A saved draft (the item page's state) is at most this many bytes of JSON.
+ASSIGNMENT_DRAFT_MAX_BYTES = int(os.environ.get("CONCORDANCE_ASSIGNMENT_DRAFT_MAX_BYTES", str(1024 * 1024)))
+# Rate limits (studyapp/ratelimits.py): "N/SECONDS" or "off". Failed logins (the form, the
+# admin, HTTP Basic on the API) per client address and per username; new participant accounts
+# (a participant link's Start) per client address. Counted in Redis when one is configured
+# (CONCORDANCE_RATELIMIT_REDIS_URL, else the critic's or Celery's), in the database otherwise.
+RATE_LIMITS = {
+    "login_ip": os.environ.get("CONCORDANCE_RATE_LOGIN_IP", "20/600"),
+    "login_user": os.environ.get("CONCORDANCE_RATE_LOGIN_USER", "10/600"),
+    "participant_ip": os.environ.get("CONCORDANCE_RATE_PARTICIPANT_IP", "20/600"),
+}
+RATELIMIT_REDIS_URL = os.environ.get("CONCORDANCE_RATELIMIT_REDIS_URL") or JUDGE_REDIS_URL
+# Reverse proxies in front of the web server that append the client to X-Forwarded-For (0: none,
+# the client is REMOTE_ADDR). Set it only when such proxies are there: the header is forgeable.
+RATELIMIT_TRUSTED_PROXIES = int(os.environ.get("CONCORDANCE_RATELIMIT_TRUSTED_PROXIES", "0"))
 # Where `load_study` resolves relative source paths when a spec is given as text.
 CONCORDANCE_DATA_ROOT = Path(os.environ.get("CONCORDANCE_DATA_ROOT", BASE_DIR))
 
@@ -228,10 +248,20 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "studyapp.api.authentication.RateLimitedBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "studyapp.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "studyapp.api.parsers.StrictJSONParser",
+        "studyapp.api.parsers.BoundedFormParser",
+        "studyapp.api.parsers.BoundedMultiPartParser",
+    ],
 }
+# Every API body (studyapp/api/json_body.py): at most this many bytes (413 beyond), JSON nested at
+# most this deep (the pages' drafts nest 4 deep); NUL and lone surrogates refused (400).
+API_MAX_BODY_BYTES = int(os.environ.get("CONCORDANCE_API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
+API_MAX_JSON_DEPTH = int(os.environ.get("CONCORDANCE_API_MAX_JSON_DEPTH", "32"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Concordance API",
     "DESCRIPTION": "Annotator actions for concordance studies.",

@@ -102,3 +102,10 @@ class ParticipationAdmin(admin.ModelAdmin):
     list_select_related = ["rater"]
     raw_id_fields = ["rater", "current"]
     search_fields = ["rater__name", "external_id"]
+
+
+@admin.register(models.ParticipantAccount)
+class ParticipantAccountAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "user", "created_at"]
+    search_fields = ["external_id", "user__username"]
+    readonly_fields = ["user", "external_id", "created_at"]

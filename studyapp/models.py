@@ -390,9 +390,10 @@ class Label(models.Model):
 
 # --- Assignment of items to human raters -------------------------------------
 #
-# Every real (non-gold) item has `study.overlap` Slots. A human rater's queue is
-# one Assignment row per item, made when the rater first asks for work, ordered
-# by `position` (a hash of the study seed, the rater and the item). Claiming
+# Every real (non-gold) item has `study.overlap` Slots, made when the item first
+# enters a queue. A human rater's queue is one Assignment row per item, made a
+# chunk at a time from the first time the rater asks for work, ordered by
+# `position` (a hash of the study seed, the rater and the item). Claiming
 # an item means taking one of its free slots (`Slot.holder`); a slot is held by
 # at most one assignment and an item has k slots, so no item is ever served to
 # more than k raters, and (item, rater) is unique, so no rater sees an item
@@ -526,6 +527,37 @@ class Participation(models.Model):
 
     def __str__(self) -> str:
         return f"participation of {self.rater_id}"
+
+
+class ParticipantAccount(models.Model):
+    """A user made by a crowdsourcing link for one external participant id.
+
+    A link only ever logs into an account it made (one with this row), and
+    only while that account has no rights: no password, no group, no
+    permission, not staff. Every other account is out of a link's reach,
+    whatever its username.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participant_account"
+    )
+    external_id = models.CharField(max_length=64, unique=True, help_text="e.g. PROLIFIC_PID")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"participant {self.external_id}"
+
+
+class RateLimitWindow(models.Model):
+    """One fixed window of a rate limit counted in the database (when Redis is not configured)."""
+
+    key = models.CharField(max_length=64, help_text="hash of the limit's scope and who it counts")
+    window = models.BigIntegerField(help_text="start of the window, seconds since the epoch")
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="ratelimit_window_unique")]
 
 
 class StudyReport(models.Model):

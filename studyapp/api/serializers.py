@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
+
+from studyapp.services.annotations import COMMENT_MAX
+from studyapp.services.assignments import REASON_MAX, TIME_ON_TASK_MAX, draft_problem
 
 
 class JoinIn(serializers.Serializer):
@@ -56,7 +61,8 @@ class AssignmentOut(serializers.Serializer):
 class ProgressOut(serializers.Serializer):
     done = serializers.IntegerField()
     assigned = serializers.IntegerField()
-    finished = serializers.BooleanField()
+    finished = serializers.BooleanField(help_text="no item can ever be served to you again")
+    wait = serializers.BooleanField(help_text="no item is free now (others hold the slots left): ask later")
     completion_code = serializers.CharField(allow_null=True)
     qualification = serializers.CharField()
     consented = serializers.BooleanField()
@@ -66,13 +72,33 @@ class ProgressOut(serializers.Serializer):
 class NextOut(serializers.Serializer):
     assignment = AssignmentOut(allow_null=True)
     task = TaskOut(allow_null=True)
-    finished = serializers.BooleanField()
+    finished = serializers.BooleanField(
+        help_text="no item can ever be served to you again; the completion code is set"
+    )
+    wait = serializers.BooleanField(
+        help_text="no item now, but the study is not over for you: every slot left is held by another "
+        "annotator's claim, which their submission, a skip or a timeout may free; ask again"
+    )
+    retry_after = serializers.IntegerField(
+        allow_null=True, help_text="with wait: seconds until asking again is worth it (also Retry-After)"
+    )
     completion_code = serializers.CharField(allow_null=True)
 
 
 class DraftIn(serializers.Serializer):
-    draft = serializers.DictField(help_text="any JSON object: the page's state")
-    time_on_task = serializers.FloatField(required=False, min_value=0)
+    draft = serializers.DictField(help_text="any JSON object: the page's state (at most 1 MiB by default)")
+    time_on_task = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=TIME_ON_TASK_MAX,
+        help_text="seconds; more than the time since the claim (plus a minute) is cut to that",
+    )
+
+    def validate_draft(self, value: Any) -> Any:
+        problem = draft_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return value
 
 
 class DraftOut(serializers.Serializer):
@@ -86,15 +112,22 @@ class SubmitIn(serializers.Serializer):
         required=False,
         help_text='reasoning: step index -> +1 / 0 / -1, e.g. {"0": 1, "1": -1}',
     )
-    step_comments = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    step_comments = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=COMMENT_MAX), required=False
+    )
     ratings = serializers.DictField(
         child=serializers.IntegerField(),
         required=False,
         help_text='summary: criterion name -> score on its scale, e.g. {"accuracy": 4}',
     )
     trajectory_rating = serializers.IntegerField(required=False, allow_null=True)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    time_on_task = serializers.FloatField(required=False, min_value=0)
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=COMMENT_MAX)
+    time_on_task = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=TIME_ON_TASK_MAX,
+        help_text="seconds; more than the time since the claim (plus a minute) is cut to that",
+    )
 
 
 class SubmitOut(serializers.Serializer):
@@ -104,7 +137,7 @@ class SubmitOut(serializers.Serializer):
 
 
 class ReasonIn(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=REASON_MAX)
 
 
 class ErrorOut(serializers.Serializer):

@@ -4,7 +4,8 @@
 costs more than the rest of a submission's Python, so the hot API path first
 asks `plain_submission`: for a body made only of the types `SubmitIn`
 accepts unchanged (a JSON object of known keys; integers for labels and
-ratings; strings without NUL or lone surrogates; a finite non-negative time)
+ratings; strings without NUL or lone surrogates, within the length limit; a
+finite time from 0 to the maximum)
 it returns exactly what `SubmitIn(...).validated_data` would. For anything
 else it returns None and the caller runs `SubmitIn`, which gives the errors.
 It only ever accepts, never rejects, so it cannot loosen validation; a
@@ -16,6 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from studyapp.services.annotations import COMMENT_MAX
+from studyapp.services.assignments import TIME_ON_TASK_MAX
+
 FIELDS = frozenset({"steps", "step_comments", "ratings", "trajectory_rating", "comment", "time_on_task"})
 
 
@@ -24,7 +28,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_text(value: Any) -> bool:
-    if type(value) is not str or "\x00" in value:
+    if type(value) is not str or "\x00" in value or len(value.strip()) > COMMENT_MAX:
         return False
     try:
         value.encode("utf-8")  # lone surrogates do not encode
@@ -69,7 +73,7 @@ def plain_submission(data: Any) -> dict[str, Any] | None:
             value = float(seconds)
         except OverflowError:
             return None
-        if not math.isfinite(value) or value < 0:
+        if not math.isfinite(value) or not 0 <= value <= TIME_ON_TASK_MAX:
             return None
         out["time_on_task"] = value
     return out

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -18,15 +20,18 @@ from rest_framework.utils.encoders import JSONEncoder
 from rest_framework.views import APIView
 
 from studyapp.api import serializers as s
+from studyapp.api.errors import error_body, error_response
+from studyapp.api.json_body import JsonBodyInvalid, json_body_load, max_body_bytes
 from studyapp.api.submit_input import plain_submission
 from studyapp.models import Assignment, Item, Rater, Step, Study
 from studyapp.selectors.annotation_tasks import (
     assignment_of_user,
     assignment_public,
     item_task,
+    newcomer_rater,
     participation_progress,
     rater_of_user,
-    study_open_by_slug,
+    study_joinable_by_slug,
 )
 from studyapp.selectors.api_callers import (
     assignment_by_token,
@@ -34,6 +39,7 @@ from studyapp.selectors.api_callers import (
     rater_by_token,
     token_key,
 )
+from studyapp.selectors.queues import rater_retry_after
 from studyapp.services.annotations import annotation_submit
 from studyapp.services.assignments import (
     assignment_claim_next,
@@ -41,23 +47,12 @@ from studyapp.services.assignments import (
     assignment_flag,
     assignment_skip,
 )
-from studyapp.services.errors import AnnotationInvalid, ServiceError
+from studyapp.services.errors import ServiceError
 from studyapp.services.participants import (
     participation_consent,
     participation_instructions_read,
     rater_for_user,
 )
-
-
-def _error_body(error: ServiceError) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": error.code, "detail": error.message}
-    if isinstance(error, AnnotationInvalid):
-        body["errors"] = error.errors
-    return body
-
-
-def error_response(error: ServiceError) -> Response:
-    return Response(_error_body(error), status=error.status)
 
 
 def _json(body: dict[str, Any], status_code: int = 200) -> HttpResponse:
@@ -91,10 +86,11 @@ class TokenFastPathView(APIView):
 
 
 def _rater(request: Request, slug: str) -> tuple[Study, Any]:
+    """The caller's rater in the study; a first call enrols them, in an open study only."""
     rater = rater_of_user(slug=slug, user=request.user)
     if rater is not None:
         return rater.study, rater
-    study = study_open_by_slug(slug=slug)
+    study = study_joinable_by_slug(slug=slug, enrolled=False)
     return study, rater_for_user(study=study, user=request.user)
 
 
@@ -116,26 +112,54 @@ class JoinView(APIView):
         return Response(participation_progress(rater=rater))
 
 
-def _next(*, study: Study, rater: Rater) -> tuple[dict[str, Any], int]:
-    try:
-        assignment = assignment_claim_next(rater=rater, study=study)
-    except ServiceError as error:
-        return _error_body(error), error.status
-    if assignment is None:
-        participation = rater.participation
-        participation.refresh_from_db(fields=["finished_at", "completion_code"])
-        return {
-            "assignment": None,
-            "task": None,
-            "finished": participation.finished_at is not None,
-            "completion_code": participation.completion_code or None,
-        }, 200
+def _serving(assignment: Assignment) -> dict[str, Any]:
+    """The `next` answer that serves an item."""
     return {
         "assignment": assignment_public(assignment=assignment),
         "task": item_task(assignment=assignment),
         "finished": False,
+        "wait": False,
+        "retry_after": None,
         "completion_code": None,
-    }, 200
+    }
+
+
+def _next(*, study: Study, rater: Rater) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """The `next` answer: an item; or finished; or wait, with when to ask again (also `Retry-After`)."""
+    try:
+        assignment = assignment_claim_next(rater=rater, study=study)
+    except ServiceError as error:
+        return error_body(error), error.status, {}
+    if assignment is not None:
+        return _serving(assignment), 200, {}
+    participation = rater.participation
+    participation.refresh_from_db(fields=["finished_at", "completion_code"])
+    if participation.finished_at is not None:
+        return (
+            {
+                "assignment": None,
+                "task": None,
+                "finished": True,
+                "wait": False,
+                "retry_after": None,
+                "completion_code": participation.completion_code or None,
+            },
+            200,
+            {},
+        )
+    seconds = rater_retry_after(rater=rater, now=timezone.now())
+    return (
+        {
+            "assignment": None,
+            "task": None,
+            "finished": False,
+            "wait": True,
+            "retry_after": seconds,
+            "completion_code": None,
+        },
+        200,
+        {"Retry-After": str(seconds)},
+    )
 
 
 class NextView(TokenFastPathView):
@@ -143,21 +167,28 @@ class NextView(TokenFastPathView):
     def post(self, request: Request, slug: str) -> Response:
         """Claim the next item (or get the one already claimed)."""
         study, rater = _rater(request, slug)
-        body, code = _next(study=study, rater=rater)
-        return Response(body, status=code)
+        body, code, headers = _next(study=study, rater=rater)
+        return Response(body, status=code, headers=headers)
 
     def post_fast(self, request: HttpRequest, key: str, **kwargs: Any) -> HttpResponse | None:
         rater = rater_by_token(key=key, slug=kwargs["slug"])
         if rater is None:
             return None
-        return _json(*_next(study=rater.study, rater=rater))
+        body, code, headers = _next(study=rater.study, rater=rater)
+        response = _json(body, code)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 class ProgressView(APIView):
     @extend_schema(responses={200: s.ProgressOut})
     def get(self, request: Request, slug: str) -> Response:
-        """Items done and assigned to the caller."""
-        _, rater = _rater(request, slug)
+        """Items done and assigned to the caller (a caller not enrolled yet is not enrolled by a GET)."""
+        rater = rater_of_user(slug=slug, user=request.user)
+        if rater is None:
+            study = study_joinable_by_slug(slug=slug, enrolled=False)
+            rater = newcomer_rater(study=study, user=request.user)
         return Response(participation_progress(rater=rater))
 
 
@@ -166,14 +197,7 @@ class AssignmentView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         """One of the caller's assignments with its blinded task."""
         assignment = assignment_of_user(assignment_id=pk, user=request.user)
-        return Response(
-            {
-                "assignment": assignment_public(assignment=assignment),
-                "task": item_task(assignment=assignment),
-                "finished": False,
-                "completion_code": None,
-            }
-        )
+        return Response(_serving(assignment))
 
 
 class DraftView(APIView):
@@ -211,12 +235,21 @@ def _submit(
             steps=steps,
         )
     except ServiceError as error:
-        return _error_body(error), error.status
+        return error_body(error), error.status
     return {
         "annotation": result.annotation.id,
         "first_error": result.annotation.first_error,
         "created": result.created,
     }, (status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+def _plain_json(request: HttpRequest) -> bool:
+    """A JSON body of a length the API takes (anything else goes to DRF's parsers for its answer)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return False
+    return request.content_type == "application/json" and length <= max_body_bytes()
 
 
 class SubmitView(TokenFastPathView):
@@ -237,12 +270,12 @@ class SubmitView(TokenFastPathView):
         return Response(body, status=code)
 
     def post_fast(self, request: HttpRequest, key: str, **kwargs: Any) -> HttpResponse | None:
-        if request.content_type != "application/json":
+        if not _plain_json(request):
             return None
         try:
-            fields = plain_submission(json.loads(request.body or b"{}"))
-        except ValueError:
-            return None
+            fields = plain_submission(json_body_load(request.body or b"{}"))
+        except (JsonBodyInvalid, RequestDataTooBig):
+            return None  # DRF's parser gives the answer
         if fields is None:
             return None
         found = assignment_by_token(key=key, assignment_id=kwargs["pk"])

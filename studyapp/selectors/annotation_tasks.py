@@ -10,20 +10,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Slot, Step, Study
-from studyapp.services.assignments import study_quota
+from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Step, Study
+from studyapp.selectors.queues import items_free_for
+from studyapp.selectors.studies import study_by_slug
+from studyapp.services.assignments import participation_finished, study_quota
+from studyapp.services.errors import StudyNotOpen
 
 
-def study_open_by_slug(*, slug: str) -> Study:
-    study = Study.objects.filter(slug=slug).first()
-    if study is None:
+def study_joinable_by_slug(*, slug: str, enrolled: bool) -> Study:
+    """The study if it is open; annotators never see or join another.
+
+    A draft is a 404 to anyone not enrolled in it (it has not been announced);
+    a closed study, or a draft someone is enrolled in, raises `StudyNotOpen`
+    so that the page can say so.
+    """
+    study = study_by_slug(slug=slug)
+    if study.status == Study.Status.OPEN:
+        return study
+    if study.status == Study.Status.DRAFT and not enrolled:
         raise Http404("No such study.")
-    return study
+    raise StudyNotOpen()
 
 
 def rater_of_user(*, slug: str, user: Any) -> Rater | None:
@@ -113,47 +122,39 @@ def assignment_public(*, assignment: Assignment) -> dict[str, Any]:
 
 
 def participation_progress(*, rater: Rater, now: datetime | None = None) -> dict[str, Any]:
-    """Done / assigned for the progress bar, and whether the rater is finished."""
+    """Done / assigned for the progress bar, whether the rater is finished or must wait."""
     now = now or timezone.now()
     participation: Participation = rater.participation
     done = participation.n_submitted + participation.n_gold
     quota = study_quota(study=rater.study)
-    free_slots = Slot.objects.filter(Q(holder__isnull=True) | Q(held_until__lt=now))
-    free = free_slots.filter(item_id=OuterRef("item_id"))
-    if participation.finished_at is not None:
-        open_real = 0
-    elif participation.queue_built_at is None:
-        # No queue yet: every real item with fewer than k live claims is open to this rater.
-        live = (
-            Slot.objects.filter(item_id=OuterRef("pk"), holder__isnull=False)
-            .filter(Q(held_until__isnull=True) | Q(held_until__gte=now))
-            .order_by()
-            .values("item_id")
-            .annotate(c=Count("id"))
-            .values("c")
-        )
-        open_real = (
-            Item.objects.filter(study_id=rater.study_id, is_gold=False)
-            .annotate(live=Coalesce(Subquery(live, output_field=IntegerField()), Value(0)))
-            .filter(live__lt=rater.study.overlap)
-            .count()
-        )
-    else:
-        open_real = (
-            Assignment.objects.filter(rater=rater, role=Assignment.Role.ITEM, status=Assignment.Status.QUEUED)
-            .filter(Exists(free))
-            .count()
-        )
-    claimed = 1 if participation.current_id else 0
+    finished = participation_finished(participation=participation, rater=rater)
+    # Real items the rater has not held yet with fewer than k live claims, whether
+    # or not they are in the rater's queue yet (it grows a chunk at a time).
+    open_real = 0 if finished else items_free_for(rater=rater, now=now).count()
+    claimed = 1 if participation.current_id and not finished else 0
     assigned = done + claimed + open_real
-    if quota is not None and participation.finished_at is None:
+    if quota is not None and not finished:
         assigned = min(assigned, quota + participation.n_gold + claimed)
+    wait = (
+        not finished
+        and not claimed
+        and open_real == 0
+        and participation.qualification != Participation.Qualification.PENDING
+    )
     return {
         "done": done,
         "assigned": max(assigned, done),
-        "finished": participation.finished_at is not None,
-        "completion_code": participation.completion_code or None,
+        "finished": finished,
+        "wait": wait,
+        "completion_code": (participation.completion_code or None) if finished else None,
         "qualification": participation.qualification,
         "consented": participation.consented_at is not None,
         "instructions_read": participation.instructions_read_at is not None,
     }
+
+
+def newcomer_rater(*, study: Study, user: Any) -> Rater:
+    """The rater a user not enrolled yet would be, unsaved, for reading their starting progress."""
+    rater = Rater(study=study, kind=Rater.Kind.HUMAN, user=user)
+    rater.participation = Participation(rater=rater)
+    return rater

@@ -37,6 +37,8 @@ def rater_by_token(*, key: str, slug: str) -> Rater | None:
 
 def assignment_by_token(*, key: str, assignment_id: int) -> tuple[Assignment, list[Step]] | None:
     """The token's user's assignment with its item and study, and the item's steps (id, index, section)."""
+    if not -(2**63) <= assignment_id < 2**63:
+        return None  # no such bigint id (the ORM path answers 404)
     return callers.assignment_with_token_postgres(key=key, assignment_id=assignment_id)
 
 

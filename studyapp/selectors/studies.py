@@ -15,9 +15,10 @@ def study_by_slug(*, slug: str) -> Study:
     return get_object_or_404(Study, slug=slug)
 
 
-def study_list_with_counts() -> QuerySet[Study]:
-    """Studies with their item and rater counts, newest first (one query)."""
-    return Study.objects.annotate(
+def study_list_with_counts(*, open_only: bool) -> QuerySet[Study]:
+    """Studies (only the open ones when asked) with their item and rater counts, newest first (one query)."""
+    studies = Study.objects.all() if not open_only else Study.objects.filter(status=Study.Status.OPEN)
+    return studies.annotate(
         n_items=Count("items", distinct=True), n_raters=Count("raters", distinct=True)
     ).order_by("-created_at")
 

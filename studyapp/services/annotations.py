@@ -9,6 +9,9 @@ inline):
   there is no -1). A trajectory rating on 1-5 is required when the study asks
   for one and the item has trajectory steps.
 - summary items: every rubric criterion rated, an integer on its scale.
+- both: the comment and each step comment at most `COMMENT_MAX` characters,
+  text every database can store; time on task a number of seconds bounded by
+  `assignments.time_on_task_bounded`.
 
 Submission is idempotent per assignment: a retry or a double click returns
 the annotation already stored (and `(item, rater)` is unique in the database).
@@ -37,10 +40,13 @@ from studyapp.models import (
     Study,
 )
 from studyapp.selectors.annotation_tasks import study_criteria
+from studyapp.services.assignments import time_on_task_bounded
 from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
+from studyapp.text import UNSTORABLE, unstorable_text
 
 TRAJECTORY_SCALE = (1, 5)
+COMMENT_MAX = 5000  # characters of a comment or a step comment (the page's boxes take as many)
 
 
 class _Refused(Exception):
@@ -116,6 +122,30 @@ def _validate_reasoning(
     return values, (first_error if first_error is not None else -1), rating
 
 
+def _text_checked(*, comment: Any, comments: dict[Any, Any]) -> str:
+    """The comment, stripped; refused when it or a step comment is too long or holds unstorable text."""
+    errors: dict[str, Any] = {}
+    too_long = f"Say it in {COMMENT_MAX} characters at most."
+    unstorable = f"This holds text that cannot be stored: {UNSTORABLE}."
+    comment = str(comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        errors["comment"] = too_long
+    elif unstorable_text(comment) is not None:
+        errors["comment"] = unstorable
+    step_errors = {}
+    for key, text in comments.items():
+        text = str(text or "")
+        if len(text) > COMMENT_MAX:
+            step_errors[str(key)] = too_long
+        elif unstorable_text(text) is not None:
+            step_errors[str(key)] = unstorable
+    if step_errors:
+        errors["step_comments"] = step_errors
+    if errors:
+        raise AnnotationInvalid(errors)
+    return comment
+
+
 def _validate_summary(*, criteria: list[Criterion], ratings: dict[str, Any]) -> dict[str, int]:
     errors: dict[str, str] = {}
     values: dict[str, int] = {}
@@ -166,8 +196,8 @@ def annotation_submit(
     step_labels = step_labels or {}
     ratings = ratings or {}
     comments = {(_as_int(k) if _as_int(k) is not None else k): v for k, v in (step_comments or {}).items()}
-    if time_on_task is not None and (not isinstance(time_on_task, int | float) or time_on_task < 0):
-        raise AnnotationInvalid({"time_on_task": "Time on task is a number of seconds."})
+    comment = _text_checked(comment=comment, comments=comments)
+    seconds = time_on_task_bounded(assignment=assignment, seconds=time_on_task, now=now)
     labels: list[Label] = []
     step_values: dict[int, int] = {}
     rating_values: dict[str, int] = {}
@@ -189,7 +219,7 @@ def annotation_submit(
             Label(
                 step_id=step.id,
                 value=step_values[step.index],
-                rationale=str(comments.get(step.index, "") or "")[:5000],
+                rationale=str(comments.get(step.index, "") or ""),
             )
             for step in steps
             if step.index in step_values
@@ -198,13 +228,12 @@ def annotation_submit(
         criteria = study_criteria(study=study)
         rating_values = _validate_summary(criteria=criteria, ratings=ratings)
         labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
-    seconds = max(float(time_on_task or 0.0), assignment.time_on_task)
     annotation = Annotation(
         item=item,
         rater_id=assignment.rater_id,
         first_error=first_error,
         trajectory_rating=trajectory,
-        comment=(comment or "").strip(),
+        comment=comment,
         time_on_task=seconds,
     )
     annotation.clean_fields(exclude=["item", "rater"])

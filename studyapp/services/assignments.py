@@ -1,8 +1,12 @@
 """Serving items to human raters: queues, claims with overlap k, skips, drafts.
 
-A rater's queue is one `Assignment` row per item of the study, ordered by a
-hash of (study seed, rater id, item id), so each rater has their own random
-order, fixed and reproducible. A real item has `study.overlap` slots; a claim
+A rater's order over the study's items is a hash of (study seed, rater id,
+item id), so each rater has their own random order, fixed and reproducible.
+Their queue holds one `Assignment` row per item, made a chunk at a time
+(`ASSIGNMENT_QUEUE_CHUNK` items, the first of their order that can still be
+served to them) and extended when a claim finds nothing free in it, so a
+rater's first item does not wait on rows for the whole study. A real item has
+`study.overlap` slots, made when the item first enters a queue; a claim
 takes a free slot under a row lock. On PostgreSQL the slot is picked with
 `SELECT ... FOR UPDATE OF slot SKIP LOCKED`, so concurrent claims never wait
 on each other and never take the same slot; on SQLite every transaction is
@@ -14,7 +18,10 @@ The database constraints (a slot has one holder, an item has k slots, an
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
+import json
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,12 +32,14 @@ from django.utils import timezone
 
 from studyapp.db import claim
 from studyapp.models import Assignment, Item, Participation, Rater, Slot, Study
+from studyapp.selectors.queues import items_for_queue, items_left_for
 from studyapp.services.errors import (
     AnnotationInvalid,
     AssignmentNotActive,
     ParticipationBlocked,
     StudyNotOpen,
 )
+from studyapp.text import UNSTORABLE, unstorable_text
 
 
 def queue_position(*, seed: int, rater_id: int, item_id: int) -> int:
@@ -66,53 +75,80 @@ def completion_code(*, participation: Participation) -> str:
     return mac.hexdigest()[:10].upper()
 
 
-def slot_sync(*, study: Study) -> int:
-    """Give every real item of the study its k slots; returns how many were made."""
-    k = study.overlap
-    short = (
-        Item.objects.filter(study=study, is_gold=False)
+def _slots_make(*, item_ids: list[int], k: int) -> None:
+    """Give these real items their k slots (the ones they lack)."""
+    # In item order, so concurrent queue extensions insert shared slots in one order (no deadlock).
+    slots = [Slot(item_id=item_id, index=i) for item_id in sorted(item_ids) for i in range(k)]
+    Slot.objects.bulk_create(slots, ignore_conflicts=True, batch_size=2000)
+
+
+def _queue_chunk() -> int:
+    return max(1, settings.ASSIGNMENT_QUEUE_CHUNK)
+
+
+def assignment_queue_extend(*, rater: Rater, role: str, limit: int | None = None) -> int:
+    """Add to the rater's queue the next `limit` items of this role in their order (all when None).
+
+    The items taken are those not in the queue yet that could ever be served
+    to the rater: gold and qualification items, and real items whose k slots
+    do not all hold submitted annotations (items added to the study since the
+    last extension are among them, at their place in the order). Real items
+    get their slots here. Safe to run concurrently; returns the rows added.
+    """
+    study = rater.study
+    qualifying = study.qualification_pass_mark is not None
+    candidates = items_for_queue(rater=rater)
+    if role == Assignment.Role.ITEM:
+        item_ids = list(candidates.filter(is_gold=False).values_list("id", flat=True))
+    else:
+        wanted = role == Assignment.Role.QUALIFICATION
+        item_ids = [
+            item_id
+            for item_id, qualification in candidates.filter(is_gold=True).values_list(
+                "id", "metadata__qualification"
+            )
+            if (qualifying and bool(qualification)) == wanted
+        ]
+    rows = [(queue_position(seed=study.seed, rater_id=rater.id, item_id=i), i) for i in item_ids]
+    chosen = heapq.nsmallest(limit, rows) if limit is not None else rows
+    if not chosen:
+        return 0
+    if role == Assignment.Role.ITEM:
+        _slots_make(item_ids=[item_id for _, item_id in chosen], k=study.overlap)
+    Assignment.objects.bulk_create(
+        [
+            Assignment(study=study, item_id=item_id, rater=rater, role=role, position=position)
+            for position, item_id in chosen
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    return len(chosen)
+
+
+def _queue_slots_complete(*, rater: Rater) -> int:
+    """Slots for queued real items that have fewer than k (the study's overlap grew); returns items fixed."""
+    short = list(
+        Item.objects.filter(
+            assignments__rater=rater,
+            assignments__role=Assignment.Role.ITEM,
+            assignments__status=Assignment.Status.QUEUED,
+        )
         .annotate(n=Count("slots"))
-        .filter(n__lt=k)
+        .filter(n__lt=rater.study.overlap)
         .values_list("id", flat=True)
     )
-    slots = [Slot(item_id=item_id, index=i) for item_id in short for i in range(k)]
-    Slot.objects.bulk_create(slots, ignore_conflicts=True, batch_size=2000)
-    return len(slots)
+    _slots_make(item_ids=short, k=rater.study.overlap)
+    return len(short)
 
 
-def assignment_queue_build(*, rater: Rater, now: datetime | None = None) -> int:
-    """Put every item of the study the rater has not got yet into their queue.
-
-    Idempotent and safe to run concurrently; returns the number of rows added.
-    Items added to the study later enter the queue the next time it runs.
-    """
-    now = now or timezone.now()
-    study = rater.study
-    slot_sync(study=study)
-    have = set(Assignment.objects.filter(rater=rater).values_list("item_id", flat=True))
-    qualifying = study.qualification_pass_mark is not None
-    rows = []
-    for item_id, is_gold, metadata in Item.objects.filter(study=study).values_list(
-        "id", "is_gold", "metadata"
-    ):
-        if item_id in have:
-            continue
-        role = Assignment.Role.ITEM
-        if is_gold:
-            is_qual = qualifying and bool((metadata or {}).get("qualification"))
-            role = Assignment.Role.QUALIFICATION if is_qual else Assignment.Role.GOLD
-        rows.append(
-            Assignment(
-                study=study,
-                item_id=item_id,
-                rater=rater,
-                role=role,
-                position=queue_position(seed=study.seed, rater_id=rater.id, item_id=item_id),
-            )
-        )
-    Assignment.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-    Participation.objects.filter(rater=rater).update(queue_built_at=now)
-    return len(rows)
+def _queue_start(*, participation: Participation, rater: Rater, now: datetime) -> None:
+    """The rater's first rows: the whole qualification set, the first chunk of real items."""
+    if rater.study.qualification_pass_mark is not None:
+        assignment_queue_extend(rater=rater, role=Assignment.Role.QUALIFICATION)
+    assignment_queue_extend(rater=rater, role=Assignment.Role.ITEM, limit=_queue_chunk())
+    participation.queue_built_at = now
+    Participation.objects.filter(id=participation.id).update(queue_built_at=now)
 
 
 def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) -> Assignment | None:
@@ -155,12 +191,19 @@ def _claim_slot(*, participation: Participation, rater: Rater, now: datetime) ->
 
 def _claim_unslotted(*, rater: Rater, role: str, now: datetime) -> Assignment | None:
     """Claim the rater's next gold or qualification item (no slot: not counted in k)."""
-    assignment = (
+    queued = (
         Assignment.objects.filter(rater=rater, role=role, status=Assignment.Status.QUEUED)
         .select_related("item__domain", "item__persona")
         .order_by("position")
-        .first()
     )
+    assignment = queued.first()
+    # The gold queue grows a chunk at a time too (the qualification set is queued whole).
+    if (
+        assignment is None
+        and role == Assignment.Role.GOLD
+        and assignment_queue_extend(rater=rater, role=role, limit=_queue_chunk())
+    ):
+        assignment = queued.first()
     if assignment is None:
         return None
     assignment.study = rater.study
@@ -194,6 +237,30 @@ def _qualification_settle(*, participation: Participation, study: Study) -> None
     participation.save(update_fields=["qualification"])
 
 
+def _finished_for_good(*, participation: Participation, study: Study) -> bool:
+    """Failed the qualification or reached the quota: nothing can change that."""
+    if participation.qualification == Participation.Qualification.FAILED:
+        return True
+    quota = study_quota(study=study)
+    return quota is not None and participation.n_submitted >= quota
+
+
+def participation_finished(*, participation: Participation, rater: Rater) -> bool:
+    """Whether the rater is finished: no item can ever be served to them.
+
+    A stored `finished_at` records when the rater was told so. It holds for
+    good after a failed qualification or a reached quota; after running out
+    of items it holds while no real item can still be served to them, so a
+    rater told "finished" when every free slot was only claimed (the rule
+    before) or before items were added to the study is served again.
+    """
+    if participation.finished_at is None:
+        return False
+    if _finished_for_good(participation=participation, study=rater.study):
+        return True
+    return not items_left_for(rater=rater).exists()
+
+
 def _finish(*, participation: Participation, now: datetime) -> None:
     if participation.finished_at is None:
         participation.finished_at = now
@@ -213,13 +280,15 @@ def _participation_locked(*, rater: Rater) -> Participation:
 
 
 def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = None) -> Assignment | None:
-    """The rater's current item, or a newly claimed one; None when nothing is left.
+    """The rater's current item, or a newly claimed one; None when none is free.
 
     Order of service: an unfinished claim first; then the qualification set
     while the rater has not passed it; then real items in the rater's order,
     with gold items mixed in at `study.gold_rate`. A rater who fails the
-    qualification, reaches the study's quota or runs out of items is finished
-    and gets a completion code.
+    qualification, reaches the study's quota or has no item left that could
+    ever be served to them is finished (`finished_at`) and gets a completion
+    code. None with `finished_at` unset means every slot the rater could take
+    is held by another claim right now: ask again later.
     """
     now = now or timezone.now()
     if rater.study_id != study.id:
@@ -238,7 +307,10 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
         ):
             raise ParticipationBlocked()
         if participation.finished_at is not None:
-            return None
+            if participation_finished(participation=participation, rater=rater):
+                return None
+            participation.finished_at = None
+            participation.save(update_fields=["finished_at"])
         if participation.current_id is not None:
             current = Assignment.objects.select_related("item__domain", "item__persona", "study").get(
                 id=participation.current_id
@@ -246,17 +318,16 @@ def assignment_claim_next(*, rater: Rater, study: Study, now: datetime | None = 
             if current.status == Assignment.Status.CLAIMED:
                 return current
         if participation.queue_built_at is None:
-            assignment_queue_build(rater=rater, now=now)
+            _queue_start(participation=participation, rater=rater, now=now)
         assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
-        # Items may have been added to the study since the queue was built.
-        if (
-            assignment is None
-            and participation.finished_at is None
-            and assignment_queue_build(rater=rater, now=now)
-        ):
-            assignment = _next_by_rule(participation=participation, rater=rater, study=study, now=now)
         if assignment is None:
-            if participation.qualification != Participation.Qualification.PENDING:
+            # Finished only when nothing can ever be served; while the slots left are
+            # held by others' claims the rater waits (`selectors.queues.rater_retry_after`).
+            if (
+                participation.finished_at is None
+                and participation.qualification != Participation.Qualification.PENDING
+                and not items_left_for(rater=rater).exists()
+            ):
                 _finish(participation=participation, now=now)
             return None
         if participation.current_id != assignment.id:  # (the PostgreSQL claim records it itself)
@@ -293,7 +364,18 @@ def _next_by_rule(
         assignment = _claim_unslotted(rater=rater, role=Assignment.Role.GOLD, now=now)
         if assignment is not None:
             return assignment
-    return _claim_slot(participation=participation, rater=rater, now=now)
+    return _claim_real(participation=participation, rater=rater, now=now)
+
+
+def _claim_real(*, participation: Participation, rater: Rater, now: datetime) -> Assignment | None:
+    """The first free slot in the rater's order, extending their queue while none is free in it."""
+    while True:
+        assignment = _claim_slot(participation=participation, rater=rater, now=now)
+        if assignment is not None:
+            return assignment
+        added = assignment_queue_extend(rater=rater, role=Assignment.Role.ITEM, limit=_queue_chunk())
+        if not added and not _queue_slots_complete(rater=rater):
+            return None
 
 
 def assignment_release_expired(*, study: Study | None = None, now: datetime | None = None) -> int:
@@ -332,6 +414,50 @@ def _lock_active(*, assignment: Assignment) -> Assignment:
     return fresh
 
 
+# Bounds on what the pages and API clients report (the pages keep within them).
+TIME_ON_TASK_MAX = 24 * 3600  # seconds; a larger time on task is refused
+TIME_ON_TASK_SLACK = 60  # seconds allowed past the time since the claim (clocks, latency)
+REASON_MAX = 2000  # characters of a skip or flag reason (the page's box takes as many)
+
+
+def time_on_task_bounded(*, assignment: Assignment, seconds: Any, now: datetime) -> float:
+    """The time on task to store for a report of `seconds`.
+
+    A value that is not a finite number from 0 to `TIME_ON_TASK_MAX` is
+    refused (`AnnotationInvalid`); a larger one than the time since the claim
+    plus `TIME_ON_TASK_SLACK` is cut to that; what is stored never shrinks.
+    (An item claimed again after its claim timed out counts from the new
+    claim: time spent under the earlier claim is kept, not added to.)
+    """
+    if seconds is None:
+        return assignment.time_on_task
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not math.isfinite(seconds)
+        or not 0 <= seconds <= TIME_ON_TASK_MAX
+    ):
+        raise AnnotationInvalid(
+            {"time_on_task": f"Time on task is a number of seconds from 0 to {TIME_ON_TASK_MAX}."}
+        )
+    bound = float(TIME_ON_TASK_MAX)
+    if assignment.claimed_at is not None:
+        bound = min(bound, max(0.0, (now - assignment.claimed_at).total_seconds()) + TIME_ON_TASK_SLACK)
+    return max(assignment.time_on_task, min(float(seconds), bound))
+
+
+def draft_problem(draft: Any) -> str | None:
+    """Why the draft cannot be kept (not an object, too large, text no database stores), or None."""
+    if not isinstance(draft, dict):
+        return "A draft is a JSON object."
+    if unstorable_text(draft) is not None:
+        return f"The draft holds text that cannot be stored: {UNSTORABLE}."
+    size = len(json.dumps(draft, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > settings.ASSIGNMENT_DRAFT_MAX_BYTES:
+        return f"The draft is {size} bytes; at most {settings.ASSIGNMENT_DRAFT_MAX_BYTES} are kept."
+    return None
+
+
 def assignment_draft_save(
     *,
     assignment: Assignment,
@@ -339,19 +465,32 @@ def assignment_draft_save(
     time_on_task: float | None = None,
     now: datetime | None = None,
 ) -> Assignment:
-    """Keep the rater's work in progress; time on task only ever grows."""
+    """Keep the rater's work in progress; time on task only ever grows (see `time_on_task_bounded`)."""
     now = now or timezone.now()
     if assignment.status != Assignment.Status.CLAIMED:
         raise AssignmentNotActive()
+    problem = draft_problem(draft)
+    if problem:
+        raise AnnotationInvalid({"draft": problem}, message=problem)
     updates: dict[str, Any] = {"draft": draft, "draft_saved_at": now}
-    if time_on_task is not None and time_on_task > assignment.time_on_task:
-        updates["time_on_task"] = float(time_on_task)
+    seconds = time_on_task_bounded(assignment=assignment, seconds=time_on_task, now=now)
+    if seconds > assignment.time_on_task:
+        updates["time_on_task"] = seconds
     n = Assignment.objects.filter(id=assignment.id, status=Assignment.Status.CLAIMED).update(**updates)
     if n == 0:
         raise AssignmentNotActive()
     for key, value in updates.items():
         setattr(assignment, key, value)
     return assignment
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX:
+        raise AnnotationInvalid({"reason": f"Say it in {REASON_MAX} characters at most."})
+    if unstorable_text(reason) is not None:
+        raise AnnotationInvalid({"reason": f"The reason holds text that cannot be stored: {UNSTORABLE}."})
+    return reason
 
 
 def _release(*, assignment: Assignment, status: str, reason: str, now: datetime) -> Assignment:
@@ -371,14 +510,14 @@ def assignment_skip(*, assignment: Assignment, reason: str = "", now: datetime |
     return _release(
         assignment=assignment,
         status=Assignment.Status.SKIPPED,
-        reason=reason.strip(),
+        reason=_reason(reason),
         now=now or timezone.now(),
     )
 
 
 def assignment_flag(*, assignment: Assignment, reason: str, now: datetime | None = None) -> Assignment:
     """Report a broken or unanswerable item (reason required); like a skip, it is released."""
-    reason = reason.strip()
+    reason = _reason(reason)
     if not reason:
         raise AnnotationInvalid({"reason": "Say what is wrong with this item."})
     return _release(
@@ -393,11 +532,13 @@ __all__ = [
     "assignment_claim_next",
     "assignment_draft_save",
     "assignment_flag",
-    "assignment_queue_build",
+    "assignment_queue_extend",
     "assignment_release_expired",
     "assignment_skip",
     "completion_code",
+    "draft_problem",
+    "participation_finished",
     "queue_position",
-    "slot_sync",
     "study_quota",
+    "time_on_task_bounded",
 ]

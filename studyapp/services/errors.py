@@ -20,8 +20,8 @@ class AnnotationInvalid(ServiceError):
     code = "invalid"
     status = 400
 
-    def __init__(self, errors: dict[str, object]) -> None:
-        super().__init__("The annotation is incomplete or out of range.")
+    def __init__(self, errors: dict[str, object], message: str = "") -> None:
+        super().__init__(message or "The annotation is incomplete or out of range.")
         self.errors = errors
 
 
@@ -33,7 +33,7 @@ class AssignmentNotActive(ServiceError):
 
 
 class StudyNotOpen(ServiceError):
-    """The study is not open."""
+    """This study is not open: it serves no items and takes no new participants."""
 
     code = "study_not_open"
     status = 409

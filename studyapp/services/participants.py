@@ -3,7 +3,9 @@
 `annotator_create` makes Django users with random passwords (and API tokens)
 and their raters; `participant_enter` turns a crowdsourcing link
 (Prolific's `PROLIFIC_PID`, `STUDY_ID`, `SESSION_ID`) into a user and a
-rater, the same one each time the same participant comes back.
+rater, the same one each time the same participant comes back. The users a
+link makes are marked (`ParticipantAccount`) and have no rights; a link
+enters no other account.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from studyapp.models import Participation, Rater, Study
+from studyapp.models import ParticipantAccount, Participation, Rater, Study
 from studyapp.services.errors import ServiceError, StudyNotOpen
 
-PID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+EXTERNAL_PATTERN = re.compile(r"[^\x00-\x1f\x7f]{0,200}")  # a platform's study and session ids
 
 
 class ParticipantIdInvalid(ServiceError):
@@ -30,6 +33,13 @@ class ParticipantIdInvalid(ServiceError):
 
     code = "participant_id_invalid"
     status = 400
+
+
+class ParticipantAccountRefused(ServiceError):
+    """This link's account has since been given rights, so no link can open it: log in instead."""
+
+    code = "participant_account_refused"
+    status = 403
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,53 @@ def annotator_create(*, study: Study, count: int, prefix: str = "annotator") -> 
     return made
 
 
+def _rightless(user: Any) -> bool:
+    """An account a link may log into: active, no password, no group, no permission, not staff."""
+    return (
+        user.is_active
+        and not user.is_staff
+        and not user.is_superuser
+        and not user.has_usable_password()
+        and not user.groups.exists()
+        and not user.user_permissions.exists()
+    )
+
+
+def _participant_account_create(*, participant_id: str) -> ParticipantAccount:
+    """A new rightless user for the participant id (`p-<id>`, or `p-<id>-<n>` when that is taken)."""
+    user_model = get_user_model()
+    base = f"p-{participant_id}"
+    username, n = base, 1
+    while user_model.objects.filter(username=username).exists():
+        n += 1
+        username = f"{base}-{n}"
+    try:
+        with transaction.atomic():
+            user = user_model(username=username)
+            user.set_unusable_password()
+            user.save()
+            return ParticipantAccount.objects.create(user=user, external_id=participant_id)
+    except IntegrityError:
+        # The same participant arrived twice at once (or the username was just taken): theirs wins.
+        account = ParticipantAccount.objects.select_related("user").filter(external_id=participant_id).first()
+        if account is None:
+            raise
+        return account
+
+
+def participant_link_ids(
+    *, participant_id: str, external_study_id: str = "", session_id: str = ""
+) -> tuple[str, str, str]:
+    """A link's ids, stripped; `ParticipantIdInvalid` when they are not plain ids."""
+    participant_id = (participant_id or "").strip()
+    if not PID_PATTERN.fullmatch(participant_id):
+        raise ParticipantIdInvalid()
+    external_study_id, session_id = (external_study_id or "").strip(), (session_id or "").strip()
+    if not (EXTERNAL_PATTERN.fullmatch(external_study_id) and EXTERNAL_PATTERN.fullmatch(session_id)):
+        raise ParticipantIdInvalid("The link's STUDY_ID or SESSION_ID is not an id (200 characters at most).")
+    return participant_id, external_study_id, session_id
+
+
 def participant_enter(
     *,
     study: Study,
@@ -87,26 +144,29 @@ def participant_enter(
     external_study_id: str = "",
     session_id: str = "",
 ) -> Rater:
-    """The rater for an external participant id, made on the first visit."""
+    """The rater for an external participant id; its account is made on the first visit.
+
+    A link only ever enters an account that a link made for this id
+    (`ParticipantAccount`), and only while it has no rights; an account that
+    was given a password, a group, a permission or staff status since is
+    refused. No other account is reachable, whatever its username.
+    """
     if study.status != Study.Status.OPEN:
         raise StudyNotOpen()
-    participant_id = (participant_id or "").strip()
-    if not PID_PATTERN.match(participant_id):
-        raise ParticipantIdInvalid()
-    user_model = get_user_model()
-    username = f"p-{participant_id}"[:150]
-    user, created = user_model.objects.get_or_create(username=username)
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    elif user.has_usable_password() or user.is_staff or user.is_superuser:
-        # Only accounts made by this link may be entered by it, never one with a password.
-        raise ParticipantIdInvalid()
+    participant_id, external_study_id, session_id = participant_link_ids(
+        participant_id=participant_id, external_study_id=external_study_id, session_id=session_id
+    )
+    account = ParticipantAccount.objects.select_related("user").filter(external_id=participant_id).first()
+    if account is None:
+        account = _participant_account_create(participant_id=participant_id)
+    user = account.user
+    if not _rightless(user):
+        raise ParticipantAccountRefused()
     rater = rater_for_user(study=study, user=user)
     participation = rater.participation
     participation.external_id = participant_id
-    participation.external_study_id = (external_study_id or "")[:200]
-    participation.external_session_id = (session_id or "")[:200]
+    participation.external_study_id = external_study_id
+    participation.external_session_id = session_id
     participation.save(update_fields=["external_id", "external_study_id", "external_session_id"])
     return rater
 

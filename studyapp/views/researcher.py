@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -35,7 +35,10 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def judge_run_create(request: HttpRequest, slug: str) -> HttpResponse:
     study = study_by_slug(slug=slug)
-    rater = judge_of_study(study=study, rater_id=request.POST.get("rater"))
+    rater_id = request.POST.get("rater", "")
+    if not rater_id.isascii() or not rater_id.isdigit():
+        return HttpResponseBadRequest("Choose a judge of this study (rater is a judge's id).")
+    rater = judge_of_study(study=study, rater_id=int(rater_id))
     mode = request.POST.get("mode", JudgeRun.Mode.SYNC)
     try:
         run = judge_runs.judge_run_start(study=study, rater=rater, mode=mode)

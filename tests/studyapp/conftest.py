@@ -23,6 +23,12 @@ def _fast_password_hasher(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _rate_limits_in_the_test_database(settings) -> None:
+    """Rate limits count in the test database (emptied after each test) unless a test names a Redis."""
+    settings.RATELIMIT_REDIS_URL = None
+
+
 @pytest.fixture
 def make_study(db: None) -> Callable[..., Study]:
     """A study with `n` reasoning items of `steps` steps (and optional summaries)."""

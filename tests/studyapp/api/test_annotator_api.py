@@ -140,3 +140,37 @@ def test_unauthenticated_is_refused(study):
 def test_token_is_made_for_created_annotators(study):
     creds = annotator_create(study=study, count=2, prefix="tok")
     assert Token.objects.filter(key__in=[c.token for c in creds]).count() == 2
+
+
+def test_next_says_wait_while_every_slot_left_is_held(make_study):
+    study = make_study(n=5, steps=1, overlap=2)
+    apis = _client(study, n=11)
+    url = f"/api/studies/{study.slug}/next/"
+    held = [api.post(url).json()["assignment"]["id"] for api in apis[:10]]
+    late = apis[10].post(url)
+    body = late.json()
+    assert late.status_code == 200
+    assert (body["assignment"], body["finished"], body["wait"], body["completion_code"]) == (
+        None,
+        False,
+        True,
+        None,
+    )
+    assert 1 <= body["retry_after"] <= 30 and late["Retry-After"] == str(body["retry_after"])
+    progress = apis[10].get(f"/api/studies/{study.slug}/progress/").json()
+    assert progress["wait"] and not progress["finished"]
+    for api, aid in zip(apis[:10], held, strict=True):
+        assert api.post(f"/api/assignments/{aid}/skip/", {}, format="json").status_code == 200
+    again = apis[10].post(url).json()
+    assert again["assignment"] is not None and not again["wait"] and again["retry_after"] is None
+
+
+def test_the_schema_validates_without_warnings_and_documents_wait(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = APIClient().get("/api/schema/?format=json").json()
+    next_out = schema["components"]["schemas"]["NextOut"]["properties"]
+    assert {"wait", "retry_after", "finished"} <= set(next_out)
+    assert "basicAuth" in schema["components"]["securitySchemes"]

@@ -85,9 +85,12 @@ def test_submission_errors_and_retry(study):
         "1": "Label this step.",
         "2": "Label this step.",
     }
-    malformed = api.post(url, {"steps": {"0": True}, "comment": "a\x00b"}, format="json")
+    malformed = api.post(url, {"steps": {"0": True}, "comment": "a" * 5001}, format="json")
     assert malformed.status_code == 400
     assert malformed.json()["error"] == "invalid" and set(malformed.json()["errors"]) == {"steps", "comment"}
+    unstorable = api.post(url, {"steps": {"0": 1, "1": 1, "2": 1}, "comment": "a\x00b"}, format="json")
+    assert unstorable.status_code == 400 and unstorable.json()["error"] == "parse_error"
+    assert "cannot be stored" in unstorable.json()["detail"]
     out_of_range = api.post(url, {"steps": {"0": 2, "1": 1, "2": 1}}, format="json")
     assert out_of_range.status_code == 400
     assert Annotation.objects.count() == 0 and Label.objects.count() == 0

@@ -157,7 +157,10 @@ def test_untrusted_html_in_items_does_not_run(page, live_server):
     item.steps.create(index=2, section="response", text="[click](javascript:alert(3)) <svg onload=alert(4)>")
     item.steps.create(index=3, section="response", text="$x<script>alert(5)</script>$")
     UserFactory(username="ann2")
-    login(page, "ann2", next_url=f"/studies/{study.slug}/next/")
+    login(page, "ann2", next_url=f"/studies/{study.slug}/next/")  # a GET claims nothing: the queue
+    assert "/queue/" in page.url
+    with page.expect_navigation():
+        page.click("#start")
     page.wait_for_function("window.concordancePage && window.concordancePage.ready")
     page.click("#step-2 a")  # a sanitised link has no href: nothing happens
     assert page.evaluate("typeof window.__pwned") == "undefined"
@@ -194,3 +197,42 @@ def test_researcher_sees_progress_and_annotators_cannot(page, live_server):
     assert "math" in domains and "1 / 2" in domains
     annotators = page.inner_text("#annotators")
     assert "worker" in annotators and "42 s" in annotators
+
+
+def test_prolific_participant_starts_from_the_landing_page(page, live_server):
+    study = _study(spec={"annotation": {"completion_code": "LAND1"}})
+    ReasoningItemFactory(study=study, steps=2)
+    researcher = UserFactory(username="res2")
+    researcher.groups.add(Group.objects.get_or_create(name="researchers")[0])
+    link = f"/p/{study.slug}/?PROLIFIC_PID=5f00aa&STUDY_ID=s1&SESSION_ID=x1"
+    # A researcher logged in on this browser is asked before being logged out.
+    login(page, "res2", next_url="/")
+    page.goto(link)
+    assert "You are logged in as res2" in page.inner_text("#logged-in-as")
+    with page.expect_navigation():
+        page.click("#stay")
+    assert "res2" in page.inner_text("header")
+    page.goto(link)
+    with page.expect_navigation():
+        page.click("#start")  # log out of res2 and start
+    assert "/consent/" in page.url and "p-5f00aa" in page.inner_text("header")
+    page.check("#agree")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")
+    with page.expect_navigation():
+        page.click("form button[type=submit]")  # instructions read
+    with page.expect_navigation():
+        page.click("#start")
+    page.wait_for_function("window.concordancePage && window.concordancePage.ready")
+    page.keyboard.press("1")
+    page.keyboard.press("1")
+    page.check("input[name=trajectory_rating][value='3']") if page.query_selector(
+        "#trajectory-rating"
+    ) else None
+    _submit(page)  # the page POSTs for the next item; none is left: the queue says finished
+    assert "/queue/" in page.url and page.inner_text("#completion-code") == "LAND1"
+    assert "app.prolific.com/submissions/complete?cc=LAND1" in page.get_attribute(
+        "text=Return to Prolific", "href"
+    )
+    assert Annotation.objects.get().rater.user.username == "p-5f00aa"
+    assert not page.js_errors

@@ -206,3 +206,56 @@ def test_new_items_enter_existing_queues(make_study, make_rater):
     assert p.finished_at is None
     a = assignment_claim_next(rater=rater, study=study)
     assert a.item_id == item.id
+
+
+def test_a_full_pool_of_claims_means_wait_not_finished(make_study, make_rater):
+    """5 items, k = 2: ten claims hold every slot; the eleventh rater waits, then gets an item."""
+    study = make_study(n=5, steps=1, overlap=2)
+    holders = [make_rater(study) for _ in range(10)]
+    claims = [assignment_claim_next(rater=r, study=study) for r in holders]
+    assert all(claims) and not Slot.objects.filter(holder__isnull=True).exists()
+    late = make_rater(study)
+    assert assignment_claim_next(rater=late, study=study) is None
+    p = Participation.objects.get(rater=late)
+    assert p.finished_at is None and p.completion_code == ""
+    for claim in claims:
+        assignment_skip(assignment=claim)
+    served = assignment_claim_next(rater=late, study=study)
+    assert served is not None and served.rater_id == late.id
+
+
+def test_finished_only_when_no_item_can_ever_be_served(make_study, make_rater):
+    study = make_study(n=2, steps=1, overlap=1)
+    first, second, late = make_rater(study), make_rater(study), make_rater(study)
+    _submit_all_ok(assignment_claim_next(rater=first, study=study))
+    held = assignment_claim_next(rater=second, study=study)
+    assert assignment_claim_next(rater=late, study=study) is None  # one item done, one held
+    assert Participation.objects.get(rater=late).finished_at is None
+    _submit_all_ok(held)
+    assert assignment_claim_next(rater=late, study=study) is None  # both items have their k
+    p = Participation.objects.get(rater=late)
+    assert p.finished_at is not None and p.completion_code
+
+
+def test_a_rater_told_finished_under_the_old_rule_is_served_again(make_study, make_rater):
+    study = make_study(n=3, steps=1, overlap=1)
+    rater = make_rater(study)
+    # What the rule before stored when every free slot was only claimed: finished, with a code.
+    Participation.objects.filter(rater=rater).update(finished_at=timezone.now(), completion_code="OLD")
+    rater.participation.refresh_from_db()
+    from studyapp.selectors.annotation_tasks import participation_progress
+
+    assert participation_progress(rater=rater)["finished"] is False
+    served = assignment_claim_next(rater=rater, study=study)
+    assert served is not None
+    assert Participation.objects.get(rater=rater).finished_at is None
+
+
+def test_a_quota_finish_holds_for_good(make_study, make_rater):
+    study = make_study(n=3, steps=1, spec={"annotation": {"annotator_quota": 1}})
+    rater = make_rater(study)
+    _submit_all_ok(assignment_claim_next(rater=rater, study=study))
+    assert assignment_claim_next(rater=rater, study=study) is None
+    ReasoningItemFactory(study=study, steps=1)
+    assert assignment_claim_next(rater=rater, study=study) is None
+    assert Participation.objects.get(rater=rater).finished_at is not None

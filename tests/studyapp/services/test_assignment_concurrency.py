@@ -107,3 +107,33 @@ def test_submitting_twice_at_once_stores_one_annotation(make_study, make_rater):
     assert sorted(r.created for r in results) == [False] * 5 + [True]
     assert len({r.annotation.id for r in results}) == 1
     assert Annotation.objects.count() == 1
+
+
+def test_concurrent_first_claims_on_small_queue_chunks(make_study, make_rater, settings):
+    """30 raters start at once on queues grown 4 items at a time: every item reached, k each."""
+    settings.ASSIGNMENT_QUEUE_CHUNK = 4
+    n_items, k, n_raters = 30, 2, 30
+    study = make_study(n=n_items, steps=1, overlap=k)
+    raters = [make_rater(study) for _ in range(n_raters)]
+    served: dict[int, list[int]] = defaultdict(list)  # rater -> items in the order served
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        rater = raters[i]
+        while (a := assignment_claim_next(rater=rater, study=study)) is not None:
+            with lock:
+                served[rater.id].append(a.item_id)
+            annotation_submit(assignment=a, step_labels={0: 1})
+
+    assert _run_threads(n_raters, work) == []
+    pairs = [(r, item) for r, items in served.items() for item in items]
+    assert len(set(pairs)) == len(pairs)  # no item twice to a rater
+    per_item = Counter(Annotation.objects.values_list("item_id", flat=True))
+    assert len(per_item) == n_items and set(per_item.values()) == {k}  # every item reached, k times
+    assert len(pairs) == n_items * k
+    # Nothing was skipped or timed out, so each rater's items come in their own hash order.
+    positions = dict(Assignment.objects.values_list("id", "position"))
+    rows = {(a.rater_id, a.item_id): a.id for a in Assignment.objects.all()}
+    for rater_id, items in served.items():
+        order = [positions[rows[(rater_id, item)]] for item in items]
+        assert order == sorted(order)

@@ -14,6 +14,7 @@ SCRIPT = Path(__file__).with_name("sqlite_claim_race.py")
 def test_twenty_threads_on_sqlite_keep_the_invariants(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["CONCORDANCE_VAR_DIR"] = str(tmp_path)
+    env["CONCORDANCE_ASSIGNMENT_QUEUE_CHUNK"] = "3"  # queues grow several times per rater
     done = subprocess.run(
         [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=300, check=True
     )
