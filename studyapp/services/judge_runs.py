@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from judges.base import JUDGE_KINDS, Judge, Task, build_judge
 from judges.types import Verdict
+from studyapp import tasks
 from studyapp.models import Criterion, Item, JudgeRun, Judgment, Label, Rater, Study
 from studyapp.selectors.judge_runs import judge_task_for, judgments_for_tasks, price_for
 
@@ -134,8 +135,6 @@ def judge_run_start(
 
 
 def _enqueue(run: JudgeRun, ids: list[int]) -> None:
-    from studyapp import tasks
-
     if run.mode == JudgeRun.Mode.BATCH:
         tasks.judge_batch_submit.delay(run.pk)
         return
@@ -164,8 +163,6 @@ def judge_run_cancel(*, run: JudgeRun) -> bool:
         )
     )
     if cancelled and run.mode == JudgeRun.Mode.BATCH and run.batch_id:
-        from studyapp import tasks
-
         transaction.on_commit(lambda: tasks.judge_batch_cancel.delay(run.pk))
     run.refresh_from_db()
     return cancelled
@@ -216,10 +213,10 @@ def judge_run_execute_chunk(*, run_id: int, judgment_ids: Sequence[int]) -> int:
         _fail_run(run, str(exc))
         return 0
     by_key = {str(j.pk): j for j in pending}
-    tasks = [judge_task_for(judgment=j) for j in pending]
+    judge_tasks = [judge_task_for(judgment=j) for j in pending]
     saved = 0
     try:
-        for task, verdict in _judge_streaming(judge, tasks, lambda: _is_cancelled(run.pk)):
+        for task, verdict in _judge_streaming(judge, judge_tasks, lambda: _is_cancelled(run.pk)):
             judgment_record_verdict(judgment=by_key[task.item_id], verdict=verdict, run=run)
             saved += 1
     except ValueError as exc:  # a configuration the judge rejects when it runs (no API key)

@@ -13,6 +13,7 @@ from analysis.report import ReportSettings
 from analysis.report_html import render_html
 from studyapp.models import Study, StudyReport
 from studyapp.selectors.reports import study_report
+from studyapp.tasks import report_build
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,6 @@ DEFAULT_OPTIONS: dict[str, Any] = {"n_resamples": 1000, "seed": 0, "epsilon": 0.
 
 def study_report_request(*, study: Study, user: Any = None, **options: Any) -> StudyReport:
     """Queue a report of `study`; the worker builds it after this transaction commits."""
-    from studyapp.tasks import report_build
-
     unknown = set(options) - set(DEFAULT_OPTIONS)
     if unknown:
         raise ValueError(f"unknown report option(s): {', '.join(sorted(unknown))}")
