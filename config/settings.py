@@ -137,6 +137,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A worker process renews its heartbeat this often; one on another machine that has not
+# for WORKER_LOST_AFTER_SECONDS is lost (one on this machine is known lost as soon as its
+# process is gone). Work whose worker died TASK_MAX_ATTEMPTS times is not started again.
+# See studyapp/services/workers.py.
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("CONCORDANCE_WORKER_HEARTBEAT_SECONDS", "5"))
+WORKER_LOST_AFTER_SECONDS = float(os.environ.get("CONCORDANCE_WORKER_LOST_AFTER_SECONDS", "30"))
+TASK_MAX_ATTEMPTS = int(os.environ.get("CONCORDANCE_TASK_MAX_ATTEMPTS", "2"))
 CELERY_BEAT_SCHEDULE = {
     # batch-mode judge runs: fetch the results of finished provider batches
     "judge-batches-collect": {
