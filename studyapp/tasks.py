@@ -11,23 +11,40 @@ Acknowledgement is one policy for every task, set in `config/settings.py`
     studyapp.tasks.judge_batches_collect   True       True
     studyapp.tasks.judge_batch_cancel      True       True
     studyapp.tasks.report_build            True       True
+    studyapp.tasks.workers_recover         True       True
 
-Late acknowledgement keeps a task at the broker until it has run: when a pool process
-dies its worker rejects the message and the broker delivers it again; when the worker
-itself dies, Redis delivers it again after `CELERY_VISIBILITY_TIMEOUT`, and the embedded
-filesystem broker, which deletes a message when a worker takes it, never does.
+What that does when a worker dies during a task:
+
+- a pool process dies (killed, out of memory): its worker notices, rejects the message
+  and the broker delivers it again within seconds, on both brokers;
+- the worker itself dies: on Redis the message is delivered again after
+  `CELERY_VISIBILITY_TIMEOUT` (an hour by default); the embedded filesystem broker
+  deletes a message when a worker takes it, so it is never delivered again.
+
+Neither is what brings the work back. Judge chunks and report builds are leased to the
+worker process doing them (`studyapp/services/workers.py`), and `workers_recover`, run by
+every worker as it starts and by beat every `CONCORDANCE_WORKER_RECOVER_SECONDS`,
+queues a lost worker's unfinished work again. A later delivery of the same message
+finds the work done or held by a live worker and does nothing.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_init, worker_process_shutdown, worker_ready, worker_shutdown
+from django.db import connections
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="studyapp.tasks.judge_chunk")
-def judge_chunk(run_id: int, judgment_ids: list[int]) -> int:
+def judge_chunk(chunk_id: int) -> int:
     from studyapp.services.judge_runs import judge_run_execute_chunk
 
-    return judge_run_execute_chunk(run_id=run_id, judgment_ids=judgment_ids)
+    return judge_run_execute_chunk(chunk_id=chunk_id)
 
 
 @shared_task(name="studyapp.tasks.judge_batch_submit")
@@ -57,3 +74,44 @@ def report_build(report_id: int) -> str | None:
 
     report = study_report_build(report_id=report_id)
     return None if report is None else report.status
+
+
+@shared_task(name="studyapp.tasks.workers_recover")
+def workers_recover() -> int:
+    from studyapp.services.recovery import workers_recover
+
+    return workers_recover()
+
+
+# --- worker life cycle ---------------------------------------------------------------
+
+
+@worker_init.connect
+def _on_worker_init(**kwargs: Any) -> None:
+    from studyapp.services.workers import worker_heartbeats_enable
+
+    worker_heartbeats_enable()  # inherited by the pool processes it forks
+
+
+@worker_ready.connect
+def _on_worker_ready(**kwargs: Any) -> None:
+    """A worker that starts queues again the work of the processes that are gone."""
+    from studyapp.services.recovery import workers_recover
+
+    try:
+        workers_recover()
+    except Exception:  # a worker that cannot recover still works; beat tries again
+        log.exception("recovering the work of lost workers failed")
+    finally:
+        connections.close_all()  # the main process of a prefork worker runs no task
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _on_worker_shutdown(**kwargs: Any) -> None:
+    from studyapp.services.workers import worker_process_retire
+
+    try:
+        worker_process_retire()
+    except Exception:
+        log.warning("could not remove this worker process's row", exc_info=True)
