@@ -10,7 +10,8 @@ rows and judges only those still pending, saving each verdict as it arrives.
 When that worker dies, `judge_chunks_recover` gives the chunk to another
 task, which completes the rest; a second delivery of a chunk that a live
 worker holds does nothing. Batch mode sends the same requests through the
-provider's Batch API and a periodic task collects the results.
+provider's Batch API, once per run whatever is redelivered, and a periodic
+task collects the results.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -483,18 +485,36 @@ def _pending(run: JudgeRun) -> list[Judgment]:
 
 
 def judge_run_submit_batch(*, run_id: int) -> str | None:
-    """Send the run's pending judgments as one provider batch. The run's one chunk is
-    leased first, so two deliveries never submit at once."""
+    """Send the run's pending judgments as one provider batch: one per run, whatever is
+    delivered again.
+
+    The run's one chunk is leased first, so two deliveries never submit at once. Before
+    the provider is called the run records an idempotency key (`batch_key`, batch status
+    "submitting"); the key goes into the batch's metadata and its input file's name, and
+    a submission with a key finds the batch (or the uploaded file) made with it before it
+    makes one. A worker killed between the provider's answer and the write below thus
+    leaves a key by which the next delivery finds the batch instead of paying twice."""
     run = JudgeRun.objects.select_related("rater").get(pk=run_id)
     chunk = run.chunks.select_related("run__rater").order_by("pk").first()
-    if run.status != JudgeRun.Status.QUEUED or run.batch_id or chunk is None:
+    if run.batch_id or chunk is None:
         return run.batch_id or None
+    if run.status != JudgeRun.Status.QUEUED:
+        if run.batch_key:  # ended while a submission that died may have reached the provider
+            _batch_cancel_orphan(run)
+        _chunk_close(chunk=chunk)
+        return None
     worker = _chunk_claim(chunk)
     if worker is None:
         return None
+    JudgeRun.objects.filter(pk=run.pk, batch_key="").update(batch_key=uuid.uuid4().hex)
+    JudgeRun.objects.filter(pk=run.pk, batch_id="").update(batch_status="submitting")
+    run.refresh_from_db(fields=["batch_key"])
     try:
         batch_id = _batch_runner(run).submit(
-            [judge_task_for(judgment=j) for j in _pending(run)], metadata={"concordance_run": str(run.pk)}
+            [judge_task_for(judgment=j) for j in _pending(run)],
+            metadata={"concordance_run": str(run.pk)},
+            key=run.batch_key,
+            since=run.created_at.timestamp() - 300,  # the provider's clock may differ a little
         )
     except Exception as exc:  # the endpoint refused: the run fails with the reason
         log.warning("batch submit of run %s failed: %s", run.pk, exc)
@@ -502,10 +522,13 @@ def judge_run_submit_batch(*, run_id: int) -> str | None:
         _chunk_close(chunk=chunk, worker=worker)
         return None
     with transaction.atomic():
-        JudgeRun.objects.filter(pk=run.pk).update(
-            batch_id=batch_id, batch_status="submitted", status=JudgeRun.Status.RUNNING
+        JudgeRun.objects.filter(pk=run.pk, batch_id="").update(batch_id=batch_id, batch_status="submitted")
+        started = JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.QUEUED).update(
+            status=JudgeRun.Status.RUNNING
         )
         _chunk_close(chunk=chunk, worker=worker)
+        if not started:  # cancelled while it was being submitted: cancel the batch too
+            transaction.on_commit(lambda: tasks.judge_batch_cancel.delay(run.pk))
     return batch_id
 
 
@@ -535,6 +558,18 @@ def judge_runs_collect_batches() -> int:
         except Exception:  # one endpoint down must not stop the others' collection
             log.exception("collecting batch of run %s failed", run.pk)
     return collected
+
+
+def _batch_cancel_orphan(run: JudgeRun) -> None:
+    """Find, record and cancel the batch of a run that was cancelled (or failed) while
+    its submission was under way in a worker that then died."""
+    runner = _batch_runner(run)
+    batch_id = runner.find_batch(run.batch_key, since=run.created_at.timestamp() - 300)
+    if batch_id is None:
+        return
+    if JudgeRun.objects.filter(pk=run.pk, batch_id="").update(batch_id=batch_id, batch_status="cancelling"):
+        log.warning("run %s ended while its batch was submitted: cancelling batch %s", run.pk, batch_id)
+        runner.cancel(batch_id)
 
 
 def judge_run_cancel_batch(*, run_id: int) -> None:

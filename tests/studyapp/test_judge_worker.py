@@ -1,7 +1,7 @@
 """Real Celery workers, on the embedded default (SQLite or PostgreSQL with the filesystem
-broker) and on Redis: kill -9 a worker in the middle of a judge run, start another, and
-the run ends with every judgment exactly once. Nothing here waits for Redis's
-visibility timeout (an hour)."""
+broker) and on Redis: kill -9 a worker in the middle of a judge run or of a batch
+submission, start another, and the run ends with every judgment exactly once, the
+batch made once. Nothing here waits for Redis's visibility timeout (an hour)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from django.db.models import Count
 
 from studyapp.models import Item, JudgeChunk, JudgeRun, Judgment, Label, Rater, Study, WorkerProcess
-from studyapp.services.judge_runs import judge_run_start
+from studyapp.services.judge_runs import judge_run_start, judge_runs_collect_batches
 from studyapp.services.study_load import study_load
 from tests.support.openai_server import FakeOpenAI, critique_responder
 from tests.support.workers import redeliver_unacked, redis_messages, wait_until
@@ -187,3 +187,36 @@ def test_a_worker_on_another_machine_is_lost_when_its_heartbeat_stops(tmp_path, 
         assert second.attempts == 2
         assert_judged_once(study, rater)
         assert server.calls() == N_ITEMS + CONCURRENCY
+
+
+def test_a_batch_is_submitted_once_when_its_worker_dies_before_recording_it(
+    tmp_path, settings, broker, workers
+):
+    with FakeOpenAI() as server:
+        server.responder = critique_responder
+        server.hold_batch_create = True  # the batch is made, its answer never reaches the worker
+        study, rater = critic_study(tmp_path, server)
+        run = judge_run_start(study=study, rater=rater, mode="batch")
+        first = workers.start("first")
+        wait_until(lambda: len(server.batches) == 1 and server.held() == 1, "the batch to be created")
+        workers.kill(first)
+        server.release()
+        run.refresh_from_db()
+        assert (run.status, run.batch_id, run.batch_status) == (JudgeRun.Status.QUEUED, "", "submitting")
+        [batch] = server.batches.values()
+        assert batch["metadata"] == {"concordance_run": str(run.pk), "concordance_key": run.batch_key}
+
+        workers.start("second")  # requeues the submission, which finds the batch
+        wait_until(lambda: run_status(run) == JudgeRun.Status.RUNNING, "the batch to be recorded")
+        run.refresh_from_db()
+        assert run.batch_id == batch["id"] and run.batch_status == "submitted"
+        posts = [r for r in server.requests("/v1/batches") if r.method == "POST"]
+        assert len(server.batches) == len(posts) == 1
+        assert len([f for f in server.files.values() if f["purpose"] == "batch"]) == 1  # one upload
+        assert run.chunks.get().attempts == 2
+
+        # what beat does every minute: the first poll finds the batch in progress
+        assert [judge_runs_collect_batches() for _ in range(2)] == [0, 1]
+        assert run_status(run) == JudgeRun.Status.DONE
+        assert_judged_once(study, rater)
+        assert server.calls() == N_ITEMS  # each request judged once, in the one batch

@@ -118,3 +118,65 @@ def test_a_report_is_built_again_once_then_failed_with_its_attempts(
     # a late delivery of either changes nothing
     assert study_report_build(report_id=twice.pk).status == "failed"
     assert study_report_build(report_id=once.pk).attempts == 2
+
+
+def test_a_batch_whose_answer_was_lost_is_found_not_made_twice(
+    study, openai_server, eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = judge_run_start(study=study, rater=critic(study), mode="batch")
+    run.refresh_from_db()
+    [batch] = openai_server.batches.values()
+    assert run.batch_id == batch["id"] and batch["metadata"]["concordance_key"] == run.batch_key
+    # as if the worker had been killed after the provider answered, before the write
+    JudgeRun.objects.filter(pk=run.pk).update(status="queued", batch_id="", batch_status="submitting")
+    killed_at(run.chunks.get())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert workers_recover() == 1
+    run.refresh_from_db()
+    assert (run.status, run.batch_id, run.batch_status) == ("running", batch["id"], "submitted")
+    assert len(openai_server.batches) == 1
+    assert len([r for r in openai_server.requests("/v1/batches") if r.method == "POST"]) == 1
+    # the first submission listed the files (none had its key) and uploaded one; the
+    # second found the batch and touched no file
+    assert len(openai_server.requests("/v1/files")) == 2
+
+
+def test_a_batch_run_cancelled_while_it_was_submitted_cancels_the_batch(
+    study, openai_server, eager, monkeypatch, django_capture_on_commit_callbacks
+):
+    from studyapp.services import judge_runs
+
+    with django_capture_on_commit_callbacks(execute=False):
+        run = judge_run_start(study=study, rater=critic(study), mode="batch")
+    real = judge_runs._batch_runner
+
+    def cancel_during_submit(run):  # the researcher cancels while the upload is under way
+        judge_runs.judge_run_cancel(run=run)
+        return real(run)
+
+    monkeypatch.setattr(judge_runs, "_batch_runner", cancel_during_submit)
+    with django_capture_on_commit_callbacks(execute=True):
+        judge_runs.judge_run_submit_batch(run_id=run.pk)
+    run.refresh_from_db()
+    [batch] = openai_server.batches.values()
+    assert run.status == "cancelled" and run.batch_id == batch["id"]
+    assert batch["status"] == "cancelled"
+
+
+def test_a_batch_whose_run_was_cancelled_after_its_worker_died_is_cancelled(
+    study, openai_server, eager, django_capture_on_commit_callbacks
+):
+    """The worker died after the provider made the batch; the researcher then cancelled."""
+    with django_capture_on_commit_callbacks(execute=True):
+        run = judge_run_start(study=study, rater=critic(study), mode="batch")
+    run.refresh_from_db()
+    JudgeRun.objects.filter(pk=run.pk).update(status="cancelled", batch_id="", batch_status="submitting")
+    killed_at(run.chunks.get())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert workers_recover() == 1
+    [batch] = openai_server.batches.values()
+    assert batch["status"] == "cancelled"
+    run.refresh_from_db()
+    assert (run.status, run.batch_id) == ("cancelled", batch["id"])
+    assert run.chunks.get().status == "done"
