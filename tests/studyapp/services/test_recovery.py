@@ -5,10 +5,12 @@ killed by SIGKILL: tests/studyapp/test_judge_worker.py and test_report_worker.py
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from studyapp.models import JudgeChunk, JudgeRun, Judgment, StudyReport, WorkerProcess
@@ -118,6 +120,25 @@ def test_a_report_is_built_again_once_then_failed_with_its_attempts(
     # a late delivery of either changes nothing
     assert study_report_build(report_id=twice.pk).status == "failed"
     assert study_report_build(report_id=once.pk).attempts == 2
+
+
+def test_the_dashboard_and_study_status_show_a_reports_attempts(tmp_path, client, capsys):
+    from studyapp.services.demo import demo_accounts_ensure
+
+    study = rated_study(tmp_path)
+    StudyReport.objects.create(
+        study=study, status="failed", attempts=2, error="the worker process building this report died 2 times"
+    )
+    demo_accounts_ensure(study=study)
+    client.login(username="researcher", password="concordance-demo")
+    page = client.get(f"/researcher/studies/{study.slug}/").content.decode()
+    assert '<td class="num">2</td>' in page and "died 2 times" in page
+    call_command("study_status", study.slug)
+    out = capsys.readouterr().out
+    assert "failed, attempts 2: the worker process building this report died 2 times" in out
+    call_command("study_status", study.slug, "--json")
+    [report] = json.loads(capsys.readouterr().out)["reports"]
+    assert (report["status"], report["attempts"]) == ("failed", 2) and "died 2 times" in report["error"]
 
 
 def test_a_batch_whose_answer_was_lost_is_found_not_made_twice(
