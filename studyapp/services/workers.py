@@ -106,8 +106,11 @@ def worker_process_current() -> WorkerProcess:
     is gone: a test rolled it back, or it was forgotten)."""
     global _current, _heartbeat_pid
     pid = os.getpid()
-    if _current is not None and _current.pid == pid and WorkerProcess.objects.filter(pk=_current.pk).exists():
-        return _current
+    if _current is not None and _current.pid == pid:
+        # the same row, not one that got its id after a rollback (SQLite reuses ids)
+        same = WorkerProcess.objects.filter(pk=_current.pk, pid=pid, started_at=_current.started_at)
+        if same.exists():
+            return _current
     stat = _stat(pid)
     _current = WorkerProcess.objects.create(
         hostname=socket.gethostname()[:255],
@@ -168,7 +171,8 @@ def workers_lost(*, ids: Iterable[int | None]) -> set[int | None]:
 
 
 def workers_forget(*, older_than: timedelta = timedelta(days=1)) -> int:
-    """Delete the rows of processes not heard of for a long time that hold nothing."""
+    """Delete the rows of lost processes not heard of for a day (run after the recovery,
+    which has given their leases back)."""
     stale = WorkerProcess.objects.filter(heartbeat_at__lt=timezone.now() - older_than)
     lost = workers_lost(ids=stale.values_list("pk", flat=True))
     return WorkerProcess.objects.filter(pk__in=[pk for pk in lost if pk is not None]).delete()[0]

@@ -124,3 +124,15 @@ def test_rows_of_long_gone_processes_are_forgotten():
     assert workers_forget() == 1
     assert set(WorkerProcess.objects.values_list("pk", flat=True)) >= {old_alive.pk, recent_dead.pk}
     assert not WorkerProcess.objects.filter(pk=old_dead.pk).exists()
+
+
+def test_this_processs_row_is_registered_again_when_it_is_gone():
+    first = worker_process_current()
+    assert worker_process_current() == first  # cached while its row lives
+    # rolled back or forgotten, and its id given to another row (SQLite reuses ids)
+    WorkerProcess.objects.filter(pk=first.pk).delete()
+    impostor = WorkerProcess.objects.create(
+        id=first.pk, hostname="h", pid=os.getpid(), heartbeat_at=timezone.now()
+    )
+    again = worker_process_current()
+    assert again.pk != impostor.pk and again.pid == os.getpid() and again.pid_space == pid_space()
