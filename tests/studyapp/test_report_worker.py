@@ -44,6 +44,7 @@ def test_a_report_killed_twice_fails_with_two_attempts(tmp_path, broker, workers
     assert "not built again" in report.error
 
 
+@pytest.mark.parametrize("broker", ["filesystem"], indirect=True)  # on Redis: the test above
 def test_a_report_killed_once_is_built_by_the_next_worker(tmp_path, broker, workers):
     study = study_load(path=write_report_study(tmp_path, n_reasoning=60, n_summary=40)).study
     report = study_report_request(study=study, **SLOW)
