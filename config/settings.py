@@ -181,7 +181,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
-    # A task whose worker dies unacknowledged is redelivered after this many seconds.
+    # Redis delivers a task whose worker died unacknowledged again after this many seconds;
+    # the leases (below) have queued its unfinished work long before, so that later
+    # delivery finds nothing to do. It stays the backstop for work outside the leases.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))
     }
@@ -192,11 +194,23 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A worker process renews its heartbeat this often; one on another machine that has not
+# for WORKER_LOST_AFTER_SECONDS is lost, and its unfinished work is queued again (one on
+# this machine is known lost as soon as its process is gone). Work whose worker died
+# TASK_MAX_ATTEMPTS times is not started again. See studyapp/services/workers.py.
+WORKER_HEARTBEAT_SECONDS = float(os.environ.get("CONCORDANCE_WORKER_HEARTBEAT_SECONDS", "5"))
+WORKER_LOST_AFTER_SECONDS = float(os.environ.get("CONCORDANCE_WORKER_LOST_AFTER_SECONDS", "30"))
+TASK_MAX_ATTEMPTS = int(os.environ.get("CONCORDANCE_TASK_MAX_ATTEMPTS", "2"))
 CELERY_BEAT_SCHEDULE = {
     # batch-mode judge runs: fetch the results of finished provider batches
     "judge-batches-collect": {
         "task": "studyapp.tasks.judge_batches_collect",
         "schedule": float(os.environ.get("CONCORDANCE_JUDGE_BATCH_POLL_SECONDS", "60")),
+    },
+    # queue again the work of worker processes that are gone (every worker also does at start)
+    "workers-recover": {
+        "task": "studyapp.tasks.workers_recover",
+        "schedule": float(os.environ.get("CONCORDANCE_WORKER_RECOVER_SECONDS", "15")),
     },
 }
 

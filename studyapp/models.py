@@ -273,6 +273,11 @@ class JudgeRun(models.Model):
     cost = models.FloatField(default=0.0, help_text="estimated, from JUDGE_PRICES")
     batch_id = models.CharField(max_length=200, blank=True)
     batch_status = models.CharField(max_length=20, blank=True, help_text="as the provider says")
+    batch_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="idempotency key of the batch submission, sent in the batch's metadata",
+    )
     judge_version = models.CharField(
         max_length=64, blank=True, help_text="the judge's own version (model, prompts, parameters)"
     )
@@ -285,6 +290,50 @@ class JudgeRun(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.pk} of {self.rater.name} ({self.status})"
+
+
+class WorkerProcess(models.Model):
+    """A process that runs Celery tasks, so that a lease can tell whether its holder lives
+    (`studyapp/services/workers.py`)."""
+
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    pid_space = models.CharField(
+        max_length=100, blank=True, help_text="boot and PID namespace: where `pid` means this process"
+    )
+    started_ticks = models.BigIntegerField(
+        null=True, blank=True, help_text="start time in clock ticks after boot, so a reused pid is told apart"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} pid {self.pid}"
+
+
+class JudgeChunk(models.Model):
+    """The share of a run that one Celery task judges (or, in batch mode, submits), and
+    the worker process holding it: a chunk whose worker dies is given to another."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+
+    run = models.ForeignKey(JudgeRun, on_delete=models.CASCADE, related_name="chunks")
+    judgment_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    worker = models.ForeignKey(
+        WorkerProcess, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="deliveries that started it")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"], name="judgechunk_status_idx")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.pk} of run {self.run_id} ({self.status})"
 
 
 class Judgment(models.Model):
@@ -578,6 +627,10 @@ class StudyReport(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    worker = models.ForeignKey(
+        WorkerProcess, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="builds started")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,37 +1,117 @@
-"""Celery tasks: thin interfaces that take ids and call one service.
+"""Celery tasks: thin interfaces that take ids and call one service. Each imports its
+service in its body, so that services can import this module at the top.
 
-Acknowledged late and rejected when their worker is lost (settings), so the
-task of a killed worker is delivered again; the services make that safe.
+Acknowledgement is one policy for every task, set in `config/settings.py`
+(`CELERY_TASK_ACKS_LATE`, `CELERY_TASK_REJECT_ON_WORKER_LOST`); no task overrides it.
+`tests/studyapp/test_tasks.py` checks the table against the registered tasks:
+
+    task                                   acks_late  reject_on_worker_lost
+    studyapp.tasks.judge_chunk             True       True
+    studyapp.tasks.judge_batch_submit      True       True
+    studyapp.tasks.judge_batches_collect   True       True
+    studyapp.tasks.judge_batch_cancel      True       True
+    studyapp.tasks.report_build            True       True
+    studyapp.tasks.workers_recover         True       True
+
+What that does when a worker dies during a task:
+
+- a pool process dies (killed, out of memory): its worker notices, rejects the message
+  and the broker delivers it again within seconds, on both brokers;
+- the worker itself dies: on Redis the message is delivered again after
+  `CELERY_VISIBILITY_TIMEOUT` (an hour by default); the embedded filesystem broker
+  deletes a message when a worker takes it, so it is never delivered again.
+
+Neither is what brings the work back. Judge chunks and report builds are leased to the
+worker process doing them (`studyapp/services/workers.py`), and `workers_recover`, run by
+every worker as it starts and by beat every `CONCORDANCE_WORKER_RECOVER_SECONDS`,
+queues a lost worker's unfinished work again. A later delivery of the same message
+finds the work done or held by a live worker and does nothing.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_init, worker_process_shutdown, worker_ready, worker_shutdown
+from django.db import connections
 
-from studyapp.services import judge_runs, reports
-
-
-@shared_task(name="studyapp.tasks.judge_chunk", acks_late=True, reject_on_worker_lost=True)
-def judge_chunk(run_id: int, judgment_ids: list[int]) -> int:
-    return judge_runs.judge_run_execute_chunk(run_id=run_id, judgment_ids=judgment_ids)
+log = logging.getLogger(__name__)
 
 
-@shared_task(name="studyapp.tasks.judge_batch_submit", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="studyapp.tasks.judge_chunk")
+def judge_chunk(chunk_id: int) -> int:
+    from studyapp.services.judge_runs import judge_run_execute_chunk
+
+    return judge_run_execute_chunk(chunk_id=chunk_id)
+
+
+@shared_task(name="studyapp.tasks.judge_batch_submit")
 def judge_batch_submit(run_id: int) -> str | None:
-    return judge_runs.judge_run_submit_batch(run_id=run_id)
+    from studyapp.services.judge_runs import judge_run_submit_batch
+
+    return judge_run_submit_batch(run_id=run_id)
 
 
 @shared_task(name="studyapp.tasks.judge_batches_collect")
 def judge_batches_collect() -> int:
-    return judge_runs.judge_runs_collect_batches()
+    from studyapp.services.judge_runs import judge_runs_collect_batches
+
+    return judge_runs_collect_batches()
 
 
-@shared_task(name="studyapp.tasks.judge_batch_cancel", acks_late=True)
+@shared_task(name="studyapp.tasks.judge_batch_cancel")
 def judge_batch_cancel(run_id: int) -> None:
-    judge_runs.judge_run_cancel_batch(run_id=run_id)
+    from studyapp.services.judge_runs import judge_run_cancel_batch
+
+    judge_run_cancel_batch(run_id=run_id)
 
 
-@shared_task(name="studyapp.tasks.report_build", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="studyapp.tasks.report_build")
 def report_build(report_id: int) -> str | None:
-    report = reports.study_report_build(report_id=report_id)
+    from studyapp.services.reports import study_report_build
+
+    report = study_report_build(report_id=report_id)
     return None if report is None else report.status
+
+
+@shared_task(name="studyapp.tasks.workers_recover")
+def workers_recover() -> int:
+    from studyapp.services.recovery import workers_recover
+
+    return workers_recover()
+
+
+# --- worker life cycle ---------------------------------------------------------------
+
+
+@worker_init.connect
+def _on_worker_init(**kwargs: Any) -> None:
+    from studyapp.services.workers import worker_heartbeats_enable
+
+    worker_heartbeats_enable()  # inherited by the pool processes it forks
+
+
+@worker_ready.connect
+def _on_worker_ready(**kwargs: Any) -> None:
+    """A worker that starts queues again the work of the processes that are gone."""
+    from studyapp.services.recovery import workers_recover
+
+    try:
+        workers_recover()
+    except Exception:  # a worker that cannot recover still works; beat tries again
+        log.exception("recovering the work of lost workers failed")
+    finally:
+        connections.close_all()  # the main process of a prefork worker runs no task
+
+
+@worker_process_shutdown.connect
+@worker_shutdown.connect
+def _on_worker_shutdown(**kwargs: Any) -> None:
+    from studyapp.services.workers import worker_process_retire
+
+    try:
+        worker_process_retire()
+    except Exception:
+        log.warning("could not remove this worker process's row", exc_info=True)

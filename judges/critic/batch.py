@@ -3,8 +3,9 @@
 
 `submit` uploads a JSONL file with one request per line (its `custom_id` is
 the task's `item_id`, or `item_id#k` for the k-th repeated sample) and creates
-the batch; `collect` returns None while the batch runs, then one verdict per
-task, mapping `custom_id`s back. A task without a result line (failed line,
+the batch, once per idempotency key (called again, it finds that batch);
+`collect` returns None while the batch runs, then one verdict per task,
+mapping `custom_id`s back. A task without a result line (failed line,
 expired or cancelled batch) gets a failed verdict with the reason. An item whose
 schema is too large for strict structured output gets no line in
 `structured_output: json_schema` mode, and a failed verdict that says so.
@@ -16,6 +17,8 @@ own bounded retries (`max_retries`) rather than the live path's rate limiter.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -23,10 +26,16 @@ import openai
 
 from judges.base import Task
 from judges.critic.judge import CriticJudge
+from judges.critic.retry import RetryPolicy
 from judges.types import SummaryTask, Verdict
 
 CHAT_URL: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+KEY_FIELD = "concordance_key"  # the batch metadata that carries a submission's idempotency key
+
+
+def _filename(key: str) -> str:
+    return f"concordance-{key}.jsonl"
 
 
 class BatchRunner:
@@ -63,17 +72,72 @@ class BatchRunner:
                 lines.append({"custom_id": custom_id, "method": "POST", "url": CHAT_URL, "body": base})
         return "".join(json.dumps(line) + "\n" for line in lines).encode()
 
-    def submit(self, tasks: Sequence[Task], metadata: dict[str, str] | None = None) -> str:
-        """Upload the requests and create the batch; returns the batch id."""
-        data = self.build_jsonl(tasks)
-        uploaded = self.client.files.create(file=("requests.jsonl", data), purpose="batch")
-        batch = self.client.batches.create(
-            input_file_id=uploaded.id,
-            endpoint=CHAT_URL,
-            completion_window="24h",
-            metadata=metadata,
-        )
-        return batch.id
+    def submit(
+        self,
+        tasks: Sequence[Task],
+        metadata: dict[str, str] | None = None,
+        *,
+        key: str | None = None,
+        since: float | None = None,
+    ) -> str:
+        """Upload the requests and create the batch, once per `key`; returns the batch id.
+
+        `key` is an idempotency key (a new one when None): the caller stores it before it
+        calls, and calling again with the same key creates no second batch. It goes into the batch's
+        metadata (`concordance_key`) and the input file's name: a batch that carries it is
+        returned instead of creating another, and a file already uploaded under it is used
+        again. The create call has no blind client retries (the API takes no idempotency
+        header): after a timeout, a connection error, a 429 or a 5xx the batch is looked
+        up before it is created again, with the critic's backoff. `since` (a Unix time
+        before the first call) bounds how far back the lookups list.
+        """
+        fresh = key is None  # nothing can carry a new key yet: no lookup
+        key = key or uuid.uuid4().hex
+        since = time.time() - 60 if since is None else since
+        if not fresh and (found := self.find_batch(key, since=since)) is not None:
+            return found
+        file_id = None if fresh else self._find_file(key, since=since)
+        if file_id is None:
+            data = self.build_jsonl(tasks)
+            file_id = self.client.files.create(file=(_filename(key), data), purpose="batch").id
+        client = self.client.with_options(max_retries=0)
+        cfg = self.judge.config
+        policy = RetryPolicy(cfg.max_attempts, cfg.backoff_initial, cfg.backoff_max, cfg.retry_after_max)
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                return client.batches.create(
+                    input_file_id=file_id,
+                    endpoint=CHAT_URL,
+                    completion_window="24h",
+                    metadata={**(metadata or {}), KEY_FIELD: key},
+                ).id
+            except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError):
+                # the batch may exist although the answer was lost (APITimeoutError is a
+                # connection error): look before creating it again
+                if (found := self.find_batch(key, since=since)) is not None:
+                    return found
+                if attempt == policy.max_attempts:
+                    raise
+                time.sleep(policy.backoff(attempt))
+        raise AssertionError("unreachable")
+
+    def find_batch(self, key: str, *, since: float) -> str | None:
+        """The id of the batch whose metadata carries `key`, among those created after `since`."""
+        for batch in self.client.batches.list(limit=100):  # newest first, page by page
+            if (batch.metadata or {}).get(KEY_FIELD) == key:
+                return batch.id
+            if batch.created_at < since:
+                return None
+        return None
+
+    def _find_file(self, key: str, *, since: float) -> str | None:
+        name = _filename(key)
+        for file in self.client.files.list(purpose="batch", order="desc", limit=100):
+            if file.filename == name and file.status != "error":
+                return file.id
+            if file.created_at < since:
+                return None
+        return None
 
     def status(self, batch_id: str) -> Any:
         return self.client.batches.retrieve(batch_id)

@@ -7,7 +7,9 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from studyapp.models import Annotation, Item, Judgment, Label, Rater, Step, Study
+from studyapp.models import Annotation, Item, Judgment, Label, Rater, Step, Study, StudyReport
+
+REPORTS_LISTED = 5
 
 
 def study_by_slug(*, slug: str) -> Study:
@@ -80,4 +82,17 @@ def study_status(*, study: Study) -> dict[str, Any]:
             "labels": Label.objects.filter(judgment__item__study=study).count(),
         },
         "annotated_items": items.filter(Q(annotations__rater__kind=Rater.Kind.HUMAN)).distinct().count(),
+        "reports": [  # the latest, newest first
+            {
+                "id": r["pk"],
+                "status": r["status"],
+                "attempts": r["attempts"],
+                "requested_at": r["created_at"].isoformat(),
+                "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None,
+                "error": r["error"],
+            }
+            for r in StudyReport.objects.filter(study=study)
+            .order_by("-created_at", "-pk")
+            .values("pk", "status", "attempts", "created_at", "finished_at", "error")[:REPORTS_LISTED]
+        ],
     }

@@ -3,12 +3,15 @@ judges a study's items through Celery, one Judgment per (item, judge rater).
 
 A run takes every item the rater has not judged successfully yet: missing
 Judgment rows are created empty (status pending), failed ones are tried
-again, done ones are left alone. Work goes to Celery after commit, in
-chunks of `settings.JUDGE_CHUNK_SIZE` judgment ids; a task re-fetches its
-rows and judges only those still pending, so a redelivered task (its worker
-was killed) completes the rest instead of duplicating anything. Each verdict
-is saved as soon as it arrives. Batch mode sends the same requests through
-the provider's Batch API and a periodic task collects the results.
+again, done ones are left alone. The work is cut into JudgeChunks (rows, in
+the run's transaction) that go to Celery after commit. A task leases its
+chunk to its worker process (`studyapp/services/workers.py`), re-fetches the
+rows and judges only those still pending, saving each verdict as it arrives.
+When that worker dies, `judge_chunks_recover` gives the chunk to another
+task, which completes the rest; a second delivery of a chunk that a live
+worker holds does nothing. Batch mode sends the same requests through the
+provider's Batch API, once per run whatever is redelivered, and a periodic
+task collects the results.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -28,9 +32,28 @@ from django.utils import timezone
 from judges.base import JUDGE_KINDS, Judge, Task, build_judge
 from judges.config import JudgeConfigError
 from judges.types import Verdict
+from studyapp import tasks
 from studyapp.judge_config import judge_config, judge_problems_text
-from studyapp.models import Criterion, Item, JudgeRun, Judgment, Label, Rater, Study
+from studyapp.models import (
+    Criterion,
+    Item,
+    JudgeChunk,
+    JudgeRun,
+    Judgment,
+    Label,
+    Rater,
+    Study,
+    WorkerProcess,
+)
 from studyapp.selectors.judge_runs import judge_task_for, judgments_for_tasks, price_for
+from studyapp.services.workers import (
+    Claim,
+    lease_claim,
+    lease_holds,
+    leases_release_lost,
+    worker_process_current,
+    workers_lost,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +124,9 @@ def judge_run_start(
         Rater.objects.select_for_update().get(pk=rater.pk)  # one start at a time per rater
         running = JudgeRun.objects.filter(rater=rater, status__in=ACTIVE).first()
         if running is not None:
-            raise JudgeRunError(f"judge {rater.name} already has run {running.pk} in progress")
+            raise JudgeRunError(
+                f"judge {rater.name} already has run {running.pk} in progress{_stalled(running)}"
+            )
         run = JudgeRun.objects.create(
             study=study, rater=rater, mode=mode, status=JudgeRun.Status.QUEUED, judge_version=version
         )
@@ -125,19 +150,33 @@ def judge_run_start(
         run.full_clean()
         run.save()
         if ids:
-            transaction.on_commit(lambda: _enqueue(run, ids))
+            # batch mode: one chunk, the submission of the run's one batch
+            size = len(ids) if mode == JudgeRun.Mode.BATCH else judge_run_chunk_size(run=run)
+            chunks = JudgeChunk.objects.bulk_create(
+                [JudgeChunk(run=run, judgment_ids=ids[i : i + size]) for i in range(0, len(ids), size)]
+            )
+            transaction.on_commit(lambda: _enqueue_all(chunks))
     return run
 
 
-def _enqueue(run: JudgeRun, ids: list[int]) -> None:
-    from studyapp import tasks
+def _stalled(run: JudgeRun) -> str:
+    """A note for a run whose running chunks are all held by lost worker processes."""
+    holders = set(run.chunks.filter(status=JudgeChunk.Status.RUNNING).values_list("worker_id", flat=True))
+    if holders and holders <= workers_lost(ids=holders):
+        return " (its worker died: the next worker to start goes on with it; or cancel it)"
+    return ""
 
-    if run.mode == JudgeRun.Mode.BATCH:
-        tasks.judge_batch_submit.delay(run.pk)
-        return
-    size = judge_run_chunk_size(run=run)
-    for start in range(0, len(ids), size):
-        tasks.judge_chunk.delay(run.pk, ids[start : start + size])
+
+def _enqueue_all(chunks: list[JudgeChunk]) -> None:
+    for chunk in chunks:
+        _enqueue(chunk)
+
+
+def _enqueue(chunk: JudgeChunk) -> None:
+    if chunk.run.mode == JudgeRun.Mode.BATCH:
+        tasks.judge_batch_submit.delay(chunk.run_id)
+    else:
+        tasks.judge_chunk.delay(chunk.pk)
 
 
 def judge_run_chunk_size(*, run: JudgeRun) -> int:
@@ -160,15 +199,9 @@ def judge_run_cancel(*, run: JudgeRun) -> bool:
         )
     )
     if cancelled and run.mode == JudgeRun.Mode.BATCH and run.batch_id:
-        from studyapp import tasks
-
         transaction.on_commit(lambda: tasks.judge_batch_cancel.delay(run.pk))
     run.refresh_from_db()
     return cancelled
-
-
-def _is_cancelled(run_id: int) -> bool:
-    return JudgeRun.objects.filter(pk=run_id, status=JudgeRun.Status.CANCELLED).exists()
 
 
 def _fail_run(run: JudgeRun, error: str) -> None:
@@ -188,41 +221,129 @@ def judge_run_finish_if_complete(*, run_id: int) -> bool:
     )
 
 
+# --- chunks and their leases --------------------------------------------------------
+
+
+def _chunk_close(*, chunk: JudgeChunk, worker: WorkerProcess | None = None) -> None:
+    """The chunk is finished (by `worker`, when given: only if it still holds it)."""
+    rows = JudgeChunk.objects.filter(pk=chunk.pk)
+    if worker is not None:
+        rows = rows.filter(worker=worker)
+    rows.update(status=JudgeChunk.Status.DONE, worker=None, finished_at=timezone.now())
+
+
+def _chunk_claim(chunk: JudgeChunk) -> WorkerProcess | None:
+    """This process's WorkerProcess if it now holds the chunk, else None."""
+    if chunk.status == JudgeChunk.Status.DONE:
+        log.info("chunk %s is done: this delivery does nothing", chunk.pk)
+        return None
+    if chunk.run.status not in ACTIVE:
+        log.info("chunk %s is of a run that is %s: nothing to do", chunk.pk, chunk.run.status)
+        _chunk_close(chunk=chunk)
+        return None
+    worker = worker_process_current()
+    claim = lease_claim(model=JudgeChunk, pk=chunk.pk, worker=worker)
+    if claim is Claim.EXHAUSTED:
+        judge_chunks_recover(chunks=JudgeChunk.objects.filter(pk=chunk.pk))
+    elif claim is not Claim.CLAIMED:
+        log.info("chunk %s is %s: this delivery does nothing", chunk.pk, claim.value)
+    return worker if claim is Claim.CLAIMED else None
+
+
+def judge_chunks_recover(*, chunks: QuerySet[JudgeChunk] | None = None) -> int:
+    """Queue again each running chunk (of `chunks`, default all) whose worker is lost. A
+    chunk already started TASK_MAX_ATTEMPTS times is not: its pending judgments fail with
+    the reason (the next run tries them again), and a batch run whose submission it was
+    fails. Returns the number of chunks queued or ended."""
+    requeued, ended = leases_release_lost(
+        model=JudgeChunk,
+        queryset=chunks,
+        exhausted=lambda attempts: {"status": JudgeChunk.Status.DONE, "finished_at": timezone.now()},
+    )
+    for chunk in JudgeChunk.objects.filter(pk__in=ended).select_related("run"):
+        if chunk.run.mode == JudgeRun.Mode.BATCH:
+            _fail_run(
+                chunk.run,
+                f"batch not submitted: the worker process submitting it died {chunk.attempts} times, "
+                f"so it is not tried again. If a batch with metadata "
+                f"concordance_key={chunk.run.batch_key} exists at the provider, cancel it there.",
+            )
+            continue
+        Judgment.objects.filter(
+            pk__in=chunk.judgment_ids, run=chunk.run, status=Judgment.Status.PENDING
+        ).update(
+            status=Judgment.Status.FAILED,
+            error=f"not judged: the worker process judging it died {chunk.attempts} times "
+            f"(chunk {chunk.pk}); the next run tries it again",
+        )
+        judge_run_finish_if_complete(run_id=chunk.run_id)
+    for chunk in JudgeChunk.objects.filter(pk__in=requeued).select_related("run"):
+        transaction.on_commit(lambda chunk=chunk: _enqueue(chunk))  # type: ignore[misc]
+    return len(requeued) + len(ended)
+
+
 # --- live (sync) mode --------------------------------------------------------------
 
 
-def judge_run_execute_chunk(*, run_id: int, judgment_ids: Sequence[int]) -> int:
-    """Judge the chunk's judgments that are still pending; returns how many were saved."""
-    run = JudgeRun.objects.select_related("rater").get(pk=run_id)
-    if run.status not in ACTIVE:
+def judge_run_execute_chunk(*, chunk_id: int) -> int:
+    """Judge the chunk's judgments that are still pending; returns how many were saved.
+
+    The chunk is leased to this worker process first: a delivery of a chunk that a live
+    process holds does nothing, and every second the judge checks that this process
+    still holds it and that the run goes on (not cancelled), and stops taking items if
+    not. The chunk ends done whatever happens to its items; an error that is not the
+    judge's verdict (a bug, a database error) fails the items left, with the reason."""
+    chunk = JudgeChunk.objects.select_related("run__rater").filter(pk=chunk_id).first()
+    if chunk is None:
+        return 0
+    run = chunk.run
+    worker = _chunk_claim(chunk)
+    if worker is None:
         return 0
     JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.QUEUED).update(status=JudgeRun.Status.RUNNING)
-    pending = list(judgments_for_tasks(ids=judgment_ids).filter(run=run, status=Judgment.Status.PENDING))
-    if not pending:
-        judge_run_finish_if_complete(run_id=run.pk)
-        return 0
-    try:
-        judge = judge_build(rater=run.rater)
-        if judge.version() != run.judge_version:
-            raise JudgeRunError(
-                f"judge {run.rater.name} changed while run {run.pk} was queued "
-                f"({run.judge_version} -> {judge.version()})"
-            )
-    except JudgeRunError as exc:
-        _fail_run(run, str(exc))
-        return 0
-    by_key = {str(j.pk): j for j in pending}
-    tasks = [judge_task_for(judgment=j) for j in pending]
+    pending = list(
+        judgments_for_tasks(ids=chunk.judgment_ids).filter(run=run, status=Judgment.Status.PENDING)
+    )
     saved = 0
     try:
-        for task, verdict in _judge_streaming(judge, tasks, lambda: _is_cancelled(run.pk)):
+        if pending:
+            saved = _judge_chunk(chunk, worker, pending)
+    except JudgeRunError as exc:  # the judge cannot run: the run fails with the reason
+        log.warning("judge run %s failed: %s", run.pk, exc)
+        _fail_run(run, str(exc))
+    except Exception as exc:
+        log.exception("chunk %s of judge run %s failed", chunk.pk, run.pk)
+        if lease_holds(model=JudgeChunk, pk=chunk.pk, worker=worker):
+            left = Judgment.objects.filter(pk__in=chunk.judgment_ids, run=run, status=Judgment.Status.PENDING)
+            why = f"not judged: {type(exc).__name__}: {exc}"[:2000]
+            left.update(status=Judgment.Status.FAILED, error=why)
+    _chunk_close(chunk=chunk, worker=worker)
+    judge_run_finish_if_complete(run_id=run.pk)
+    return saved
+
+
+def _judge_chunk(chunk: JudgeChunk, worker: WorkerProcess, pending: list[Judgment]) -> int:
+    run = chunk.run
+    judge = judge_build(rater=run.rater)
+    if judge.version() != run.judge_version:
+        raise JudgeRunError(
+            f"judge {run.rater.name} changed while run {run.pk} was queued "
+            f"({run.judge_version} -> {judge.version()})"
+        )
+    by_key = {str(j.pk): j for j in pending}
+    judge_tasks = [judge_task_for(judgment=j) for j in pending]
+
+    def should_stop() -> bool:
+        held = JudgeChunk.objects.filter(pk=chunk.pk, worker=worker, run__status__in=ACTIVE)
+        return not held.exists()
+
+    saved = 0
+    try:
+        for task, verdict in _judge_streaming(judge, judge_tasks, should_stop):
             judgment_record_verdict(judgment=by_key[task.item_id], verdict=verdict, run=run)
             saved += 1
     except ValueError as exc:  # a configuration the judge rejects when it runs (no API key)
-        log.warning("judge run %s failed: %s", run.pk, exc)
-        _fail_run(run, f"judge {run.rater.name}: {exc}")
-        return saved
-    judge_run_finish_if_complete(run_id=run.pk)
+        raise JudgeRunError(f"judge {run.rater.name}: {exc}") from exc
     return saved
 
 
@@ -360,22 +481,50 @@ def _pending(run: JudgeRun) -> list[Judgment]:
 
 
 def judge_run_submit_batch(*, run_id: int) -> str | None:
-    """Send the run's pending judgments as one provider batch (once per run)."""
+    """Send the run's pending judgments as one provider batch: one per run, whatever is
+    delivered again.
+
+    The run's one chunk is leased first, so two deliveries never submit at once. Before
+    the provider is called the run records an idempotency key (`batch_key`, batch status
+    "submitting"); the key goes into the batch's metadata and its input file's name, and
+    a submission with a key finds the batch (or the uploaded file) made with it before it
+    makes one. A worker killed between the provider's answer and the write below thus
+    leaves a key by which the next delivery finds the batch instead of paying twice."""
     run = JudgeRun.objects.select_related("rater").get(pk=run_id)
-    if run.status != JudgeRun.Status.QUEUED or run.batch_id:
+    chunk = run.chunks.select_related("run__rater").order_by("pk").first()
+    if run.batch_id or chunk is None:
         return run.batch_id or None
-    pending = _pending(run)
+    if run.status != JudgeRun.Status.QUEUED:
+        if run.batch_key:  # ended while a submission that died may have reached the provider
+            _batch_cancel_orphan(run)
+        _chunk_close(chunk=chunk)
+        return None
+    worker = _chunk_claim(chunk)
+    if worker is None:
+        return None
+    JudgeRun.objects.filter(pk=run.pk, batch_key="").update(batch_key=uuid.uuid4().hex)
+    JudgeRun.objects.filter(pk=run.pk, batch_id="").update(batch_status="submitting")
+    run.refresh_from_db(fields=["batch_key"])
     try:
         batch_id = _batch_runner(run).submit(
-            [judge_task_for(judgment=j) for j in pending], metadata={"concordance_run": str(run.pk)}
+            [judge_task_for(judgment=j) for j in _pending(run)],
+            metadata={"concordance_run": str(run.pk)},
+            key=run.batch_key,
+            since=run.created_at.timestamp() - 300,  # the provider's clock may differ a little
         )
     except Exception as exc:  # the endpoint refused: the run fails with the reason
         log.warning("batch submit of run %s failed: %s", run.pk, exc)
         _fail_run(run, f"batch submit failed: {exc}")
+        _chunk_close(chunk=chunk, worker=worker)
         return None
-    JudgeRun.objects.filter(pk=run.pk).update(
-        batch_id=batch_id, batch_status="submitted", status=JudgeRun.Status.RUNNING
-    )
+    with transaction.atomic():
+        JudgeRun.objects.filter(pk=run.pk, batch_id="").update(batch_id=batch_id, batch_status="submitted")
+        started = JudgeRun.objects.filter(pk=run.pk, status=JudgeRun.Status.QUEUED).update(
+            status=JudgeRun.Status.RUNNING
+        )
+        _chunk_close(chunk=chunk, worker=worker)
+        if not started:  # cancelled while it was being submitted: cancel the batch too
+            transaction.on_commit(lambda: tasks.judge_batch_cancel.delay(run.pk))
     return batch_id
 
 
@@ -411,6 +560,25 @@ def judge_runs_collect_batches() -> int:
         except Exception:  # one endpoint down must not stop the others' collection
             log.exception("collecting batch of run %s failed", run.pk)
     return collected
+
+
+def _batch_cancel_orphan(run: JudgeRun) -> None:
+    """Find, record and cancel the batch of a run that was cancelled (or failed) while
+    its submission was under way in a worker that then died."""
+    try:
+        runner = _batch_runner(run)
+    except JudgeRunError as exc:
+        log.warning("run %s: %s", run.pk, exc)
+        JudgeRun.objects.filter(pk=run.pk).update(
+            error=f"{exc} A batch it may have submitted (key {run.batch_key}) was not looked for."
+        )
+        return
+    batch_id = runner.find_batch(run.batch_key, since=run.created_at.timestamp() - 300)
+    if batch_id is None:
+        return
+    if JudgeRun.objects.filter(pk=run.pk, batch_id="").update(batch_id=batch_id, batch_status="cancelling"):
+        log.warning("run %s ended while its batch was submitted: cancelling batch %s", run.pk, batch_id)
+        runner.cancel(batch_id)
 
 
 def judge_run_cancel_batch(*, run_id: int) -> None:

@@ -1,4 +1,11 @@
-"""Concordance reports built by a Celery worker and stored, so no web request computes one."""
+"""Concordance reports built by a Celery worker and stored, so no web request computes one.
+
+A build is leased to the worker process doing it (`studyapp/services/workers.py`) and
+counted (`StudyReport.attempts`). When that worker dies the recovery queues the report
+again; a report whose build was started TASK_MAX_ATTEMPTS (2) times and died each time
+is failed with the reason instead of being built again, since a build that kills its
+worker (out of memory, say) would do so forever.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,13 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from studyapp.models import Study, StudyReport
-from studyapp.selectors.reports import study_report
+from studyapp.services.workers import Claim, lease_claim, leases_release_lost, worker_process_current
+from studyapp.tasks import report_build
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +28,6 @@ DEFAULT_OPTIONS: dict[str, Any] = {"n_resamples": 1000, "seed": 0, "epsilon": 0.
 
 def study_report_request(*, study: Study, user: Any = None, **options: Any) -> StudyReport:
     """Queue a report of `study`; the worker builds it after this transaction commits."""
-    from studyapp.tasks import report_build
-
     unknown = set(options) - set(DEFAULT_OPTIONS)
     if unknown:
         raise ValueError(f"unknown report option(s): {', '.join(sorted(unknown))}")
@@ -33,18 +40,47 @@ def study_report_request(*, study: Study, user: Any = None, **options: Any) -> S
     return report
 
 
+def _interrupted(attempts: int) -> dict[str, Any]:
+    return {
+        "status": StudyReport.Status.FAILED,
+        "finished_at": timezone.now(),
+        "error": (
+            f"the worker process building this report died {attempts} times (attempts {attempts}), "
+            "so it is not built again. A worker that dies while it builds a report has usually "
+            "run out of memory: give it more, or request the report with fewer resamples."
+        ),
+    }
+
+
+def study_reports_recover(*, reports: Any = None) -> int:
+    """Queue again each report being built by a worker that is lost (of `reports`, default
+    all); fail those whose build has been started TASK_MAX_ATTEMPTS times. Returns the
+    number queued or failed."""
+    requeued, ended = leases_release_lost(model=StudyReport, queryset=reports, exhausted=_interrupted)
+    for pk in requeued:
+        transaction.on_commit(lambda pk=pk: report_build.delay(pk))  # type: ignore[misc]
+    for pk in ended:
+        logger.error("report %s failed: the worker building it died %d times", pk, settings.TASK_MAX_ATTEMPTS)
+    return len(requeued) + len(ended)
+
+
 def study_report_build(*, report_id: int) -> StudyReport | None:
-    """Build a queued report; a report already built (a redelivered task) is left as it is."""
-    # The statistics load in the worker that builds, not in every web process.
+    """Build a queued report, leased to this worker process. A report that is finished
+    (done or failed), or being built by a live worker, is left as it is: the delivery is
+    a duplicate."""
+    worker = worker_process_current()
+    claim = lease_claim(model=StudyReport, pk=report_id, worker=worker)
+    if claim is Claim.EXHAUSTED:
+        study_reports_recover(reports=StudyReport.objects.filter(pk=report_id))
+    report = StudyReport.objects.select_related("study").filter(pk=report_id).first()
+    if report is None or claim is not Claim.CLAIMED:
+        return report
+    # the statistics (scipy, pandas) are imported where they are used, not by every
+    # worker as it starts and recovers
     from analysis.report import ReportSettings
     from analysis.report_html import render_html
+    from studyapp.selectors.reports import study_report
 
-    with transaction.atomic():
-        report = StudyReport.objects.select_for_update().select_related("study").filter(pk=report_id).first()
-        if report is None or report.status == StudyReport.Status.DONE:
-            return report
-        report.status = StudyReport.Status.RUNNING
-        report.save(update_fields=["status"])
     options = report.options
     try:
         built = study_report(
@@ -64,5 +100,14 @@ def study_report_build(*, report_id: int) -> StudyReport | None:
         report.status = StudyReport.Status.FAILED
         report.error = f"{type(exc).__name__}: {exc}"
     report.finished_at = timezone.now()
-    report.save(update_fields=["data", "html", "status", "error", "finished_at"])
+    # only while this process holds the build: one that took it over writes its own
+    StudyReport.objects.filter(pk=report.pk, worker=worker).update(
+        data=report.data,
+        html=report.html,
+        status=report.status,
+        error=report.error,
+        finished_at=report.finished_at,
+        worker=None,
+    )
+    report.refresh_from_db()
     return report

@@ -16,6 +16,7 @@ from tests.factories import (
     SummaryItemFactory,
     UserFactory,
 )
+from tests.support.workers import broker, workers  # noqa: F401  (real Celery workers)
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that speaks the parts of the OpenAI API the critic uses.
 
-It answers `/v1/models`, `/v1/chat/completions`, `/v1/files`, `/v1/files/{id}`,
-`/v1/files/{id}/content`, `/v1/batches`, `/v1/batches/{id}` and
+It answers `/v1/models`, `/v1/chat/completions`, `/v1/files` (upload and list),
+`/v1/files/{id}`, `/v1/files/{id}/content`, `/v1/batches` (create and list, newest
+first, paged with `after`/`limit`), `/v1/batches/{id}` and
 `/v1/batches/{id}/cancel` with the real JSON shapes. Chat answers come from a
 script: a queue of `Reply` objects consumed one per request, then a `responder`
 callable, then an error. A `Reply` can inject a status (429 with `Retry-After`,
@@ -10,6 +11,11 @@ truncated completion (`finish_reason: "length"`). Every request is recorded
 (thread-safe) with its arrival time, so tests can count calls exactly.
 `schema_responder` answers from the request's strict `response_format` alone, as a
 server whose constrained decoder honours the schema to the letter and no further.
+
+To stop a client at a known point (a test that kills the worker there), `hold_after(n)`
+answers the next n chat requests and holds every later one until `release()`, and
+`hold_batch_create` holds the answer to `POST /v1/batches` after the batch exists;
+`held()` counts the requests being held.
 
 Run standalone (used by the benchmark, to keep the server off the client's core):
     python -m tests.support.openai_server --latency 0.2 --responder critique
@@ -26,6 +32,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -189,6 +196,11 @@ class FakeOpenAI:
         self.gate: int | None = None
         self.gate_timeout = 10.0
         self._gate_open = threading.Condition(self._lock)
+        # hold_after / release / hold_batch_create: see the module docstring
+        self._hold_budget: int | None = None
+        self._released = threading.Event()
+        self.hold_batch_create = False
+        self._held = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -207,6 +219,48 @@ class FakeOpenAI:
             self.max_in_flight = 0
             self.gate = None
             self._generation += 1
+            self._hold_budget = None
+            self.hold_batch_create = False
+            self.files.clear()
+            self.file_data.clear()
+            self.batches.clear()
+            self._batch_polls.clear()
+        self._released.set()  # nothing stays held across tests
+        self._released = threading.Event()
+
+    def hold_after(self, n: int) -> None:
+        """Answer the next `n` chat requests as usual, then hold each one until `release()`."""
+        with self._lock:
+            self._hold_budget = n
+
+    def release(self) -> None:
+        """Let every held request (and every later one) through."""
+        with self._lock:
+            self._hold_budget = None
+            self.hold_batch_create = False
+        self._released.set()
+
+    def held(self) -> int:
+        with self._lock:
+            return self._held
+
+    def _hold(self, *, chat: bool) -> None:
+        with self._lock:
+            if chat:
+                if self._hold_budget is None:
+                    return
+                if self._hold_budget > 0:
+                    self._hold_budget -= 1
+                    return
+            elif not self.hold_batch_create:
+                return
+            released = self._released
+            self._held += 1
+        try:
+            released.wait(timeout=120)  # bounded: a test that forgets to release still ends
+        finally:
+            with self._lock:
+                self._held -= 1
 
     def next_reply(self, request: RecordedRequest) -> Reply:
         with self._lock:
@@ -382,6 +436,10 @@ class _Handler(BaseHTTPRequestHandler):
                 {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.fake.models
             ]
             return self._send(200, {"object": "list", "data": models})
+        if path == "/v1/files":
+            return self._list(self._query(), list(self.fake.files.values()), key="purpose")
+        if path == "/v1/batches":
+            return self._list(self._query(), list(self.fake.batches.values()))
         if m := re.fullmatch(r"/v1/files/([\w-]+)/content", path):
             data = self.fake.file_data.get(m[1])
             if data is None:
@@ -435,6 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 started = self._arrived
         try:
+            fake._hold(chat=True)
             reply = fake.next_reply(rec)
             if reply.body is not None:
                 status, payload, raw = reply.status, None, reply.body
@@ -494,9 +553,36 @@ class _Handler(BaseHTTPRequestHandler):
             "request_counts": {"total": 0, "completed": 0, "failed": 0},
             "metadata": body.get("metadata"),
         }
-        self.fake.batches[bid] = batch
-        self.fake._batch_polls[bid] = 0
+        with self.fake._lock:
+            self.fake.batches[bid] = batch
+            self.fake._batch_polls[bid] = 0
+        self.fake._hold(chat=False)  # the batch exists; its answer may be held
         self._send(200, batch)
+
+    def _query(self) -> dict[str, str]:
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).items()}
+
+    def _list(self, query: dict[str, str], objects: list[dict[str, Any]], key: str | None = None) -> None:
+        """A cursor page of `objects`, newest first (or oldest with `order=asc`)."""
+        if key is not None and key in query:
+            objects = [o for o in objects if o.get(key) == query[key]]
+        seq = {o["id"]: int(o["id"].rsplit("-", 1)[1]) for o in objects}
+        objects.sort(key=lambda o: seq[o["id"]], reverse=query.get("order", "desc") == "desc")
+        if "after" in query:
+            ids = [o["id"] for o in objects]
+            objects = objects[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
+        limit = int(query.get("limit", "20"))
+        page = objects[:limit]
+        self._send(
+            200,
+            {
+                "object": "list",
+                "data": page,
+                "first_id": page[0]["id"] if page else None,
+                "last_id": page[-1]["id"] if page else None,
+                "has_more": len(objects) > limit,
+            },
+        )
 
     def _batch_poll(self, bid: str) -> None:
         batch = self.fake.batches.get(bid)

@@ -33,3 +33,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  steps: {s['steps']['total']}")
             self.stdout.write(f"  annotations: {s['annotations']['by_rater_kind']}")
             self.stdout.write(f"  judgments: {s['judgments']['by_judge']}")
+            for r in s["reports"]:
+                error = f": {r['error']}" if r["error"] else ""
+                self.stdout.write(
+                    f"  report {r['id']} ({r['requested_at'][:19]}): {r['status']}, "
+                    f"attempts {r['attempts']}{error}"
+                )

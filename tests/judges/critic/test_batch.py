@@ -98,3 +98,42 @@ def test_an_item_whose_schema_is_over_the_limits_gets_no_line_in_json_schema_mod
     long, short = runner.collect(batch_id, tasks)
     assert short.ok and not long.ok
     assert long.error.startswith("the item's answer schema breaks the limits of strict structured output")
+
+
+def posts(server: FakeOpenAI, path: str) -> int:
+    return len([r for r in server.requests(path) if r.method == "POST"])
+
+
+def test_a_create_whose_answer_is_lost_is_found_not_sent_again(openai_server, critic_config):
+    """The Batch API takes no idempotency header: a create that timed out may have made
+    the batch, so it is looked up by its key (in the metadata) before it is sent again."""
+    runner = BatchRunner(CriticJudge.from_config({**critic_config, "timeout": 0.5}))
+    tasks = [reasoning_task("a")]
+    openai_server.hold_batch_create = True  # the batch is made; its answer comes too late
+    try:
+        batch_id = runner.submit(tasks, key="k1", metadata={"run": "r1"})
+    finally:
+        openai_server.release()
+    assert list(openai_server.batches) == [batch_id]
+    assert openai_server.batches[batch_id]["metadata"] == {"run": "r1", "concordance_key": "k1"}
+    assert posts(openai_server, "/v1/batches") == 1 and posts(openai_server, "/v1/files") == 1
+    # called again with the key (a delivery after its worker died): the same batch, nothing sent
+    assert runner.submit(tasks, key="k1") == batch_id
+    assert posts(openai_server, "/v1/batches") == 1 and posts(openai_server, "/v1/files") == 1
+
+
+def test_a_file_uploaded_under_the_key_is_used_again(openai_server, critic_config):
+    runner = BatchRunner(CriticJudge.from_config(critic_config))
+    tasks = [reasoning_task("a")]
+    # a worker died after the upload, before it created the batch
+    data = runner.build_jsonl(tasks)
+    uploaded = openai_server.add_file(data, filename="concordance-k2.jsonl", purpose="batch")
+    batch_id = runner.submit(tasks, key="k2")
+    assert openai_server.batches[batch_id]["input_file_id"] == uploaded["id"]
+    assert posts(openai_server, "/v1/files") == 0
+    # a key nobody used: a new upload and a new batch, older batches paged through
+    for _ in range(3):
+        runner.submit(tasks)
+    other = runner.submit(tasks, key="k3")
+    assert other not in (batch_id,) and len(openai_server.batches) == 5
+    assert posts(openai_server, "/v1/files") == 4

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from studyapp.models import Item, JudgeRun, Judgment, Label, Rater, Study
+from studyapp.models import Item, JudgeChunk, JudgeRun, Judgment, Label, Rater, Study
 from studyapp.selectors.judge_runs import judge_run_progress
 from studyapp.services.judge_runs import (
     JudgeRunError,
@@ -231,8 +231,8 @@ def test_chunks_hold_rounds_of_the_critics_concurrency(
 
     chunks: list[int] = []
 
-    def execute(*, run_id: int, judgment_ids: list[int]) -> None:
-        chunks.append(len(judgment_ids))
+    def execute(*, chunk_id: int) -> None:
+        chunks.append(len(JudgeChunk.objects.get(pk=chunk_id).judgment_ids))
 
     monkeypatch.setattr(judge_runs, "judge_run_execute_chunk", execute)
     settings.JUDGE_CHUNK_SIZE, settings.JUDGE_CHUNK_ROUNDS = 2, 1
@@ -253,20 +253,27 @@ def test_a_redelivered_chunk_only_completes_what_is_pending(
     study,
     openai_server,
     eager,
+    settings,
     django_capture_on_commit_callbacks,
 ):
     openai_server.responder = answer_everything
+    settings.JUDGE_CHUNK_SIZE, settings.JUDGE_CHUNK_ROUNDS = 2, 0
     with django_capture_on_commit_callbacks(execute=False):
         run = judge_run_start(study=study, rater=critic(study))
-    ids = list(Judgment.objects.order_by("pk").values_list("pk", flat=True))
-    assert judge_run_execute_chunk(run_id=run.pk, judgment_ids=ids[:2]) == 2
-    # the same chunk again (a worker died after saving), then the whole run
-    assert judge_run_execute_chunk(run_id=run.pk, judgment_ids=ids[:2]) == 0
-    assert judge_run_execute_chunk(run_id=run.pk, judgment_ids=ids) == 3
-    assert openai_server.calls() == 5
+    first, second, third = run.chunks.order_by("pk")
+    assert [len(c.judgment_ids) for c in (first, second, third)] == [2, 2, 1]
+    assert judge_run_execute_chunk(chunk_id=first.pk) == 2
+    # the same chunk again (delivered twice): it is done, nothing is asked again
+    assert judge_run_execute_chunk(chunk_id=first.pk) == 0
+    # a chunk whose worker died after saving one verdict: the next delivery does the rest
+    Judgment.objects.filter(pk=second.judgment_ids[0]).update(status=Judgment.Status.DONE)
+    assert judge_run_execute_chunk(chunk_id=second.pk) == 1
+    assert judge_run_execute_chunk(chunk_id=third.pk) == 1
+    assert openai_server.calls() == 4
     run.refresh_from_db()
     assert run.status == JudgeRun.Status.DONE
     assert Judgment.objects.filter(status=Judgment.Status.DONE).count() == 5
+    assert set(run.chunks.values_list("status", "attempts")) == {("done", 1)}
 
 
 def test_batch_mode_submits_then_the_periodic_task_collects(
