@@ -6,8 +6,8 @@ page by :mod:`analysis.report_html`.
 
 For each group ``(domain, level, criterion)``:
 
-- **human-human**: Krippendorff's alpha (nominal for step labels and first
-  errors, ordinal for rubric and trajectory ratings) with a bootstrap CI,
+- **human-human**: Krippendorff's alpha (ordinal for step labels, rubric and
+  trajectory ratings, nominal for first errors: :mod:`analysis.levels`) with a bootstrap CI,
   Gwet's AC1 over the declared scale, percent agreement (ties = equal values
   count as agreement), the number of units;
 - **each judge against the humans**, against the human *majority* (step labels,
@@ -92,8 +92,8 @@ from analysis.agreement import (
     percent_agreement,
     spearman,
 )
-from analysis.alpha import Level
 from analysis.calibration import reliability
+from analysis.levels import ALPHA_LEVEL, CATEGORICAL, STEP_SCALE
 from analysis.ratings import category_counts
 from analysis.replacement import agreement_gap, alt_test
 from analysis.tidy import HUMAN_KINDS, pivot, validate_tidy
@@ -101,14 +101,6 @@ from analysis.tidy import HUMAN_KINDS, pivot, validate_tidy
 __all__ = ["ALPHA_LEVEL", "Report", "ReportSettings", "build_report"]
 
 SCHEMA_VERSION = 1
-ALPHA_LEVEL: dict[str, Level] = {
-    "step_label": "nominal",
-    "first_error": "nominal",
-    "rubric": "ordinal",
-    "trajectory": "ordinal",
-}
-CATEGORICAL = ("step_label", "first_error")
-STEP_SCALE = (-1.0, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

@@ -149,12 +149,11 @@ def _pairwise_percent(units: dict[Any, dict[int, float]]) -> tuple[float | None,
     return (float(np.mean(shares)) if shares else None), len(shares)
 
 
-def _alpha(units: dict[Any, dict[int, float]]) -> tuple[float | None, str]:
-    """Krippendorff's ordinal alpha via `analysis.agreement`, when that module is present."""
-    try:
-        from analysis.agreement import krippendorff_alpha
-    except ImportError:
-        return None, "analysis.agreement not installed"
+def _alpha(units: dict[Any, dict[int, float]], level: str) -> tuple[float | None, str]:
+    """Krippendorff's alpha at the report's level for `level` (`analysis.levels`)."""
+    from analysis.agreement import krippendorff_alpha
+    from analysis.levels import ALPHA_LEVEL
+
     raters = sorted({r for ratings in units.values() for r in ratings})
     if not raters or not units:
         return None, "no ratings"
@@ -163,7 +162,7 @@ def _alpha(units: dict[Any, dict[int, float]]) -> tuple[float | None, str]:
     for j, ratings in enumerate(units.values()):
         for r, v in ratings.items():
             data[index[r], j] = v
-    result = krippendorff_alpha(data, "ordinal")
+    result = krippendorff_alpha(data, ALPHA_LEVEL[level])
     return result.value, result.reason or ""
 
 
@@ -171,9 +170,10 @@ def human_agreement(*, study: Study) -> list[dict[str, Any]]:
     """Human-human agreement per domain and label kind (1 query).
 
     Units are steps (labels +1/0/-1) and (item, criterion) pairs (ratings);
-    only human raters count. Percent agreement is exact agreement of rater
-    pairs averaged over units with at least two ratings; alpha is
-    Krippendorff's ordinal alpha.
+    only human raters count and gold items are left out, as in the report.
+    Percent agreement is exact agreement of rater pairs averaged over units
+    with at least two ratings; alpha is Krippendorff's alpha at the report's
+    level (`analysis.levels`: ordinal for step labels and ratings).
     """
     rows = (
         Label.objects.filter(
@@ -201,7 +201,8 @@ def human_agreement(*, study: Study) -> list[dict[str, Any]]:
     out = []
     for (domain, kind), units in sorted(groups.items()):
         percent, n_units = _pairwise_percent(units)
-        alpha, note = _alpha({k: v for k, v in units.items() if len(v) >= 2})
+        level = "step_label" if kind == "steps" else "rubric"
+        alpha, note = _alpha({k: v for k, v in units.items() if len(v) >= 2}, level)
         out.append(
             {
                 "domain": domain,

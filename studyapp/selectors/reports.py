@@ -24,11 +24,14 @@ def study_scales(*, study: Study) -> dict[str, list[float]]:
 
 
 def study_report(
-    *, study: Study, settings: ReportSettings | None = None, include_gold: bool = True
+    *, study: Study, settings: ReportSettings | None = None, include_gold: bool = False
 ) -> Report:
     """Build the report of ``study``: JSON-able ``.data``, HTML via `analysis.report_html`.
 
     The study's scales are declared unless ``settings.scales`` already names them.
+    Gold (attention-check) items are left out unless ``include_gold``, as on the
+    dashboard: they are chosen to be unambiguous and every annotator sees them,
+    so they would inflate agreement and outweigh the study's own items.
     """
     settings = settings or ReportSettings()
     scales = {**study_scales(study=study), **settings.scales}

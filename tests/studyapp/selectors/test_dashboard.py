@@ -64,3 +64,43 @@ def test_skip_is_listed_with_its_reason(make_study, make_rater):
     assignment_skip(assignment=assignment_claim_next(rater=rater, study=study), reason="too long")
     (row,) = skips_and_flags(study=study)
     assert (row.status, row.flag_reason, row.rater.name) == ("skipped", "too long", rater.name)
+
+
+def test_dashboard_and_report_agree_on_step_alpha_level_and_gold(make_study, make_rater):
+    """Regression: the dashboard used ordinal alpha for step labels and left gold items
+    out; the report used nominal alpha and counted gold items. One level (ordinal,
+    `analysis.levels`) and one default (gold left out) now give the same number."""
+    from studyapp.selectors.reports import study_report
+    from tests.factories import AnnotationFactory, LabelFactory
+
+    study = make_study(n=4, steps=2, overlap=2, gold_rate=0.0)
+    gold = ReasoningItemFactory(study=study, steps=2, is_gold=True, gold={"first_error": -1})
+    ann, bob = make_rater(study, "ann"), make_rater(study, "bob")
+    # 0 (neutral) against +1 is a smaller disagreement than -1 against +1: ordinal and
+    # nominal alpha differ on these labels.
+    labels = {"ann": [1, 0, 1, 1, -1, 1, 1, 0], "bob": [1, 1, 1, -1, -1, 1, 0, 0]}
+    order = {
+        pk: i
+        for i, pk in enumerate(study.items.filter(is_gold=False).order_by("pk").values_list("pk", flat=True))
+    }
+    for rater in (ann, bob):
+        while (a := assignment_claim_next(rater=rater, study=study)) is not None:
+            i = order[a.item_id]
+            values = labels[rater.name][2 * i : 2 * i + 2]
+            annotation_submit(assignment=a, step_labels=dict(enumerate(values)))
+    for rater, values in ((ann, [1, 1]), (bob, [-1, -1])):  # gold: the two disagree fully
+        annotation = AnnotationFactory(item=gold, rater=rater)
+        for step, value in zip(gold.steps.order_by("index"), values, strict=True):
+            LabelFactory(annotation=annotation, step=step, value=value)
+
+    (steps,) = human_agreement(study=study)
+    group = next(g for g in study_report(study=study).data["groups"] if g["level"] == "step_label")
+    alpha = group["human_human"]["alpha"]
+    assert group["alpha_level"] == "ordinal" and alpha["statistic"] == "krippendorff_alpha[ordinal]"
+    assert steps["units"] == alpha["n_units"] == 8  # the gold item's two steps are left out
+    assert steps["alpha"] == pytest.approx(alpha["value"], abs=1e-6)
+    by_step = [labels["ann"], labels["bob"]]
+    expected = krippendorff.alpha(reliability_data=by_step, level_of_measurement="ordinal")
+    assert alpha["value"] == pytest.approx(expected, abs=1e-6)
+    nominal = krippendorff.alpha(reliability_data=by_step, level_of_measurement="nominal")
+    assert abs(expected - nominal) > 0.01
