@@ -26,10 +26,12 @@ import numpy as np
 
 __all__ = [
     "cluster_sums",
+    "grouped_sums",
     "percentile_ci",
     "resample_counts",
     "resample_index_sets",
     "resampled_sums",
+    "unit_weights",
 ]
 
 _CHUNK_ELEMENTS = 1 << 23
@@ -106,6 +108,42 @@ def resample_counts(
         offsets = (np.arange(k) * n_rows)[:, None]
         flat = np.bincount((draws + offsets).ravel(), minlength=k * n_rows)
         yield flat.reshape(k, n_rows).astype(float)
+
+
+def unit_weights(
+    n_units: int, *, n_resamples: int, seed: int | None, clusters: np.ndarray | None = None
+) -> np.ndarray:
+    """The bootstrap count matrix of a whole analysis, per unit: shape (n_resamples, n_units).
+
+    ``W[b, u]`` is how often unit ``u`` (or, with ``clusters``, its cluster) was
+    drawn in replicate ``b``. One matrix per group of a report, shared by every
+    statistic and judge, makes their intervals paired: a gap between two judges
+    is computed on the same resampled units for both.
+    """
+    if clusters is None:
+        return np.vstack(list(resample_counts(n_units, n_resamples=n_resamples, seed=seed)))
+    _, inv = np.unique(np.asarray(clusters), return_inverse=True)
+    inv = inv.ravel()
+    n_clusters = int(inv.max()) + 1 if inv.size else 0
+    w = np.vstack(list(resample_counts(n_clusters, n_resamples=n_resamples, seed=seed)))
+    return w[:, inv]
+
+
+def grouped_sums(weights: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Sum the columns of ``weights`` (B, n) by integer ``codes`` (n,): shape (B, n_codes).
+
+    The weighted histogram of the codes in every replicate at once, e.g. the
+    coincidence cells of a rater pair or the contingency cells of two scores,
+    in O(B n) without a one-hot matrix.
+    """
+    out = np.zeros((weights.shape[0], n_codes))
+    if codes.size == 0:
+        return out
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out[:, sorted_codes[starts]] = np.add.reduceat(weights[:, order], starts, axis=1)
+    return out
 
 
 def cluster_sums(features: np.ndarray, clusters: np.ndarray) -> np.ndarray:

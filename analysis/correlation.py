@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from analysis.bootstrap import resample_counts, resample_index_sets
+from analysis.bootstrap import grouped_sums, resample_counts, resample_index_sets
 from analysis.result import AgreementResult, undefined, with_bootstrap_ci
 
 __all__ = ["correlation", "kendall", "spearman"]
@@ -39,6 +39,56 @@ def _coef(x: np.ndarray, y: np.ndarray, method: str) -> float:
 
 # Kendall replicates use an n x n sign matrix up to this many pairs, a loop above.
 _KENDALL_MATRIX_MAX = 2000
+# Replicates come from the weighted contingency table of the two scores' distinct
+# values while it has at most this many cells (ratings on a scale, means of a few ratings).
+_CONTINGENCY_MAX_CELLS = 40_000
+
+
+def _contingency_replicates(x: np.ndarray, y: np.ndarray, method: str, w: np.ndarray) -> np.ndarray | None:
+    """Kendall's tau-b or Spearman's rho of every weighted resample, from its contingency table.
+
+    ``T[b, i, j]`` is the weight of the pairs with the i-th distinct x and the
+    j-th distinct y. Kendall: ``S = sum_ij T_ij (sum_{k>i, l>j} T_kl - sum_{k>i, l<j} T_kl)``,
+    ``tau_b = S / sqrt((n0 - n1)(n0 - n2))`` with ``n0 = N(N-1)/2`` and ``n1, n2``
+    the pairs tied in x, in y. Spearman: Pearson's r of the weighted mid-ranks of
+    the levels over the cells. Exactly the duplicated-pairs formulas of
+    :func:`_pooled_replicates`, at a cost independent of the number of pairs.
+    None when the table would be too large.
+    """
+    xs, xi = np.unique(x, return_inverse=True)
+    ys, yi = np.unique(y, return_inverse=True)
+    lx, ly = xs.size, ys.size
+    if lx * ly > _CONTINGENCY_MAX_CELLS:
+        return None
+    t = grouped_sums(w, xi.ravel() * ly + yi.ravel(), lx * ly).reshape(-1, lx, ly)
+    rows, cols = t.sum(axis=2), t.sum(axis=1)
+    total = rows.sum(axis=1)
+    if method == "kendall":
+        # suffix[b, i, j] = sum_{k >= i, l >= j} T; below-right and below-left of (i, j).
+        suffix = np.flip(np.cumsum(np.cumsum(np.flip(t, (1, 2)), axis=1), axis=2), (1, 2))
+        pad = np.zeros((t.shape[0], lx + 1, ly + 1))
+        pad[:, :lx, :ly] = suffix
+        right_below = pad[:, 1:, 1:]  # k > i, l > j
+        below = pad[:, 1:, 0][:, :, None]  # k > i, any l
+        left_below = below - pad[:, 1:, :ly]  # k > i, l < j
+        s_ = (t * (right_below - left_below)).sum(axis=(1, 2))
+        n0 = total * (total - 1) / 2
+        n1 = (rows * (rows - 1)).sum(axis=1) / 2
+        n2 = (cols * (cols - 1)).sum(axis=1) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            den = np.sqrt((n0 - n1) * (n0 - n2))
+            return np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan)
+    rank_x = np.cumsum(rows, axis=1) - rows + (rows + 1) / 2
+    rank_y = np.cumsum(cols, axis=1) - cols + (cols + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mx = (rows * rank_x).sum(axis=1, keepdims=True) / total[:, None]
+        my = (cols * rank_y).sum(axis=1, keepdims=True) / total[:, None]
+        dx, dy = rank_x - mx, rank_y - my
+        cov = np.einsum("bij,bi,bj->b", t, dx, dy)
+        vx = (rows * dx * dx).sum(axis=1)
+        vy = (cols * dy * dy).sum(axis=1)
+        den = np.sqrt(vx * vy)
+        return np.where(den > 1e-12 * np.maximum(vx + vy, 1e-300), cov / den, np.nan)
 
 
 def _pooled_replicates(
@@ -157,6 +207,7 @@ def correlation(
     n_resamples: int = 1000,
     seed: int | None = 0,
     clusters: Any = None,
+    weights: np.ndarray | None = None,
 ) -> AgreementResult:
     """Correlation of ``x`` and ``y`` (paired, shape (units,)).
 
@@ -172,6 +223,10 @@ def correlation(
     clusters : array-like, optional
         For the pooled coefficient: a cluster label per pair (e.g. the item of a
         step); the bootstrap then resamples whole clusters.
+    weights : ndarray, shape (n_resamples, units), optional
+        For the pooled coefficient: the bootstrap count of every pair in every
+        replicate (:func:`analysis.bootstrap.unit_weights`), shared with other
+        statistics so their intervals are paired; replaces drawing them here.
 
     Returns
     -------
@@ -207,7 +262,16 @@ def correlation(
             )
         if ci is None:
             return with_bootstrap_ci(statistic, value, n_units=n, n_dropped=n_dropped)
-        reps = _pooled_replicates(xa, ya, method, n_resamples, seed, kept_clusters)
+        reps = None
+        if weights is not None:
+            reps = _contingency_replicates(xa, ya, method, np.asarray(weights, dtype=float)[:, keep])
+            if reps is None:
+                raise ValueError("weights= needs scores with few distinct values (a contingency table)")
+        if reps is None and method != "pearson":
+            counts = np.vstack(list(_unit_weights(n, n_resamples, seed, kept_clusters)))
+            reps = _contingency_replicates(xa, ya, method, counts)
+        if reps is None:
+            reps = _pooled_replicates(xa, ya, method, n_resamples, seed, kept_clusters)
         return with_bootstrap_ci(
             statistic,
             value,

@@ -44,8 +44,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from analysis.alpha import Level, alpha_features
-from analysis.bootstrap import cluster_sums, percentile_ci, resampled_sums
+from analysis.alpha import Level, _alpha_from_coincidences, alpha_features
+from analysis.bootstrap import grouped_sums, percentile_ci, unit_weights
 from analysis.ratings import as_ratings_matrix, nominal_codes
 
 __all__ = [
@@ -400,6 +400,33 @@ class AgreementGap:
         }
 
 
+def _pair_alphas(
+    x: np.ndarray, i: int, k: int, values: np.ndarray | None, level: str, weights: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Alpha of rater rows ``i`` and ``k`` of ``x`` on the data and on every weighted resample.
+
+    A unit both rated adds 1 to the coincidence cells (a, b) and (b, a); the
+    replicates' coincidence matrices are weighted histograms of those cells
+    (:func:`analysis.bootstrap.grouped_sums`), so no per-unit feature matrix is built.
+    Without ``values`` (continuous interval scores) the closed form's four sums per unit.
+    """
+    if values is None:
+        feats = alpha_features(x[[i, k]], "interval")
+        return float(feats.alpha(feats.features.sum(axis=0))[0]), feats.alpha(weights @ feats.features)
+    both = ~np.isnan(x[i]) & ~np.isnan(x[k])
+    v = values.size
+    a = np.searchsorted(values, x[i, both])
+    b = np.searchsorted(values, x[k, both])
+    cells = a * v + b
+    point = np.bincount(cells, minlength=v * v).astype(float).reshape(1, v, v)
+    reps = grouped_sums(weights[:, both], cells, v * v).reshape(-1, v, v)
+    point = point + point.transpose(0, 2, 1)
+    reps = reps + reps.transpose(0, 2, 1)
+    return float(_alpha_from_coincidences(point, values, level)[0]), _alpha_from_coincidences(
+        reps, values, level
+    )
+
+
 def agreement_gap(
     humans: Any,
     judge: Any,
@@ -409,8 +436,14 @@ def agreement_gap(
     n_resamples: int = 1000,
     seed: int | None = 0,
     clusters: Any = None,
+    weights: np.ndarray | None = None,
+    values: Any = None,
+    cache: dict[bytes, tuple[float, np.ndarray]] | None = None,
 ) -> AgreementGap:
     """Mean pairwise alpha judge-human minus mean pairwise alpha human-human.
+
+    Like with like: both sides use the same level and the same units, those
+    the judge rated that carry at least two human ratings.
 
     Parameters
     ----------
@@ -421,58 +454,63 @@ def agreement_gap(
     ci, n_resamples, seed, clusters
         Paired percentile bootstrap over units (or clusters): every replicate
         recomputes all pairwise alphas on the same resampled units.
+    weights : ndarray, shape (n_resamples, units), optional
+        The resample counts to use (:func:`analysis.bootstrap.unit_weights`),
+        shared with other judges of the same group: their gaps are then paired too.
+    values : array-like, optional
+        The value domain (the declared scale); default the observed values.
+    cache : dict, optional
+        Human-human replicates by unit set, reused across the judges of a group.
     """
     h = as_ratings_matrix(humans)
     f = np.asarray([np.nan if v is None else v for v in np.asarray(judge, dtype=object)], float)
     if f.shape != (h.shape[1],):
         raise ValueError("judge must have one rating per unit (humans is humans x units)")
-    x = np.vstack([h, f[None, :]])
-    judge_row = x.shape[0] - 1
     n_humans = h.shape[0]
-    n_units = int(np.sum(np.sum(~np.isnan(x), axis=0) >= 2))
-    method = None
+    same = ~np.isnan(f) & (np.sum(~np.isnan(h), axis=0) >= 2)
+    n_units = int(same.sum())
 
     def empty(reason: str) -> AgreementGap:
         return AgreementGap(level, None, None, None, None, None, None, n_units, n_humans, None, None, reason)
 
     if n_humans < 2:
         return empty("needs at least two humans")
-    observed = x[~np.isnan(x)]
-    values = None
-    if level != "interval" or np.unique(observed).size <= 50:
-        values = np.unique(observed)
-    hh_pairs = list(itertools.combinations(range(n_humans), 2))
-    jh_pairs = [(j, judge_row) for j in range(n_humans)]
-    if values is not None and values.size**2 * x.shape[1] * (len(hh_pairs) + n_humans) > 50_000_000:
+    if n_units == 0:
+        return empty("no unit rated by the judge and two humans")
+    x = np.vstack([h[:, same], f[None, same]])
+    observed = np.unique(x[~np.isnan(x)])
+    domain: np.ndarray | None = (
+        observed if values is None else np.union1d(np.asarray(values, dtype=float), observed)
+    )
+    assert domain is not None
+    if level == "interval" and domain.size > 50:
+        domain = None  # continuous scores: the closed form
+    elif domain.size > 200:
         return empty(
-            f"{values.size} distinct values: too many for pairwise {level} alpha; "
-            "round the ratings to their scale"
+            f"{domain.size} distinct values: too many for pairwise {level} alpha; round them to the scale"
         )
-    blocks = [alpha_features(x[list(p)], level, values=values) for p in hh_pairs + jh_pairs]
-    width = blocks[0].features.shape[1]
-    features = np.hstack([b.features for b in blocks])
-
-    def summarise(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        alphas = np.stack(
-            [b.alpha(sums[:, i * width : (i + 1) * width]) for i, b in enumerate(blocks)], axis=1
-        )
-        with np.errstate(invalid="ignore"):
-            hh = _nanmean(alphas[:, : len(hh_pairs)])
-            jh = _nanmean(alphas[:, len(hh_pairs) :])
-        return hh, jh
-
-    hh, jh = summarise(features.sum(axis=0)[None])
-    hh0, jh0 = float(hh[0]), float(jh[0])
+    if weights is None:
+        weights = unit_weights(h.shape[1], n_resamples=n_resamples, seed=seed, clusters=clusters)
+    w = np.asarray(weights, dtype=float)[:, same]
+    key = same.tobytes() + (b"" if domain is None else domain.tobytes()) + level.encode()
+    if cache is not None and key in cache:
+        hh0, hh_r = cache[key]
+    else:
+        pairs = [
+            _pair_alphas(x, i, k, domain, level, w) for i, k in itertools.combinations(range(n_humans), 2)
+        ]
+        hh0 = float(_nanmean(np.array([[p[0] for p in pairs]]))[0])
+        hh_r = _nanmean(np.stack([p[1] for p in pairs], axis=1))
+        if cache is not None:
+            cache[key] = (hh0, hh_r)
+    jpairs = [_pair_alphas(x, i, n_humans, domain, level, w) for i in range(n_humans)]
+    jh0 = float(_nanmean(np.array([[p[0] for p in jpairs]]))[0])
+    jh_r = _nanmean(np.stack([p[1] for p in jpairs], axis=1))
     if np.isnan(hh0) or np.isnan(jh0):
         side = "human-human" if np.isnan(hh0) else "judge-human"
         return empty(f"{side} alpha undefined (no pairable units or no variation)")
-    if clusters is not None:
-        features = cluster_sums(features, np.asarray(clusters))
-        method = f"{round(ci * 100, 3):g}% paired percentile bootstrap over clusters"
-    else:
-        method = f"{round(ci * 100, 3):g}% paired percentile bootstrap over units"
-    sums = resampled_sums(features, n_resamples=n_resamples, seed=seed)
-    hh_r, jh_r = summarise(sums)
+    over = "clusters" if clusters is not None else "units"
+    method = f"{round(ci * 100, 3):g}% paired percentile bootstrap over {over}, {w.shape[0]} resamples"
     diff_ci, _ = percentile_ci(jh_r - hh_r, ci)
     hh_ci, _ = percentile_ci(hh_r, ci)
     jh_ci, _ = percentile_ci(jh_r, ci)
@@ -494,7 +532,7 @@ def agreement_gap(
         difference_ci=diff_ci,
         n_units=n_units,
         n_humans=n_humans,
-        ci_method=f"{method}, {n_resamples} resamples",
+        ci_method=method,
         verdict=verdict,
     )
 

@@ -173,3 +173,34 @@ def test_labels_as_strings_in_the_alternative_annotator_test():
     names = np.array(["no", "maybe", "yes"], dtype=object)
     as_text = alt_test(names[h.astype(int)], names[judge.astype(int)], epsilon=0.1)
     assert as_text.to_dict() == alt_test(h, judge, epsilon=0.1).to_dict()
+
+
+def test_the_gap_compares_like_with_like_on_the_judges_units():
+    """Regression: the human-human side used every unit, the judge side only those it rated."""
+    h, judge = _panel(13, n=120)
+    judge[:60] = np.nan  # the judge rated half of the units
+    gap = agreement_gap(h, judge, level="nominal", n_resamples=200)
+    hh = np.mean(
+        [
+            krippendorff.alpha(reliability_data=h[[a, b], 60:], level_of_measurement="nominal")
+            for a, b in itertools.combinations(range(4), 2)
+        ]
+    )
+    assert gap.n_units == 60
+    assert gap.human_human == pytest.approx(hh)
+
+
+def test_gaps_of_two_judges_share_one_resample_matrix():
+    from analysis.bootstrap import unit_weights
+
+    h, good = _panel(14, n=100, judge_accuracy=0.9)
+    _, poor = _panel(14, n=100, judge_accuracy=0.5)
+    w = unit_weights(100, n_resamples=300, seed=3)
+    cache: dict = {}
+    a = agreement_gap(h, good, level="ordinal", weights=w, cache=cache)
+    b = agreement_gap(h, poor, level="ordinal", weights=w, cache=cache)
+    assert len(cache) == 1  # the human-human replicates were computed once
+    assert a.human_human_ci == b.human_human_ci
+    assert a.ci_method == "95% paired percentile bootstrap over units, 300 resamples"
+    alone = agreement_gap(h, good, level="ordinal", n_resamples=300, seed=3)
+    assert alone.difference_ci == pytest.approx(a.difference_ci)
