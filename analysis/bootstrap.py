@@ -129,21 +129,23 @@ def unit_weights(
     return w[:, inv]
 
 
-def grouped_sums(weights: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray:
-    """Sum the columns of ``weights`` (B, n) by integer ``codes`` (n,): shape (B, n_codes).
+def grouped_sums(
+    weights: np.ndarray, codes: np.ndarray, n_codes: int, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum the columns of ``weights`` (B, n) by integer ``codes``: shape (B, n_codes).
 
     The weighted histogram of the codes in every replicate at once, e.g. the
-    coincidence cells of a rater pair or the contingency cells of two scores,
-    in O(B n) without a one-hot matrix.
+    coincidence cells of rater pairs or the contingency cells of two scores:
+    one sparse product, one pass over ``weights``, no one-hot matrix. ``rows``
+    (default ``arange(len(codes))``) names the column of ``weights`` each code
+    belongs to, so several histograms of the same units (several rater pairs,
+    their codes offset) come from one pass.
     """
-    out = np.zeros((weights.shape[0], n_codes))
-    if codes.size == 0:
-        return out
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    out[:, sorted_codes[starts]] = np.add.reduceat(weights[:, order], starts, axis=1)
-    return out
+    from scipy import sparse
+
+    cols = np.arange(codes.size) if rows is None else rows
+    onehot = sparse.csr_matrix((np.ones(codes.size), (cols, codes)), shape=(weights.shape[1], n_codes))
+    return np.asarray(weights @ onehot)
 
 
 def cluster_sums(features: np.ndarray, clusters: np.ndarray) -> np.ndarray:

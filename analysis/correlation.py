@@ -20,7 +20,7 @@ from scipy import stats
 from analysis.bootstrap import grouped_sums, resample_counts, resample_index_sets
 from analysis.result import AgreementResult, undefined, with_bootstrap_ci
 
-__all__ = ["correlation", "kendall", "spearman"]
+__all__ = ["correlation", "kendall", "rank_correlations", "spearman"]
 
 Method = Literal["kendall", "spearman", "pearson"]
 
@@ -45,7 +45,13 @@ _CONTINGENCY_MAX_CELLS = 40_000
 
 
 def _contingency_replicates(x: np.ndarray, y: np.ndarray, method: str, w: np.ndarray) -> np.ndarray | None:
-    """Kendall's tau-b or Spearman's rho of every weighted resample, from its contingency table.
+    """Kendall's tau-b or Spearman's rho of every weighted resample (see :func:`_table_coefficients`)."""
+    both = _table_coefficients(x, y, w)
+    return None if both is None else both[method]
+
+
+def _table_coefficients(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray] | None:
+    """Kendall's tau-b and Spearman's rho of every weighted resample, from one contingency table.
 
     ``T[b, i, j]`` is the weight of the pairs with the i-th distinct x and the
     j-th distinct y. Kendall: ``S = sum_ij T_ij (sum_{k>i, l>j} T_kl - sum_{k>i, l<j} T_kl)``,
@@ -63,32 +69,77 @@ def _contingency_replicates(x: np.ndarray, y: np.ndarray, method: str, w: np.nda
     t = grouped_sums(w, xi.ravel() * ly + yi.ravel(), lx * ly).reshape(-1, lx, ly)
     rows, cols = t.sum(axis=2), t.sum(axis=1)
     total = rows.sum(axis=1)
-    if method == "kendall":
-        # suffix[b, i, j] = sum_{k >= i, l >= j} T; below-right and below-left of (i, j).
-        suffix = np.flip(np.cumsum(np.cumsum(np.flip(t, (1, 2)), axis=1), axis=2), (1, 2))
-        pad = np.zeros((t.shape[0], lx + 1, ly + 1))
-        pad[:, :lx, :ly] = suffix
-        right_below = pad[:, 1:, 1:]  # k > i, l > j
-        below = pad[:, 1:, 0][:, :, None]  # k > i, any l
-        left_below = below - pad[:, 1:, :ly]  # k > i, l < j
-        s_ = (t * (right_below - left_below)).sum(axis=(1, 2))
-        n0 = total * (total - 1) / 2
-        n1 = (rows * (rows - 1)).sum(axis=1) / 2
-        n2 = (cols * (cols - 1)).sum(axis=1) / 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            den = np.sqrt((n0 - n1) * (n0 - n2))
-            return np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan)
+    # suffix[b, i, j] = sum_{k >= i, l >= j} T; below-right and below-left of (i, j).
+    suffix = np.flip(np.cumsum(np.cumsum(np.flip(t, (1, 2)), axis=1), axis=2), (1, 2))
+    pad = np.zeros((t.shape[0], lx + 1, ly + 1))
+    pad[:, :lx, :ly] = suffix
+    right_below = pad[:, 1:, 1:]  # k > i, l > j
+    below = pad[:, 1:, 0][:, :, None]  # k > i, any l
+    left_below = below - pad[:, 1:, :ly]  # k > i, l < j
+    s_ = (t * (right_below - left_below)).sum(axis=(1, 2))
+    n0 = total * (total - 1) / 2
+    n1 = (rows * (rows - 1)).sum(axis=1) / 2
+    n2 = (cols * (cols - 1)).sum(axis=1) / 2
     rank_x = np.cumsum(rows, axis=1) - rows + (rows + 1) / 2
     rank_y = np.cumsum(cols, axis=1) - cols + (cols + 1) / 2
     with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt((n0 - n1) * (n0 - n2))
+        tau = np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan)
         mx = (rows * rank_x).sum(axis=1, keepdims=True) / total[:, None]
         my = (cols * rank_y).sum(axis=1, keepdims=True) / total[:, None]
         dx, dy = rank_x - mx, rank_y - my
         cov = np.einsum("bij,bi,bj->b", t, dx, dy)
         vx = (rows * dx * dx).sum(axis=1)
         vy = (cols * dy * dy).sum(axis=1)
-        den = np.sqrt(vx * vy)
-        return np.where(den > 1e-12 * np.maximum(vx + vy, 1e-300), cov / den, np.nan)
+        rd = np.sqrt(vx * vy)
+        rho = np.where(rd > 1e-12 * np.maximum(vx + vy, 1e-300), cov / rd, np.nan)
+    return {"kendall": tau, "spearman": rho}
+
+
+def _floats(v: Any) -> np.ndarray:
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+        return v
+    return np.asarray([np.nan if e is None else e for e in np.asarray(v, dtype=object)], dtype=float)
+
+
+def rank_correlations(x: Any, y: Any, *, weights: np.ndarray, ci: float = 0.95) -> dict[str, AgreementResult]:
+    """Kendall's tau-b and Spearman's rho of paired scores with intervals from shared ``weights``.
+
+    One contingency table gives both coefficients on the data and on every
+    resample of ``weights`` (shape (n_resamples, units), e.g.
+    :func:`analysis.bootstrap.unit_weights`). Scores with many distinct values
+    fall back to :func:`correlation`. Same results as :func:`kendall` and
+    :func:`spearman` with ``weights=``.
+    """
+    xa, ya = _floats(x), _floats(y)
+    keep = ~(np.isnan(xa) | np.isnan(ya))
+    n, n_dropped = int(keep.sum()), int((~keep).sum())
+    w = weights if keep.all() else weights[:, keep]
+    point = _table_coefficients(xa[keep], ya[keep], np.ones((1, n))) if n >= 2 else None
+    table = _table_coefficients(xa[keep], ya[keep], w) if point is not None else None
+    if point is None or table is None:
+        return {m: correlation(xa, ya, method=m, ci=ci, weights=weights) for m in ("kendall", "spearman")}
+    out = {}
+    for method, reps in table.items():
+        value = point[method][0]
+        if np.isnan(value):
+            out[method] = undefined(
+                method,
+                "fewer than two pairs or a constant side: correlation undefined",
+                n_units=n,
+                n_dropped=n_dropped,
+            )
+            continue
+        out[method] = with_bootstrap_ci(
+            method,
+            float(value),
+            n_units=n,
+            n_dropped=n_dropped,
+            replicates=reps[1:],
+            level=ci,
+            resampled="pairs",
+        )
+    return out
 
 
 def _pooled_replicates(
@@ -264,7 +315,8 @@ def correlation(
             return with_bootstrap_ci(statistic, value, n_units=n, n_dropped=n_dropped)
         reps = None
         if weights is not None:
-            reps = _contingency_replicates(xa, ya, method, np.asarray(weights, dtype=float)[:, keep])
+            w = np.asarray(weights, dtype=float)
+            reps = _contingency_replicates(xa, ya, method, w if keep.all() else w[:, keep])
             if reps is None:
                 raise ValueError("weights= needs scores with few distinct values (a contingency table)")
         if reps is None and method != "pearson":

@@ -168,15 +168,25 @@ def _r(v: float | None) -> float | None:
     return None if v is None or not np.isfinite(v) else round(float(v), 6)
 
 
-def _one_sided_p(d: np.ndarray, epsilon: float, test: str) -> float:
-    """p-value of H0: mean(d) >= epsilon against H1: mean(d) < epsilon, d = W_h - W_f."""
-    z = d - epsilon
-    if np.ptp(z) == 0:
-        # No variance: the statistic is undefined; the sign decides (as scipy's t-test does).
-        return 0.0 if z[0] < 0 else 1.0
-    if test == "t":
-        return float(stats.ttest_1samp(d, epsilon, alternative="less").pvalue)
-    return float(stats.wilcoxon(z, alternative="less").pvalue)
+def _one_sided_p(d: np.ndarray, epsilons: Sequence[float], test: str) -> list[float]:
+    """p-values of H0: mean(d) >= epsilon against H1: mean(d) < epsilon, d = W_h - W_f, per epsilon.
+
+    The t-test is scipy's ``ttest_1samp(d, epsilon, alternative="less")``
+    (the reference's), written out so one call serves the whole epsilon grid.
+    """
+    out = []
+    n = d.size
+    sd = float(np.std(d, ddof=1)) if n > 1 else 0.0
+    for eps in epsilons:
+        z = d - eps
+        if np.ptp(z) == 0 or sd == 0:
+            # No variance: the statistic is undefined; the sign decides (as scipy's t-test does).
+            out.append(0.0 if z[0] < 0 else 1.0)
+        elif test == "t":
+            out.append(float(stats.t.cdf((d.mean() - eps) / (sd / np.sqrt(n)), n - 1)))
+        else:
+            out.append(float(stats.wilcoxon(z, alternative="less").pvalue))
+    return out
 
 
 def alt_test(
@@ -272,17 +282,18 @@ def alt_test(
         d = w_h - w_f
         test = "t" if n >= min_instances else "wilcoxon"
         note = None if test == "t" else f"fewer than {min_instances} instances: Wilcoxon signed-rank test"
+        p_values = _one_sided_p(d, [epsilon, *grid], test)
         comparisons.append(
             AnnotatorComparison(
                 names[j],
                 n,
                 float(w_f.mean()),
                 float(w_h.mean()),
-                _one_sided_p(d, epsilon, test),
+                p_values[0],
                 False,
                 note,
                 "one-sided t-test" if test == "t" else "Wilcoxon signed-rank",
-                tuple(_one_sided_p(d, e, test) for e in grid),
+                tuple(p_values[1:]),
             )
         )
     tested = AltTestResult(
@@ -401,30 +412,39 @@ class AgreementGap:
 
 
 def _pair_alphas(
-    x: np.ndarray, i: int, k: int, values: np.ndarray | None, level: str, weights: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """Alpha of rater rows ``i`` and ``k`` of ``x`` on the data and on every weighted resample.
+    x: np.ndarray, pairs: list[tuple[int, int]], values: np.ndarray | None, level: str, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha of each rater pair (rows of ``x``) on the data, shape (P,), and on every weighted
+    resample, shape (B, P).
 
-    A unit both rated adds 1 to the coincidence cells (a, b) and (b, a); the
-    replicates' coincidence matrices are weighted histograms of those cells
-    (:func:`analysis.bootstrap.grouped_sums`), so no per-unit feature matrix is built.
-    Without ``values`` (continuous interval scores) the closed form's four sums per unit.
+    A unit both raters rated adds 1 to the coincidence cells (a, b) and (b, a);
+    a replicate's coincidence matrix is the weighted histogram of those cells,
+    and all pairs' histograms come from one pass over ``weights``
+    (:func:`analysis.bootstrap.grouped_sums`). Without ``values`` (continuous
+    interval scores) the closed form's four sums per unit.
     """
     if values is None:
-        feats = alpha_features(x[[i, k]], "interval")
-        return float(feats.alpha(feats.features.sum(axis=0))[0]), feats.alpha(weights @ feats.features)
-    both = ~np.isnan(x[i]) & ~np.isnan(x[k])
+        points, reps = [], []
+        for i, k in pairs:
+            feats = alpha_features(x[[i, k]], "interval")
+            points.append(feats.alpha(feats.features.sum(axis=0))[0])
+            reps.append(feats.alpha(weights @ feats.features))
+        return np.array(points), np.stack(reps, axis=1)
     v = values.size
-    a = np.searchsorted(values, x[i, both])
-    b = np.searchsorted(values, x[k, both])
-    cells = a * v + b
-    point = np.bincount(cells, minlength=v * v).astype(float).reshape(1, v, v)
-    reps = grouped_sums(weights[:, both], cells, v * v).reshape(-1, v, v)
-    point = point + point.transpose(0, 2, 1)
-    reps = reps + reps.transpose(0, 2, 1)
-    return float(_alpha_from_coincidences(point, values, level)[0]), _alpha_from_coincidences(
-        reps, values, level
-    )
+    cells, units = [], []
+    for p, (i, k) in enumerate(pairs):
+        both = np.flatnonzero(~np.isnan(x[i]) & ~np.isnan(x[k]))
+        a = np.searchsorted(values, x[i, both])
+        b = np.searchsorted(values, x[k, both])
+        cells.append(p * v * v + a * v + b)
+        units.append(both)
+    codes, rows = np.concatenate(cells), np.concatenate(units)
+    n_codes = len(pairs) * v * v
+    point = grouped_sums(np.ones((1, x.shape[1])), codes, n_codes, rows)
+    sums = np.vstack([point, grouped_sums(weights, codes, n_codes, rows)]).reshape(-1, len(pairs), v, v)
+    sums = sums + sums.transpose(0, 1, 3, 2)
+    alphas = _alpha_from_coincidences(sums.reshape(-1, v, v), values, level).reshape(-1, len(pairs))
+    return alphas[0], alphas[1:]
 
 
 def agreement_gap(
@@ -496,16 +516,14 @@ def agreement_gap(
     if cache is not None and key in cache:
         hh0, hh_r = cache[key]
     else:
-        pairs = [
-            _pair_alphas(x, i, k, domain, level, w) for i, k in itertools.combinations(range(n_humans), 2)
-        ]
-        hh0 = float(_nanmean(np.array([[p[0] for p in pairs]]))[0])
-        hh_r = _nanmean(np.stack([p[1] for p in pairs], axis=1))
+        hh_point, hh_reps = _pair_alphas(
+            x, list(itertools.combinations(range(n_humans), 2)), domain, level, w
+        )
+        hh0, hh_r = float(_nanmean(hh_point[None])[0]), _nanmean(hh_reps)
         if cache is not None:
             cache[key] = (hh0, hh_r)
-    jpairs = [_pair_alphas(x, i, n_humans, domain, level, w) for i in range(n_humans)]
-    jh0 = float(_nanmean(np.array([[p[0] for p in jpairs]]))[0])
-    jh_r = _nanmean(np.stack([p[1] for p in jpairs], axis=1))
+    jh_point, jh_reps = _pair_alphas(x, [(i, n_humans) for i in range(n_humans)], domain, level, w)
+    jh0, jh_r = float(_nanmean(jh_point[None])[0]), _nanmean(jh_reps)
     if np.isnan(hh0) or np.isnan(jh0):
         side = "human-human" if np.isnan(hh0) else "judge-human"
         return empty(f"{side} alpha undefined (no pairable units or no variation)")

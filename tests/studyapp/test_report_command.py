@@ -26,7 +26,7 @@ def test_json_report(study, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     call_command("report", "rep", "--format", "json", "--out", str(out), "--resamples", "100")
     data = json.loads(out.read_text())
-    assert data["schema_version"] == 1 and data["domains"] == ["math", "medical"]
+    assert data["schema_version"] == 2 and data["domains"] == ["math", "medical"]
     groups = {(g["domain"], g["level"], g["criterion"]) for g in data["groups"]}
     assert groups == {
         ("math", "step_label", "trajectory"),

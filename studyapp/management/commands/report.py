@@ -21,7 +21,12 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="-", help="output file ('-' = standard output)")
         parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--epsilon", type=float, default=0.1, help="alternative-annotator test margin")
+        parser.add_argument(
+            "--epsilon",
+            type=float,
+            default=None,
+            help="alternative-annotator test margin (default: the spec's)",
+        )
         parser.add_argument(
             "--include-gold",
             action="store_true",
@@ -43,10 +48,13 @@ class Command(BaseCommand):
                 n = write_csv(rows, EXPORT_COLUMNS, handle)
                 summary = f"{n} rows"
             else:
-                settings = ReportSettings(
-                    n_resamples=options["resamples"], seed=options["seed"], epsilon=options["epsilon"]
+                settings = ReportSettings(n_resamples=options["resamples"], seed=options["seed"])
+                report = study_report(
+                    study=study,
+                    settings=settings,
+                    include_gold=options["include_gold"],
+                    epsilon=options["epsilon"],
                 )
-                report = study_report(study=study, settings=settings, include_gold=options["include_gold"])
                 if options["format"] == "json":
                     json.dump(report.data, handle, indent=2, allow_nan=False)
                     handle.write("\n")
