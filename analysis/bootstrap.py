@@ -120,13 +120,17 @@ def unit_weights(
     statistic and judge, makes their intervals paired: a gap between two judges
     is computed on the same resampled units for both.
     """
+    # Column-major: a unit's counts over the replicates are contiguous, which is how
+    # grouped_sums reads them (4-5x faster than row-major here).
     if clusters is None:
-        return np.vstack(list(resample_counts(n_units, n_resamples=n_resamples, seed=seed)))
+        return np.asfortranarray(
+            np.vstack(list(resample_counts(n_units, n_resamples=n_resamples, seed=seed)))
+        )
     _, inv = np.unique(np.asarray(clusters), return_inverse=True)
     inv = inv.ravel()
     n_clusters = int(inv.max()) + 1 if inv.size else 0
     w = np.vstack(list(resample_counts(n_clusters, n_resamples=n_resamples, seed=seed)))
-    return w[:, inv]
+    return np.asfortranarray(w[:, inv])
 
 
 def grouped_sums(

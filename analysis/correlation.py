@@ -50,7 +50,9 @@ def _contingency_replicates(x: np.ndarray, y: np.ndarray, method: str, w: np.nda
     return None if both is None else both[method]
 
 
-def _table_coefficients(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray] | None:
+def _table_coefficients(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: np.ndarray | None = None
+) -> dict[str, np.ndarray] | None:
     """Kendall's tau-b and Spearman's rho of every weighted resample, from one contingency table.
 
     ``T[b, i, j]`` is the weight of the pairs with the i-th distinct x and the
@@ -59,24 +61,25 @@ def _table_coefficients(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str
     the pairs tied in x, in y. Spearman: Pearson's r of the weighted mid-ranks of
     the levels over the cells. Exactly the duplicated-pairs formulas of
     :func:`_pooled_replicates`, at a cost independent of the number of pairs.
-    None when the table would be too large.
+    None when the table would be too large. ``rows``: the column of ``w`` of
+    each pair (default: pair ``i`` is column ``i``), so no copy of ``w`` is made.
     """
     xs, xi = np.unique(x, return_inverse=True)
     ys, yi = np.unique(y, return_inverse=True)
     lx, ly = xs.size, ys.size
     if lx * ly > _CONTINGENCY_MAX_CELLS:
         return None
-    t = grouped_sums(w, xi.ravel() * ly + yi.ravel(), lx * ly).reshape(-1, lx, ly)
+    t = grouped_sums(w, xi.ravel() * ly + yi.ravel(), lx * ly, rows).reshape(-1, lx, ly)
     rows, cols = t.sum(axis=2), t.sum(axis=1)
     total = rows.sum(axis=1)
-    # suffix[b, i, j] = sum_{k >= i, l >= j} T; below-right and below-left of (i, j).
-    suffix = np.flip(np.cumsum(np.cumsum(np.flip(t, (1, 2)), axis=1), axis=2), (1, 2))
-    pad = np.zeros((t.shape[0], lx + 1, ly + 1))
-    pad[:, :lx, :ly] = suffix
-    right_below = pad[:, 1:, 1:]  # k > i, l > j
-    below = pad[:, 1:, 0][:, :, None]  # k > i, any l
-    left_below = below - pad[:, 1:, :ly]  # k > i, l < j
-    s_ = (t * (right_below - left_below)).sum(axis=(1, 2))
+    # S = sum_{i<k} sum_{j,l} T_ij T_kl sign(l - j): the rows below each row (one cumulative
+    # sum), times the sign matrix of the second score, against the row itself. Both are
+    # symmetric in x and y, so the score with fewer levels takes the sign matrix.
+    tt = t if ly <= lx else t.transpose(0, 2, 1)
+    below = np.cumsum(tt[:, ::-1], axis=1)[:, ::-1] - tt  # sum over k > i
+    m = tt.shape[2]
+    sign = np.sign(np.arange(m)[None, :] - np.arange(m)[:, None]).astype(float)  # sign(l - j)
+    s_ = np.einsum("bij,bij->b", tt, below @ sign.T)
     n0 = total * (total - 1) / 2
     n1 = (rows * (rows - 1)).sum(axis=1) / 2
     n2 = (cols * (cols - 1)).sum(axis=1) / 2
@@ -88,7 +91,7 @@ def _table_coefficients(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> dict[str
         mx = (rows * rank_x).sum(axis=1, keepdims=True) / total[:, None]
         my = (cols * rank_y).sum(axis=1, keepdims=True) / total[:, None]
         dx, dy = rank_x - mx, rank_y - my
-        cov = np.einsum("bij,bi,bj->b", t, dx, dy)
+        cov = (np.matmul(t, dy[:, :, None])[:, :, 0] * dx).sum(axis=1)
         vx = (rows * dx * dx).sum(axis=1)
         vy = (cols * dy * dy).sum(axis=1)
         rd = np.sqrt(vx * vy)
@@ -114,9 +117,10 @@ def rank_correlations(x: Any, y: Any, *, weights: np.ndarray, ci: float = 0.95) 
     xa, ya = _floats(x), _floats(y)
     keep = ~(np.isnan(xa) | np.isnan(ya))
     n, n_dropped = int(keep.sum()), int((~keep).sum())
-    w = weights if keep.all() else weights[:, keep]
     point = _table_coefficients(xa[keep], ya[keep], np.ones((1, n))) if n >= 2 else None
-    table = _table_coefficients(xa[keep], ya[keep], w) if point is not None else None
+    table = (
+        _table_coefficients(xa[keep], ya[keep], weights, np.flatnonzero(keep)) if point is not None else None
+    )
     if point is None or table is None:
         return {m: correlation(xa, ya, method=m, ci=ci, weights=weights) for m in ("kendall", "spearman")}
     out = {}

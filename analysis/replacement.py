@@ -174,18 +174,18 @@ def _one_sided_p(d: np.ndarray, epsilons: Sequence[float], test: str) -> list[fl
     The t-test is scipy's ``ttest_1samp(d, epsilon, alternative="less")``
     (the reference's), written out so one call serves the whole epsilon grid.
     """
-    out = []
     n = d.size
+    eps = np.asarray(epsilons, dtype=float)
     sd = float(np.std(d, ddof=1)) if n > 1 else 0.0
-    for eps in epsilons:
-        z = d - eps
-        if np.ptp(z) == 0 or sd == 0:
-            # No variance: the statistic is undefined; the sign decides (as scipy's t-test does).
-            out.append(0.0 if z[0] < 0 else 1.0)
-        elif test == "t":
-            out.append(float(stats.t.cdf((d.mean() - eps) / (sd / np.sqrt(n)), n - 1)))
-        else:
-            out.append(float(stats.wilcoxon(z, alternative="less").pvalue))
+    if sd == 0:
+        # No variance: the statistic is undefined; the sign decides (as scipy's t-test does).
+        return [0.0 if d[0] - e < 0 else 1.0 for e in eps]
+    if test == "t":
+        return [float(p) for p in stats.t.cdf((d.mean() - eps) / (sd / np.sqrt(n)), n - 1)]
+    out = []
+    for e in eps:
+        z = d - e
+        out.append(float(stats.wilcoxon(z, alternative="less").pvalue) if np.any(z != 0) else 1.0)
     return out
 
 
@@ -412,7 +412,12 @@ class AgreementGap:
 
 
 def _pair_alphas(
-    x: np.ndarray, pairs: list[tuple[int, int]], values: np.ndarray | None, level: str, weights: np.ndarray
+    x: np.ndarray,
+    pairs: list[tuple[int, int]],
+    values: np.ndarray | None,
+    level: str,
+    weights: np.ndarray,
+    unit_index: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Alpha of each rater pair (rows of ``x``) on the data, shape (P,), and on every weighted
     resample, shape (B, P).
@@ -421,14 +426,16 @@ def _pair_alphas(
     a replicate's coincidence matrix is the weighted histogram of those cells,
     and all pairs' histograms come from one pass over ``weights``
     (:func:`analysis.bootstrap.grouped_sums`). Without ``values`` (continuous
-    interval scores) the closed form's four sums per unit.
+    interval scores) the closed form's four sums per unit. ``unit_index[u]`` is
+    the column of ``weights`` of unit ``u`` of ``x`` (default ``u``).
     """
     if values is None:
+        w = weights if unit_index is None else weights[:, unit_index]
         points, reps = [], []
         for i, k in pairs:
             feats = alpha_features(x[[i, k]], "interval")
             points.append(feats.alpha(feats.features.sum(axis=0))[0])
-            reps.append(feats.alpha(weights @ feats.features))
+            reps.append(feats.alpha(w @ feats.features))
         return np.array(points), np.stack(reps, axis=1)
     v = values.size
     cells, units = [], []
@@ -441,7 +448,8 @@ def _pair_alphas(
     codes, rows = np.concatenate(cells), np.concatenate(units)
     n_codes = len(pairs) * v * v
     point = grouped_sums(np.ones((1, x.shape[1])), codes, n_codes, rows)
-    sums = np.vstack([point, grouped_sums(weights, codes, n_codes, rows)]).reshape(-1, len(pairs), v, v)
+    columns = rows if unit_index is None else unit_index[rows]
+    sums = np.vstack([point, grouped_sums(weights, codes, n_codes, columns)]).reshape(-1, len(pairs), v, v)
     sums = sums + sums.transpose(0, 1, 3, 2)
     alphas = _alpha_from_coincidences(sums.reshape(-1, v, v), values, level).reshape(-1, len(pairs))
     return alphas[0], alphas[1:]
@@ -511,7 +519,8 @@ def agreement_gap(
         )
     if weights is None:
         weights = unit_weights(h.shape[1], n_resamples=n_resamples, seed=seed, clusters=clusters)
-    w = np.asarray(weights, dtype=float)[:, same]
+    w = np.asarray(weights, dtype=float)
+    columns = np.flatnonzero(same)
     key = same.tobytes() + (b"" if domain is None else domain.tobytes()) + level.encode()
     if cache is not None and key in cache:
         hh0, hh_r = cache[key]
@@ -522,7 +531,7 @@ def agreement_gap(
         hh0, hh_r = float(_nanmean(hh_point[None])[0]), _nanmean(hh_reps)
         if cache is not None:
             cache[key] = (hh0, hh_r)
-    jh_point, jh_reps = _pair_alphas(x, [(i, n_humans) for i in range(n_humans)], domain, level, w)
+    jh_point, jh_reps = _pair_alphas(x, [(i, n_humans) for i in range(n_humans)], domain, level, w, columns)
     jh0, jh_r = float(_nanmean(jh_point[None])[0]), _nanmean(jh_reps)
     if np.isnan(hh0) or np.isnan(jh0):
         side = "human-human" if np.isnan(hh0) else "judge-human"
