@@ -59,13 +59,13 @@ from analysis.agreement import (
     gwet_ac1,
     icc,
     kendall,
-    krippendorff_alpha,
     percent_agreement,
 )
-from analysis.bootstrap import percentile_ci, unit_weights
+from analysis.bootstrap import unit_weights
 from analysis.calibration import reliability
 from analysis.competence import rater_competence
 from analysis.correlation import rank_correlations
+from analysis.gate import human_reliability
 from analysis.levels import ALPHA_LEVEL, CATEGORICAL, STEP_SCALE
 from analysis.ratings import category_counts
 from analysis.replacement import AltTestResult, agreement_gap, alt_test, alt_test_pooled
@@ -170,48 +170,6 @@ def _majority(h: np.ndarray, cats: np.ndarray) -> tuple[np.ndarray, int]:
     return maj, int(ties.sum())
 
 
-def _gate(
-    h: np.ndarray, humans: list[str], level: str, weights: np.ndarray, clusters: Any, settings: ReportSettings
-) -> dict[str, Any]:
-    """Human-human alpha with its CI (from the group's resample matrix) against the threshold."""
-    threshold = settings.min_human_alpha
-    alpha_level = ALPHA_LEVEL[level]
-    out: dict[str, Any] = {"alpha": None, "threshold": threshold, "reliable": False, "reason": None}
-    if len(humans) < 2:
-        out["reason"] = f"{len(humans)} human rater(s): the reference's reliability cannot be assessed"
-        return out
-    point = krippendorff_alpha(h, alpha_level)
-    result = point.to_dict()
-    if point.value is not None:
-        # The same resampled units (or items) as every other interval of the group.
-        from analysis.alpha import alpha_features
-
-        feats = alpha_features(h, alpha_level, values=np.unique(h[~np.isnan(h)]))
-        ci, n_undef = percentile_ci(feats.alpha(weights @ feats.features), settings.ci)
-        result["ci"] = None if ci is None else [round(ci[0], 6), round(ci[1], 6)]
-        over = "items" if clusters is not None else "units"
-        result["ci_method"] = (
-            f"{round(settings.ci * 100, 3):g}% percentile bootstrap over {over}, {weights.shape[0]} resamples"
-        )
-        result["extra"]["n_resamples_undefined"] = n_undef
-    out["alpha"] = result
-    value = point.value
-    ci_text = "" if not result["ci"] else f" [{result['ci'][0]:.2f}, {result['ci'][1]:.2f}]"
-    who = f"{', '.join(humans)}"
-    if value is None:
-        out["reason"] = f"human-human alpha undefined ({point.reason})"
-    elif value < threshold:
-        out["reason"] = (
-            f"the human reference is unreliable: {who} reach Krippendorff's alpha[{alpha_level}] = "
-            f"{value:.3f}{ci_text} on {point.n_units} units, below the threshold {threshold:g}; "
-            "more raters per item "
-            "or a clearer rubric (with anchors and examples) would make it usable"
-        )
-    else:
-        out["reliable"] = True
-    return out
-
-
 def _group(
     rows: pd.DataFrame,
     domain: str,
@@ -245,7 +203,15 @@ def _group(
         "n_items": len(set(items)),
         "humans": humans,
         "judges": judges,
-        "human_reliability": _gate(h, humans, level, weights, clusters, settings),
+        "human_reliability": human_reliability(
+            h,
+            humans,
+            level,
+            threshold=settings.min_human_alpha,
+            weights=weights,
+            ci=settings.ci,
+            resampled="items" if clusters is not None else "units",
+        ),
         "human_human": None,
         "human_human_reason": None,
         "competence": None,

@@ -177,10 +177,10 @@ def _label_rows(
         yield {**base, "rater": name, "value": row["score"]}
 
 
-def _tidy_tuples(study: Study, include_gold: bool) -> Iterator[tuple[Any, ...]]:
+def _tidy_tuples(study: Study, include_gold: bool, humans_only: bool = False) -> Iterator[tuple[Any, ...]]:
     """The rows of :func:`rating_rows`, only the tidy columns, as tuples (what reports read)."""
     raters = _rater_names(study)
-    for owner in ("annotation", "judgment"):
+    for owner in ("annotation",) if humans_only else ("annotation", "judgment"):
         labels = _labels(study, owner, include_gold)
         rows = labels.values_list(*_label_fields(owner)).order_by("id").iterator(chunk_size=_CHUNK)
         for value, score, step, section, criterion, rater_id, item, domain in rows:
@@ -201,10 +201,9 @@ def _tidy_tuples(study: Study, include_gold: bool) -> Iterator[tuple[Any, ...]]:
         annotations = annotations.filter(item__is_gold=False)
         judgments = judgments.filter(item__is_gold=False)
     common = ("rater_id", "first_error", "item__external_id", "item__domain__name")
-    streams = (
-        annotations.values_list(*common, "trajectory_rating"),
-        judgments.values_list(*common, "trajectory_score"),
-    )
+    streams: list[QuerySet[Any, Any]] = [annotations.values_list(*common, "trajectory_rating")]
+    if not humans_only:
+        streams.append(judgments.values_list(*common, "trajectory_score"))
     for records in streams:
         for rater_id, first_error, item, domain, trajectory in records.order_by("id").iterator(
             chunk_size=_CHUNK
@@ -216,7 +215,8 @@ def _tidy_tuples(study: Study, include_gold: bool) -> Iterator[tuple[Any, ...]]:
                 yield item, item, name, kind, domain, "trajectory", "trajectory", trajectory
 
 
-def ratings_table(*, study: Study, include_gold: bool = True) -> pd.DataFrame:
+def ratings_table(*, study: Study, include_gold: bool = True, humans_only: bool = False) -> pd.DataFrame:
     """The tidy ratings table (columns ``analysis.tidy.COLUMNS``) of ``study``: the rows of
-    :func:`rating_rows`, read as tuples of the tidy columns only."""
-    return pd.DataFrame(list(_tidy_tuples(study, include_gold)), columns=list(COLUMNS))
+    :func:`rating_rows`, read as tuples of the tidy columns only (``humans_only``: the
+    annotations of people, no judgment)."""
+    return pd.DataFrame(list(_tidy_tuples(study, include_gold, humans_only)), columns=list(COLUMNS))
