@@ -282,6 +282,10 @@ _LEGEND = (
 def _overview(data: dict[str, Any]) -> str:
     parts = ["<section id='overview'><h2>Overview: can the judges replace people here?</h2>", _LEGEND]
     verdicts = data["verdicts"]
+    if not data["groups"]:
+        parts.append("<p class='na'>No ratings yet: no human reliability to state. No judge ratings.</p>")
+    elif not verdicts:
+        parts.append("<p class='na'>No judge ratings.</p>")
     for domain in data["domains"]:
         groups = [g for g in data["groups"] if g["domain"] == domain]
         dv = [v for v in verdicts if v["domain"] == domain]
