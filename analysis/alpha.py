@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 
 from analysis.bootstrap import cluster_sums, resampled_sums
-from analysis.ratings import as_ratings_matrix, category_counts, pairable, row_types
+from analysis.ratings import as_ratings_matrix, category_counts, nominal_codes, pairable, row_types
 from analysis.result import AgreementResult, undefined, with_bootstrap_ci
 
 __all__ = ["LEVELS", "AlphaFeatures", "alpha_features", "krippendorff_alpha"]
@@ -101,7 +101,8 @@ def krippendorff_alpha(
     if level not in LEVELS:
         raise ValueError("level must be one of nominal, ordinal, interval, ratio")
     statistic = f"krippendorff_alpha[{level}]"
-    x = as_ratings_matrix(data)
+    # Nominal labels may be strings ("yes" / "no"); other levels need numbers.
+    x = nominal_codes(data)[0] if level == "nominal" else as_ratings_matrix(data)
     if clusters is not None:
         clusters = np.asarray(clusters)
         if clusters.shape != (x.shape[1],):

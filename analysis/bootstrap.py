@@ -26,10 +26,12 @@ import numpy as np
 
 __all__ = [
     "cluster_sums",
+    "grouped_sums",
     "percentile_ci",
     "resample_counts",
     "resample_index_sets",
     "resampled_sums",
+    "unit_weights",
 ]
 
 _CHUNK_ELEMENTS = 1 << 23
@@ -106,6 +108,48 @@ def resample_counts(
         offsets = (np.arange(k) * n_rows)[:, None]
         flat = np.bincount((draws + offsets).ravel(), minlength=k * n_rows)
         yield flat.reshape(k, n_rows).astype(float)
+
+
+def unit_weights(
+    n_units: int, *, n_resamples: int, seed: int | None, clusters: np.ndarray | None = None
+) -> np.ndarray:
+    """The bootstrap count matrix of a whole analysis, per unit: shape (n_resamples, n_units).
+
+    ``W[b, u]`` is how often unit ``u`` (or, with ``clusters``, its cluster) was
+    drawn in replicate ``b``. One matrix per group of a report, shared by every
+    statistic and judge, makes their intervals paired: a gap between two judges
+    is computed on the same resampled units for both.
+    """
+    # Column-major: a unit's counts over the replicates are contiguous, which is how
+    # grouped_sums reads them (4-5x faster than row-major here).
+    if clusters is None:
+        return np.asfortranarray(
+            np.vstack(list(resample_counts(n_units, n_resamples=n_resamples, seed=seed)))
+        )
+    _, inv = np.unique(np.asarray(clusters), return_inverse=True)
+    inv = inv.ravel()
+    n_clusters = int(inv.max()) + 1 if inv.size else 0
+    w = np.vstack(list(resample_counts(n_clusters, n_resamples=n_resamples, seed=seed)))
+    return np.asfortranarray(w[:, inv])
+
+
+def grouped_sums(
+    weights: np.ndarray, codes: np.ndarray, n_codes: int, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum the columns of ``weights`` (B, n) by integer ``codes``: shape (B, n_codes).
+
+    The weighted histogram of the codes in every replicate at once, e.g. the
+    coincidence cells of rater pairs or the contingency cells of two scores:
+    one sparse product, one pass over ``weights``, no one-hot matrix. ``rows``
+    (default ``arange(len(codes))``) names the column of ``weights`` each code
+    belongs to, so several histograms of the same units (several rater pairs,
+    their codes offset) come from one pass.
+    """
+    from scipy import sparse
+
+    cols = np.arange(codes.size) if rows is None else rows
+    onehot = sparse.csr_matrix((np.ones(codes.size), (cols, codes)), shape=(weights.shape[1], n_codes))
+    return np.asarray(weights @ onehot)
 
 
 def cluster_sums(features: np.ndarray, clusters: np.ndarray) -> np.ndarray:

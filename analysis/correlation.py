@@ -17,10 +17,10 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from analysis.bootstrap import resample_counts, resample_index_sets
+from analysis.bootstrap import grouped_sums, resample_counts, resample_index_sets
 from analysis.result import AgreementResult, undefined, with_bootstrap_ci
 
-__all__ = ["correlation", "kendall", "spearman"]
+__all__ = ["correlation", "kendall", "rank_correlations", "spearman"]
 
 Method = Literal["kendall", "spearman", "pearson"]
 
@@ -39,6 +39,111 @@ def _coef(x: np.ndarray, y: np.ndarray, method: str) -> float:
 
 # Kendall replicates use an n x n sign matrix up to this many pairs, a loop above.
 _KENDALL_MATRIX_MAX = 2000
+# Replicates come from the weighted contingency table of the two scores' distinct
+# values while it has at most this many cells (ratings on a scale, means of a few ratings).
+_CONTINGENCY_MAX_CELLS = 40_000
+
+
+def _contingency_replicates(x: np.ndarray, y: np.ndarray, method: str, w: np.ndarray) -> np.ndarray | None:
+    """Kendall's tau-b or Spearman's rho of every weighted resample (see :func:`_table_coefficients`)."""
+    both = _table_coefficients(x, y, w)
+    return None if both is None else both[method]
+
+
+def _table_coefficients(
+    x: np.ndarray, y: np.ndarray, w: np.ndarray, rows: np.ndarray | None = None
+) -> dict[str, np.ndarray] | None:
+    """Kendall's tau-b and Spearman's rho of every weighted resample, from one contingency table.
+
+    ``T[b, i, j]`` is the weight of the pairs with the i-th distinct x and the
+    j-th distinct y. Kendall: ``S = sum_ij T_ij (sum_{k>i, l>j} T_kl - sum_{k>i, l<j} T_kl)``,
+    ``tau_b = S / sqrt((n0 - n1)(n0 - n2))`` with ``n0 = N(N-1)/2`` and ``n1, n2``
+    the pairs tied in x, in y. Spearman: Pearson's r of the weighted mid-ranks of
+    the levels over the cells. Exactly the duplicated-pairs formulas of
+    :func:`_pooled_replicates`, at a cost independent of the number of pairs.
+    None when the table would be too large. ``rows``: the column of ``w`` of
+    each pair (default: pair ``i`` is column ``i``), so no copy of ``w`` is made.
+    """
+    xs, xi = np.unique(x, return_inverse=True)
+    ys, yi = np.unique(y, return_inverse=True)
+    lx, ly = xs.size, ys.size
+    if lx * ly > _CONTINGENCY_MAX_CELLS:
+        return None
+    t = grouped_sums(w, xi.ravel() * ly + yi.ravel(), lx * ly, rows).reshape(-1, lx, ly)
+    rows, cols = t.sum(axis=2), t.sum(axis=1)
+    total = rows.sum(axis=1)
+    # S = sum_{i<k} sum_{j,l} T_ij T_kl sign(l - j): the rows below each row (one cumulative
+    # sum), times the sign matrix of the second score, against the row itself. Both are
+    # symmetric in x and y, so the score with fewer levels takes the sign matrix.
+    tt = t if ly <= lx else t.transpose(0, 2, 1)
+    below = np.cumsum(tt[:, ::-1], axis=1)[:, ::-1] - tt  # sum over k > i
+    m = tt.shape[2]
+    sign = np.sign(np.arange(m)[None, :] - np.arange(m)[:, None]).astype(float)  # sign(l - j)
+    s_ = np.einsum("bij,bij->b", tt, below @ sign.T)
+    n0 = total * (total - 1) / 2
+    n1 = (rows * (rows - 1)).sum(axis=1) / 2
+    n2 = (cols * (cols - 1)).sum(axis=1) / 2
+    rank_x = np.cumsum(rows, axis=1) - rows + (rows + 1) / 2
+    rank_y = np.cumsum(cols, axis=1) - cols + (cols + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt((n0 - n1) * (n0 - n2))
+        tau = np.where(den > 0, s_ / np.where(den > 0, den, 1), np.nan)
+        mx = (rows * rank_x).sum(axis=1, keepdims=True) / total[:, None]
+        my = (cols * rank_y).sum(axis=1, keepdims=True) / total[:, None]
+        dx, dy = rank_x - mx, rank_y - my
+        cov = (np.matmul(t, dy[:, :, None])[:, :, 0] * dx).sum(axis=1)
+        vx = (rows * dx * dx).sum(axis=1)
+        vy = (cols * dy * dy).sum(axis=1)
+        rd = np.sqrt(vx * vy)
+        rho = np.where(rd > 1e-12 * np.maximum(vx + vy, 1e-300), cov / rd, np.nan)
+    return {"kendall": tau, "spearman": rho}
+
+
+def _floats(v: Any) -> np.ndarray:
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+        return v
+    return np.asarray([np.nan if e is None else e for e in np.asarray(v, dtype=object)], dtype=float)
+
+
+def rank_correlations(x: Any, y: Any, *, weights: np.ndarray, ci: float = 0.95) -> dict[str, AgreementResult]:
+    """Kendall's tau-b and Spearman's rho of paired scores with intervals from shared ``weights``.
+
+    One contingency table gives both coefficients on the data and on every
+    resample of ``weights`` (shape (n_resamples, units), e.g.
+    :func:`analysis.bootstrap.unit_weights`). Scores with many distinct values
+    fall back to :func:`correlation`. Same results as :func:`kendall` and
+    :func:`spearman` with ``weights=``.
+    """
+    xa, ya = _floats(x), _floats(y)
+    keep = ~(np.isnan(xa) | np.isnan(ya))
+    n, n_dropped = int(keep.sum()), int((~keep).sum())
+    point = _table_coefficients(xa[keep], ya[keep], np.ones((1, n))) if n >= 2 else None
+    table = (
+        _table_coefficients(xa[keep], ya[keep], weights, np.flatnonzero(keep)) if point is not None else None
+    )
+    if point is None or table is None:
+        return {m: correlation(xa, ya, method=m, ci=ci, weights=weights) for m in ("kendall", "spearman")}
+    out = {}
+    for method, reps in table.items():
+        value = point[method][0]
+        if np.isnan(value):
+            out[method] = undefined(
+                method,
+                "fewer than two pairs or a constant side: correlation undefined",
+                n_units=n,
+                n_dropped=n_dropped,
+            )
+            continue
+        out[method] = with_bootstrap_ci(
+            method,
+            float(value),
+            n_units=n,
+            n_dropped=n_dropped,
+            replicates=reps[1:],
+            level=ci,
+            resampled="pairs",
+        )
+    return out
 
 
 def _pooled_replicates(
@@ -157,6 +262,7 @@ def correlation(
     n_resamples: int = 1000,
     seed: int | None = 0,
     clusters: Any = None,
+    weights: np.ndarray | None = None,
 ) -> AgreementResult:
     """Correlation of ``x`` and ``y`` (paired, shape (units,)).
 
@@ -172,6 +278,10 @@ def correlation(
     clusters : array-like, optional
         For the pooled coefficient: a cluster label per pair (e.g. the item of a
         step); the bootstrap then resamples whole clusters.
+    weights : ndarray, shape (n_resamples, units), optional
+        For the pooled coefficient: the bootstrap count of every pair in every
+        replicate (:func:`analysis.bootstrap.unit_weights`), shared with other
+        statistics so their intervals are paired; replaces drawing them here.
 
     Returns
     -------
@@ -207,7 +317,17 @@ def correlation(
             )
         if ci is None:
             return with_bootstrap_ci(statistic, value, n_units=n, n_dropped=n_dropped)
-        reps = _pooled_replicates(xa, ya, method, n_resamples, seed, kept_clusters)
+        reps = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=float)
+            reps = _contingency_replicates(xa, ya, method, w if keep.all() else w[:, keep])
+            if reps is None:
+                raise ValueError("weights= needs scores with few distinct values (a contingency table)")
+        if reps is None and method != "pearson":
+            counts = np.vstack(list(_unit_weights(n, n_resamples, seed, kept_clusters)))
+            reps = _contingency_replicates(xa, ya, method, counts)
+        if reps is None:
+            reps = _pooled_replicates(xa, ya, method, n_resamples, seed, kept_clusters)
         return with_bootstrap_ci(
             statistic,
             value,

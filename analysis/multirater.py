@@ -28,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from analysis.bootstrap import cluster_sums, resampled_sums
-from analysis.ratings import as_ratings_matrix, category_counts, row_types
+from analysis.ratings import category_counts, nominal_codes, row_types
 from analysis.result import AgreementResult, undefined, with_bootstrap_ci
 
 __all__ = ["agreement_weights", "fleiss_kappa", "gwet_ac1", "gwet_ac2", "percent_agreement"]
@@ -145,7 +145,9 @@ def _gwet_family(
     clusters: Any,
 ) -> AgreementResult:
     statistic = kind if kind != "gwet_ac2" else f"gwet_ac2[{weights}]"
-    x = as_ratings_matrix(data)
+    x, categories, labels = nominal_codes(data, categories)
+    if labels is not None and weights != "identity":
+        raise ValueError("weighted agreement needs numeric categories, not labels")
     if clusters is not None:
         clusters = np.asarray(clusters)
         if clusters.shape != (x.shape[1],):

@@ -7,11 +7,16 @@ Conventions
   ProcessBench convention (Zheng et al. 2024, arXiv 2412.06559) steps after a
   trace's first error are unlabelled; :func:`labels_from_first_error` builds them.
 - A first-error index is 0-based, ``-1`` for a trace without an error.
-- Confidence intervals are percentile bootstrap intervals that resample whole
-  clusters (traces, or problems for Best-of-N) with replacement, all their units
-  with them (Zapf et al. 2016 on resampling units, not pairs). A replicate in which
-  a statistic is undefined (e.g. no erroneous step drawn) is dropped; the number
-  of replicates kept is reported as ``n_boot_valid``.
+- Every metric returns the toolkit's :class:`analysis.result.AgreementResult`
+  (``extra["n_clusters"]``: clusters resampled). Its confidence interval is a
+  percentile bootstrap that resamples whole clusters (traces, or problems for
+  Best-of-N) with replacement, all their units with them (Zapf et al. 2016 on
+  resampling units, not pairs), drawn by :func:`analysis.bootstrap.resample_counts`
+  like every other interval in :mod:`analysis`. A replicate in which a statistic
+  is undefined (e.g. no erroneous step drawn) is dropped and counted
+  (``extra["n_resamples_undefined"]``). :func:`as_metric_dict` gives the flat
+  dict that ``evaluate_sprm --json`` prints.
+- Calibration bins follow :func:`analysis.calibration.bin_index` (``(a, b]``).
 
 Every function is pure, seeded and Django-free.
 """
@@ -25,10 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from analysis.bootstrap import resample_counts
+from analysis.calibration import bin_edges, bin_index
+from analysis.result import AgreementResult, with_bootstrap_ci
+
 __all__ = [
     "CalibrationResult",
-    "MetricResult",
     "ProcessBenchResult",
+    "as_metric_dict",
     "auroc",
     "best_of_n_accuracy",
     "calibration",
@@ -43,49 +52,29 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class MetricResult:
-    """A point estimate with its bootstrap interval.
-
-    Attributes
-    ----------
-    value : float
-        The statistic on the data as given (NaN when undefined).
-    ci_low, ci_high : float
-        Percentile bootstrap interval at ``confidence``.
-    n_units : int
-        Units the statistic rests on (steps, traces or problems).
-    n_clusters : int
-        Clusters resampled by the bootstrap.
-    n_boot_valid : int
-        Bootstrap replicates in which the statistic was defined.
-    """
-
-    value: float
-    ci_low: float
-    ci_high: float
-    n_units: int
-    n_clusters: int
-    n_boot_valid: int
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "value": self.value,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "n_units": self.n_units,
-            "n_clusters": self.n_clusters,
-            "n_boot_valid": self.n_boot_valid,
-        }
+def as_metric_dict(result: AgreementResult) -> dict[str, float | int]:
+    """The flat dict of ``evaluate_sprm --json``: value, ci_low, ci_high (NaN when
+    undefined), n_units, n_clusters, n_boot_valid (replicates with a defined value)."""
+    nan = float("nan")
+    low, high = result.ci if result.ci is not None else (nan, nan)
+    n_resamples = int(result.extra.get("n_resamples", 0))
+    return {
+        "value": nan if result.value is None else result.value,
+        "ci_low": low,
+        "ci_high": high,
+        "n_units": result.n_units,
+        "n_clusters": int(result.extra.get("n_clusters", 0)),
+        "n_boot_valid": n_resamples - int(result.extra.get("n_resamples_undefined", 0)),
+    }
 
 
 @dataclass(frozen=True)
 class ProcessBenchResult:
     """ProcessBench's acc1 (traces with an error), acc2 (correct traces) and F1."""
 
-    acc1: MetricResult
-    acc2: MetricResult
-    f1: MetricResult
+    acc1: AgreementResult
+    acc2: AgreementResult
+    f1: AgreementResult
 
 
 @dataclass(frozen=True)
@@ -101,9 +90,9 @@ class CalibrationResult:
         Mean predicted P(correct) per bin (NaN for an empty bin).
     frac_correct : ndarray, shape (n_bins,)
         Observed fraction of correct steps per bin (NaN for an empty bin).
-    ece : MetricResult
+    ece : AgreementResult
         ``sum_b (n_b / n) |frac_correct_b - mean_score_b|`` (Naeini et al. 2015).
-    brier : MetricResult
+    brier : AgreementResult
         ``mean((score - label)^2)`` (Brier 1950).
     """
 
@@ -111,8 +100,8 @@ class CalibrationResult:
     counts: np.ndarray
     mean_score: np.ndarray
     frac_correct: np.ndarray
-    ece: MetricResult
-    brier: MetricResult
+    ece: AgreementResult
+    brier: AgreementResult
 
 
 # --- input checks -------------------------------------------------------------
@@ -152,32 +141,8 @@ def _cluster_index(clusters: Sequence[object] | np.ndarray | None, n: int) -> np
 # --- the bootstrap ------------------------------------------------------------
 
 
-def _bootstrap(
-    stat: Callable[[np.ndarray], float],
-    cluster_idx: np.ndarray,
-    *,
-    n_boot: int,
-    seed: int,
-    confidence: float,
-) -> tuple[float, float, float, int]:
-    """Point value and percentile CI of ``stat(unit_weights)`` resampling clusters."""
-    n_clusters = int(cluster_idx.max()) + 1 if len(cluster_idx) else 0
-    value = stat(np.ones(len(cluster_idx)))
-    rng = np.random.default_rng(seed)
-    reps = []
-    for _ in range(n_boot):
-        counts = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-        r = stat(counts[cluster_idx].astype(np.float64))
-        if np.isfinite(r):
-            reps.append(r)
-    if not reps:
-        return float(value), float("nan"), float("nan"), 0
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(reps, [alpha, 1.0 - alpha])
-    return float(value), float(low), float(high), len(reps)
-
-
 def _result(
+    statistic: str,
     stat: Callable[[np.ndarray], float],
     cluster_idx: np.ndarray,
     n_units: int,
@@ -185,10 +150,28 @@ def _result(
     n_boot: int,
     seed: int,
     confidence: float,
-) -> MetricResult:
-    value, low, high, valid = _bootstrap(stat, cluster_idx, n_boot=n_boot, seed=seed, confidence=confidence)
+) -> AgreementResult:
+    """``stat(unit_weights)`` on the data and over bootstrap resamples of the clusters."""
     n_clusters = int(cluster_idx.max()) + 1 if len(cluster_idx) else 0
-    return MetricResult(value, low, high, n_units, n_clusters, valid)
+    value = stat(np.ones(len(cluster_idx)))
+    reps = np.empty(n_boot)
+    start = 0
+    for counts in resample_counts(n_clusters, n_resamples=n_boot, seed=seed):
+        for row in counts:
+            r = stat(row[cluster_idx])
+            reps[start] = r if np.isfinite(r) else np.nan
+            start += 1
+    return with_bootstrap_ci(
+        statistic,
+        value if np.isfinite(value) else None,
+        n_units=n_units,
+        n_dropped=0,
+        replicates=reps,
+        level=confidence,
+        resampled="clusters",
+        extra={"n_clusters": n_clusters, "n_resamples": n_boot},
+        reason=None if np.isfinite(value) else "undefined on these data",
+    )
 
 
 # --- step labels ----------------------------------------------------------------
@@ -273,7 +256,7 @@ def step_auroc(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-) -> MetricResult:
+) -> AgreementResult:
     """Step-level AUROC of P(correct) scores against human step labels.
 
     Parameters
@@ -287,7 +270,7 @@ def step_auroc(
 
     Returns
     -------
-    MetricResult
+    AgreementResult
         ``n_units`` counts labelled steps.
     """
     _check_boot(n_boot, confidence)
@@ -307,6 +290,7 @@ def step_auroc(
     uniq, levels = np.unique(s, return_inverse=True)
     levels = levels.ravel()
     return _result(
+        "step_auroc",
         lambda w: _weighted_auroc(levels, y, w, len(uniq)),
         cl.ravel(),
         len(s),
@@ -360,7 +344,7 @@ def first_error_accuracy(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-) -> MetricResult:
+) -> AgreementResult:
     """Fraction of traces whose first error (or -1) is located exactly
     (BIG-Bench Mistake's mistake-location accuracy, Tyen et al. 2023, arXiv 2311.08516).
 
@@ -374,6 +358,7 @@ def first_error_accuracy(
     p, t = _first_errors(predicted, true)
     hit = (p == t).astype(np.float64)
     return _result(
+        "first_error_accuracy",
         lambda w: float(np.sum(w * hit) / np.sum(w)),
         _cluster_index(clusters, len(t)),
         len(t),
@@ -429,9 +414,9 @@ def processbench_f1(
     hit = (p == t).astype(np.float64)
     cl = _cluster_index(clusters, len(t))
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed, "confidence": confidence}
-    acc1 = _result(lambda w: _pb_parts(hit, err, w)[0], cl, int(err.sum()), **kw)
-    acc2 = _result(lambda w: _pb_parts(hit, err, w)[1], cl, int((~err).sum()), **kw)
-    f1 = _result(lambda w: _pb_parts(hit, err, w)[2], cl, len(t), **kw)
+    acc1 = _result("processbench_acc1", lambda w: _pb_parts(hit, err, w)[0], cl, int(err.sum()), **kw)
+    acc2 = _result("processbench_acc2", lambda w: _pb_parts(hit, err, w)[1], cl, int((~err).sum()), **kw)
+    f1 = _result("processbench_f1", lambda w: _pb_parts(hit, err, w)[2], cl, len(t), **kw)
     return ProcessBenchResult(acc1=acc1, acc2=acc2, f1=f1)
 
 
@@ -450,8 +435,9 @@ def calibration(
 ) -> CalibrationResult:
     """Reliability bins, expected calibration error and Brier score of step scores.
 
-    Bins are ``n_bins`` equal-width intervals of [0, 1], closed on the right
-    (``(a, b]``; the first bin also holds 0), as scikit-learn's
+    Bins are ``n_bins`` equal-width intervals of [0, 1] under the toolkit's one
+    rule, :func:`analysis.calibration.bin_index`: closed on the right (``(a, b]``;
+    the first bin also holds 0), as Guo et al. (2017) and scikit-learn's
     ``calibration_curve(strategy="uniform")``.
 
     Parameters
@@ -480,8 +466,8 @@ def calibration(
         raise ValueError("scores must be probabilities in [0, 1]")
     _, cl = np.unique(cl, return_inverse=True)
     cl = cl.ravel()
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.searchsorted(edges[1:-1], s, side="left")
+    edges = bin_edges(n_bins)
+    bins = bin_index(s, n_bins)
 
     def per_bin(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         counts = np.bincount(bins, weights=w, minlength=n_bins)
@@ -505,8 +491,8 @@ def calibration(
         counts=counts.astype(int),
         mean_score=mean_s,
         frac_correct=frac,
-        ece=_result(ece, cl, len(s), **kw),
-        brier=_result(brier, cl, len(s), **kw),
+        ece=_result("expected_calibration_error", ece, cl, len(s), **kw),
+        brier=_result("brier_score", brier, cl, len(s), **kw),
     )
 
 
@@ -526,9 +512,12 @@ def _groups(groups: Sequence[object] | np.ndarray, n: int, min_group_size: int) 
     return members
 
 
-def _group_mean(values: np.ndarray, n_boot: int, seed: int, confidence: float) -> MetricResult:
+def _group_mean(
+    statistic: str, values: np.ndarray, n_boot: int, seed: int, confidence: float
+) -> AgreementResult:
     idx = np.arange(len(values))
     return _result(
+        statistic,
         lambda w: float(np.sum(w * values) / np.sum(w)),
         idx,
         len(values),
@@ -556,7 +545,7 @@ def best_of_n_accuracy(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-) -> MetricResult:
+) -> AgreementResult:
     """Accuracy of picking each problem's highest-scored solution.
 
     Ties at the maximum are broken uniformly at random in expectation: a problem
@@ -582,7 +571,7 @@ def best_of_n_accuracy(
     for m in _groups(groups, len(s), min_group_size):
         top = s[m] == s[m].max()
         values.append(c[m][top].mean())
-    return _group_mean(np.asarray(values), n_boot, seed, confidence)
+    return _group_mean("best_of_n_accuracy", np.asarray(values), n_boot, seed, confidence)
 
 
 def random_choice_accuracy(
@@ -593,12 +582,12 @@ def random_choice_accuracy(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-) -> MetricResult:
+) -> AgreementResult:
     """Expected accuracy of a uniformly random pick per problem (mean correctness)."""
     _check_boot(n_boot, confidence)
     c = _correct_array(correct)
     values = np.asarray([c[m].mean() for m in _groups(groups, len(c), min_group_size)])
-    return _group_mean(values, n_boot, seed, confidence)
+    return _group_mean("random_choice_accuracy", values, n_boot, seed, confidence)
 
 
 def oracle_accuracy(
@@ -609,12 +598,12 @@ def oracle_accuracy(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-) -> MetricResult:
+) -> AgreementResult:
     """Fraction of problems with at least one correct solution (the ceiling of any pick)."""
     _check_boot(n_boot, confidence)
     c = _correct_array(correct)
     values = np.asarray([c[m].max() for m in _groups(groups, len(c), min_group_size)])
-    return _group_mean(values, n_boot, seed, confidence)
+    return _group_mean("oracle_accuracy", values, n_boot, seed, confidence)
 
 
 def majority_vote_accuracy(
@@ -626,7 +615,7 @@ def majority_vote_accuracy(
     n_boot: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
-) -> MetricResult:
+) -> AgreementResult:
     """Accuracy of picking the most frequent final answer per problem
     (self-consistency, Wang et al. 2023, arXiv 2203.11171).
 
@@ -648,4 +637,6 @@ def majority_vote_accuracy(
         top = max(votes.values())
         tied = [a for a, k in votes.items() if k == top]
         values.append(np.mean([np.mean([c[i] for i in m if answers[i] == a]) for a in tied]))
-    return _group_mean(np.asarray(values, dtype=np.float64), n_boot, seed, confidence)
+    return _group_mean(
+        "majority_vote_accuracy", np.asarray(values, dtype=np.float64), n_boot, seed, confidence
+    )

@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PairableRatings", "as_ratings_matrix", "category_counts", "pairable", "row_types"]
+__all__ = [
+    "PairableRatings",
+    "as_ratings_matrix",
+    "category_counts",
+    "nominal_codes",
+    "pairable",
+    "row_types",
+]
 
 
 def as_ratings_matrix(data: Any) -> np.ndarray:
@@ -30,12 +37,7 @@ def as_ratings_matrix(data: Any) -> np.ndarray:
     if isinstance(data, np.ndarray) and data.dtype.kind in "fiub":
         x = data.astype(float, copy=False)
     else:
-        try:
-            obj = np.array(data, dtype=object)
-        except ValueError as exc:
-            raise ValueError("data must be a 2-D raters x units matrix") from exc
-        if obj.ndim != 2:
-            raise ValueError("data must be a 2-D raters x units matrix")
+        obj = _object_matrix(data)
         missing = np.array([v is None for v in obj.ravel()], dtype=bool).reshape(obj.shape)
         obj[missing] = np.nan
         try:
@@ -47,6 +49,71 @@ def as_ratings_matrix(data: Any) -> np.ndarray:
     if np.isinf(x).any():
         raise ValueError("ratings must be finite (NaN or None for missing)")
     return x
+
+
+def _object_matrix(data: Any) -> np.ndarray:
+    try:
+        obj = np.array(data, dtype=object)
+    except ValueError as exc:
+        raise ValueError("data must be a 2-D raters x units matrix") from exc
+    if obj.ndim != 2:
+        raise ValueError("data must be a 2-D raters x units matrix")
+    return obj
+
+
+def _is_missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def nominal_codes(
+    data: Any, categories: Sequence[Any] | np.ndarray | None = None
+) -> tuple[np.ndarray, list[Any] | None, np.ndarray | None]:
+    """Nominal ratings as a float matrix: labels given as strings become codes.
+
+    Numeric ``data`` are returned as :func:`as_ratings_matrix` gives them, with
+    ``categories`` unchanged (as floats, or None). Data holding strings ("yes" /
+    "no", "M" / "F") are coded ``0 .. k-1`` in the order of ``categories`` (the
+    declared labels) or, without them, of the sorted observed labels; the
+    returned categories are then the codes and the labels are returned beside
+    them, so a nominal statistic never depends on how the labels are spelled
+    as numbers.
+
+    Returns
+    -------
+    x : ndarray, shape (raters, units)
+    categories : list of float or None
+        What to pass on as the declared categories.
+    labels : ndarray of object or None
+        ``labels[code]`` for coded data; None for numeric data.
+
+    Raises
+    ------
+    ValueError
+        ``"label {v!r} is not one of the declared categories"``;
+        ``"data must be a 2-D raters x units matrix"``.
+    """
+    if isinstance(data, np.ndarray) and data.dtype.kind in "fiub":
+        cats = None if categories is None else [float(c) for c in categories]
+        return as_ratings_matrix(data), cats, None
+    obj = _object_matrix(data)
+    present = [v for v in obj.ravel() if not _is_missing(v)]
+    declared = [] if categories is None else list(categories)
+    if not any(isinstance(v, str) for v in [*present, *declared]):
+        cats = None if categories is None else [float(c) for c in categories]
+        return as_ratings_matrix(data), cats, None
+    labels = list(categories) if categories is not None else sorted({str(v) for v in present})
+    index = {str(lab): i for i, lab in enumerate(labels)}
+    if len(index) != len(labels):
+        raise ValueError("categories must be distinct")
+    x = np.full(obj.shape, np.nan)
+    for pos, v in np.ndenumerate(obj):
+        if _is_missing(v):
+            continue
+        code = index.get(str(v))
+        if code is None:
+            raise ValueError(f"label {v!r} is not one of the declared categories")
+        x[pos] = code
+    return x, [float(i) for i in range(len(labels))], np.array(labels, dtype=object)
 
 
 @dataclass(frozen=True)

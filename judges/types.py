@@ -9,21 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from analysis.prm import labels_from_first_error
+
 Section = Literal["trajectory", "response"]
 STEP_LABELS = (-1, 0, 1)
 
 
 def step_labels_from_first_error(first_error: int, n_steps: int) -> list[int | None]:
-    """Step labels implied by a first-error index (ProcessBench convention).
+    """Step labels implied by a first-error index, on the study's +1/-1 scale.
 
-    Steps before the error are +1, the error is -1, steps after it are
-    unlabelled (None); -1 means every step is correct.
+    :func:`analysis.prm.labels_from_first_error` is the rule (ProcessBench
+    convention: correct before the error, wrong at it, unlabelled after it;
+    -1 = no error); this maps its 1 / 0 / NaN to +1 / -1 / None.
     """
-    if first_error < -1 or first_error >= n_steps:
-        raise ValueError(f"first_error {first_error} is outside [-1, {n_steps})")
-    if first_error == -1:
-        return [1] * n_steps
-    return [1] * first_error + [-1] + [None] * (n_steps - first_error - 1)
+    return [None if v != v else (1 if v == 1 else -1) for v in labels_from_first_error(first_error, n_steps)]
 
 
 @dataclass(frozen=True)

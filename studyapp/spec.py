@@ -119,6 +119,21 @@ class JudgeSpec(Strict):
     config: dict[str, Any] = {}
 
 
+class AnalysisSpec(Strict):
+    """How the concordance report judges this study (README, "Study spec reference")."""
+
+    min_human_alpha: float = Field(
+        default=0.667,
+        ge=-1,
+        le=1,
+        description="human-human alpha below which no replacement verdict is given",
+    )
+    out_of_scale: Literal["exclude", "clip", "keep"] = Field(
+        default="exclude", description="judge ratings outside a criterion's scale"
+    )
+    epsilon: float = Field(default=0.1, ge=0, le=1, description="the alternative-annotator test's margin")
+
+
 class StudySpec(Strict):
     slug: str = Field(pattern=SLUG, max_length=50)
     title: str = Field(min_length=1)
@@ -134,6 +149,7 @@ class StudySpec(Strict):
     rubric: RubricSpec | None = None
     sources: list[SourceSpec] = []
     judges: list[JudgeSpec] = []
+    analysis: AnalysisSpec = AnalysisSpec()
     _node: yaml.Node | None = PrivateAttr(default=None)  # the parsed YAML, for line numbers
 
     def line_of(self, loc: tuple[str | int, ...]) -> int | None:

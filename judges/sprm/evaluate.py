@@ -65,25 +65,25 @@ def _step_metrics(
     kw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
     out: dict[str, Any] = {}
     try:
-        out["step_auroc"] = prm.step_auroc(flat_s, flat_y, trace, **kw).as_dict()
+        out["step_auroc"] = prm.as_metric_dict(prm.step_auroc(flat_s, flat_y, trace, **kw))
     except ValueError as exc:
         out["step_auroc"] = {"error": str(exc)}
     pred = prm.predicted_first_errors(scores, threshold)
     true = np.array([s.first_error for s in solutions])
-    out["first_error_accuracy"] = prm.first_error_accuracy(pred, true, **kw).as_dict()
+    out["first_error_accuracy"] = prm.as_metric_dict(prm.first_error_accuracy(pred, true, **kw))
     try:
         pb = prm.processbench_f1(pred, true, **kw)
         out["processbench"] = {
-            "acc1": pb.acc1.as_dict(),
-            "acc2": pb.acc2.as_dict(),
-            "f1": pb.f1.as_dict(),
+            "acc1": prm.as_metric_dict(pb.acc1),
+            "acc2": prm.as_metric_dict(pb.acc2),
+            "f1": prm.as_metric_dict(pb.f1),
         }
     except ValueError as exc:
         out["processbench"] = {"error": str(exc)}
     cal = prm.calibration(flat_s, flat_y, trace, **kw)
     out["calibration"] = {
-        "ece": cal.ece.as_dict(),
-        "brier": cal.brier.as_dict(),
+        "ece": prm.as_metric_dict(cal.ece),
+        "brier": prm.as_metric_dict(cal.brier),
         "bins": {
             "edges": cal.bin_edges.tolist(),
             "counts": cal.counts.tolist(),
@@ -120,9 +120,9 @@ def evaluate_scores(
     if with_outcome and max(np.unique(groups, return_counts=True)[1]) >= 2:
         sol_scores = [geometric_mean(step_scores[i]) for i in with_outcome]
         correct = [bool(solutions[i].outcome) for i in with_outcome]
-        out["best_of_n"] = prm.best_of_n_accuracy(
-            sol_scores, correct, groups, n_boot=n_boot, seed=seed
-        ).as_dict()
+        out["best_of_n"] = prm.as_metric_dict(
+            prm.best_of_n_accuracy(sol_scores, correct, groups, n_boot=n_boot, seed=seed)
+        )
     return out
 
 
@@ -166,10 +166,10 @@ def evaluate(
         correct = [bool(s.outcome) for s in with_outcome]
         bkw: dict[str, Any] = {"n_boot": n_boot, "seed": seed}
         report["best_of_n_baselines"] = {
-            "random_choice": prm.random_choice_accuracy(correct, groups, **bkw).as_dict(),
-            "oracle": prm.oracle_accuracy(correct, groups, **bkw).as_dict(),
-            "majority_vote": prm.majority_vote_accuracy(
-                [s.final_answer for s in with_outcome], correct, groups, **bkw
-            ).as_dict(),
+            "random_choice": prm.as_metric_dict(prm.random_choice_accuracy(correct, groups, **bkw)),
+            "oracle": prm.as_metric_dict(prm.oracle_accuracy(correct, groups, **bkw)),
+            "majority_vote": prm.as_metric_dict(
+                prm.majority_vote_accuracy([s.final_answer for s in with_outcome], correct, groups, **bkw)
+            ),
         }
     return report

@@ -21,6 +21,7 @@ FORMATS = (
     "processbench",
     "prm800k",
     "hanna",
+    "squality",
 )
 
 __all__ = ["FORMATS", "ImportFailure", "ImportResult", "ItemRecord", "LabelRecord", "read_items"]

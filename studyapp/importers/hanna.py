@@ -36,6 +36,12 @@ LLM_COLUMN = re.compile(r"^(?P<model>[A-Za-z][\w.-]*) (?P<crit>RE|CH|EM|SU|EG|CX
 HUMAN_COLUMN = re.compile(r"^Human (?P<n>[123]) (?P<crit>RE|CH|EM|SU|EG|CX)$")
 
 
+def unstable_raters(options: dict[str, Any]) -> list[str]:
+    """Rater ids that name a slot, not a person: HANNA's "Human 1" is whoever rated a story
+    first, a different worker on different stories (Chhun et al. 2022, Sec. 3)."""
+    return [f"hanna-human-{n}" for n in (1, 2, 3)] if options.get("individual_humans") else []
+
+
 def _cell(path: Path, line: int, column: str, text: str) -> list[float]:
     try:
         values = ast.literal_eval(text)

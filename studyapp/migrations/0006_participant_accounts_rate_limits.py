@@ -32,7 +32,7 @@ def mark_link_accounts(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studyapp', '0004_study_report'),
+        ('studyapp', '0005_worker_leases'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

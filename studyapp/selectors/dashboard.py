@@ -2,20 +2,17 @@
 
 Progress per domain (items with k submitted annotations), per annotator
 (done, time on task, gold accuracy, skips and flags), the skip/flag list,
-judge runs, and live human-human agreement per domain.
+judge runs, and live human-human agreement with the report's reliability gate.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from itertools import combinations
 from typing import Any
 
-import numpy as np
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from studyapp.models import Assignment, Item, JudgeRun, Judgment, Label, Rater, Slot, Study
+from studyapp.models import Assignment, Item, JudgeRun, Judgment, Rater, Slot, Study
 
 FLAG_LIST_LIMIT = 200
 
@@ -137,79 +134,56 @@ def study_judges(*, study: Study) -> list[Rater]:
     )
 
 
-def _pairwise_percent(units: dict[Any, dict[int, float]]) -> tuple[float | None, int]:
-    """Share of agreeing rater pairs, averaged over units with two or more ratings."""
-    shares = []
-    for ratings in units.values():
-        values = list(ratings.values())
-        if len(values) < 2:
-            continue
-        pairs = list(combinations(values, 2))
-        shares.append(sum(a == b for a, b in pairs) / len(pairs))
-    return (float(np.mean(shares)) if shares else None), len(shares)
-
-
-def _alpha(units: dict[Any, dict[int, float]]) -> tuple[float | None, str]:
-    """Krippendorff's ordinal alpha via `analysis.agreement`, when that module is present."""
-    try:
-        from analysis.agreement import krippendorff_alpha
-    except ImportError:
-        return None, "analysis.agreement not installed"
-    raters = sorted({r for ratings in units.values() for r in ratings})
-    if not raters or not units:
-        return None, "no ratings"
-    index = {r: i for i, r in enumerate(raters)}
-    data = np.full((len(raters), len(units)), np.nan)
-    for j, ratings in enumerate(units.values()):
-        for r, v in ratings.items():
-            data[index[r], j] = v
-    result = krippendorff_alpha(data, "ordinal")
-    return result.value, result.reason or ""
-
-
 def human_agreement(*, study: Study) -> list[dict[str, Any]]:
-    """Human-human agreement per domain and label kind (1 query).
+    """Human-human agreement and the reliability gate per (domain, level, criterion).
 
-    Units are steps (labels +1/0/-1) and (item, criterion) pairs (ratings);
-    only human raters count. Percent agreement is exact agreement of rater
-    pairs averaged over units with at least two ratings; alpha is
-    Krippendorff's ordinal alpha.
+    The report's units, levels and gate (`analysis.gate`, the study's
+    `analysis.min_human_alpha`): the human raters of the study and imported
+    people (external raters), gold items left out. Percent agreement is exact
+    agreement of rater pairs averaged over units with two ratings or more.
     """
-    rows = (
-        Label.objects.filter(
-            annotation__item__study=study,
-            annotation__rater__kind=Rater.Kind.HUMAN,
-            annotation__item__is_gold=False,
-            value__isnull=False,
-        )
-        .values_list(
-            "annotation__item__domain__name",
-            "annotation__item_id",
-            "step_id",
-            "criterion_id",
-            "annotation__rater_id",
-            "value",
-        )
-        .order_by()
-    )
-    groups: dict[tuple[str, str], dict[Any, dict[int, Any]]] = defaultdict(lambda: defaultdict(dict))
-    for domain, item_id, step_id, criterion_id, rater_id, value in rows.iterator(chunk_size=5000):
-        if step_id is not None:
-            groups[(domain, "steps")][step_id][rater_id] = value
-        else:
-            groups[(domain, "criteria")][(item_id, criterion_id)][rater_id] = value
+    from analysis.agreement import percent_agreement
+    from analysis.bootstrap import unit_weights
+    from analysis.gate import human_reliability
+    from analysis.levels import ALPHA_LEVEL
+    from analysis.tidy import pivot
+    from studyapp.selectors.ratings import ratings_table
+    from studyapp.selectors.reports import study_analysis_settings
+
+    threshold = study_analysis_settings(study=study)["min_human_alpha"]
+    table = ratings_table(study=study, include_gold=False, humans_only=True)
     out = []
-    for (domain, kind), units in sorted(groups.items()):
-        percent, n_units = _pairwise_percent(units)
-        alpha, note = _alpha({k: v for k, v in units.items() if len(v) >= 2})
+    for (domain, level, criterion), rows in table.groupby(["domain", "level", "criterion"], sort=True):
+        humans = sorted(rows["rater"].unique())
+        units = sorted(rows["unit"].unique())
+        h = pivot(rows, humans, units)
+        clusters = None
+        if level == "step_label":
+            clusters = rows.drop_duplicates("unit").set_index("unit")["item"].reindex(units).to_numpy()
+        weights = unit_weights(len(units), n_resamples=1000, seed=0, clusters=clusters)
+        gate = human_reliability(
+            h,
+            humans,
+            str(level),
+            threshold=threshold,
+            weights=weights,
+            resampled="items" if clusters is not None else "units",
+        )
+        percent = percent_agreement(h) if len(humans) >= 2 else None
         out.append(
             {
                 "domain": domain,
-                "kind": kind,
-                "units": n_units,
-                "percent": percent,
-                "alpha": alpha,
-                "alpha_note": note,
+                "level": level,
+                "criterion": criterion,
+                "alpha_level": ALPHA_LEVEL[str(level)],
+                "humans": len(humans),
+                "units": percent.n_units if percent else 0,
+                "percent": percent.value if percent else None,
+                "alpha": (gate["alpha"] or {}).get("value"),
+                "alpha_ci": (gate["alpha"] or {}).get("ci"),
+                "alpha_note": gate["reason"] if not gate["reliable"] else "",
+                "threshold": threshold,
+                "reliable": gate["reliable"],
             }
         )
     return out

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from analysis.tidy import COLUMNS
 from studyapp.models import Annotation, Judgment, Label, Rater, Study
@@ -73,34 +73,48 @@ def _rater_names(study: Study) -> dict[int, tuple[str, str, str]]:
     return out
 
 
-def rating_rows(*, study: Study, include_gold: bool = True) -> Iterator[dict[str, Any]]:
-    """Yield one dict per rating (keys: ``EXPORT_COLUMNS``), streaming from the database."""
-    raters = _rater_names(study)
-    for owner in ("annotation", "judgment"):
-        labels = Label.objects.filter(**{f"{owner}__item__study": study})
-        if owner == "judgment":
-            labels = labels.filter(judgment__status=Judgment.Status.DONE)
-        if not include_gold:
-            labels = labels.filter(**{f"{owner}__item__is_gold": False})
-        fields = [
-            "id",
-            "value",
-            "score",
-            "step__index",
-            "step__section",
-            "criterion__name",
-            f"{owner}__rater_id",
-            f"{owner}__item__external_id",
-            f"{owner}__item__kind",
-            f"{owner}__item__domain__name",
-        ]
-        for row in labels.values(*fields).order_by("id").iterator(chunk_size=_CHUNK):
-            yield from _label_rows(row, owner, raters)
+def _labels(study: Study, owner: str, include_gold: bool) -> QuerySet[Label]:
+    """The step and criterion labels of the study's annotations or (done) judgments."""
+    labels = Label.objects.filter(**{f"{owner}__item__study": study})
+    if owner == "judgment":
+        labels = labels.filter(judgment__status=Judgment.Status.DONE)
+    if not include_gold:
+        labels = labels.filter(**{f"{owner}__item__is_gold": False})
+    return labels
+
+
+def _label_fields(owner: str) -> tuple[str, ...]:
+    return (
+        "value",
+        "score",
+        "step__index",
+        "step__section",
+        "criterion__name",
+        f"{owner}__rater_id",
+        f"{owner}__item__external_id",
+        f"{owner}__item__domain__name",
+    )
+
+
+def _records(study: Study, include_gold: bool) -> tuple[QuerySet[Annotation], QuerySet[Judgment]]:
+    """The study's annotations and done judgments (first errors, trajectory ratings)."""
     annotations = Annotation.objects.filter(item__study=study)
     judgments = Judgment.objects.filter(item__study=study, status=Judgment.Status.DONE)
     if not include_gold:
         annotations = annotations.filter(item__is_gold=False)
         judgments = judgments.filter(item__is_gold=False)
+    return annotations, judgments
+
+
+def rating_rows(*, study: Study, include_gold: bool = True) -> Iterator[dict[str, Any]]:
+    """Yield one dict per rating (keys: ``EXPORT_COLUMNS``), streaming from the database."""
+    raters = _rater_names(study)
+    for owner in ("annotation", "judgment"):
+        labels = _labels(study, owner, include_gold)
+        fields = ["id", *_label_fields(owner), f"{owner}__item__kind"]
+        for row in labels.values(*fields).order_by("id").iterator(chunk_size=_CHUNK):
+            yield from _label_rows(row, owner, raters)
+    annotations, judgments = _records(study, include_gold)
     common = ["id", "rater_id", "first_error", "item__external_id", "item__kind", "item__domain__name"]
     streams = (
         ("annotation", "trajectory_rating", annotations.values(*common, "trajectory_rating")),
@@ -165,9 +179,48 @@ def _label_rows(
         yield {**base, "rater": name, "value": row["score"]}
 
 
-def ratings_table(*, study: Study, include_gold: bool = True) -> pd.DataFrame:
-    """The tidy ratings table (columns ``analysis.tidy.COLUMNS``) of ``study``."""
+def _tidy_tuples(study: Study, include_gold: bool, humans_only: bool = False) -> Iterator[tuple[Any, ...]]:
+    """The rows of :func:`rating_rows`, only the tidy columns, as tuples (what reports read)."""
+    raters = _rater_names(study)
+    for owner in ("annotation",) if humans_only else ("annotation", "judgment"):
+        labels = _labels(study, owner, include_gold)
+        rows = labels.values_list(*_label_fields(owner)).order_by("id").iterator(chunk_size=_CHUNK)
+        for value, score, step, section, criterion, rater_id, item, domain in rows:
+            name, kind, _ = raters[rater_id]
+            if step is not None:
+                unit, level, crit = f"{item}:{step}", "step_label", section
+            else:
+                unit, level, crit = item, "rubric", criterion
+            if value is not None:
+                yield unit, item, name, kind, domain, level, crit, value
+                if score is not None:
+                    yield unit, item, f"{name} (score)", kind, domain, level, crit, score
+            elif score is not None:
+                yield unit, item, name, kind, domain, level, crit, score
+    annotations = Annotation.objects.filter(item__study=study)
+    judgments = Judgment.objects.filter(item__study=study, status=Judgment.Status.DONE)
+    if not include_gold:
+        annotations = annotations.filter(item__is_gold=False)
+        judgments = judgments.filter(item__is_gold=False)
+    common = ("rater_id", "first_error", "item__external_id", "item__domain__name")
+    streams: list[QuerySet[Any, Any]] = [annotations.values_list(*common, "trajectory_rating")]
+    if not humans_only:
+        streams.append(judgments.values_list(*common, "trajectory_score"))
+    for records in streams:
+        for rater_id, first_error, item, domain, trajectory in records.order_by("id").iterator(
+            chunk_size=_CHUNK
+        ):
+            name, kind, _ = raters[rater_id]
+            if first_error is not None:
+                yield item, item, name, kind, domain, "first_error", "", first_error
+            if trajectory is not None:
+                yield item, item, name, kind, domain, "trajectory", "trajectory", trajectory
+
+
+def ratings_table(*, study: Study, include_gold: bool = True, humans_only: bool = False) -> pd.DataFrame:
+    """The tidy ratings table (columns ``analysis.tidy.COLUMNS``) of ``study``: the rows of
+    :func:`rating_rows`, read as tuples of the tidy columns only (``humans_only``: the
+    annotations of people, no judgment)."""
     import pandas as pd
 
-    rows = ([r[c] for c in COLUMNS] for r in rating_rows(study=study, include_gold=include_gold))
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return pd.DataFrame(list(_tidy_tuples(study, include_gold, humans_only)), columns=list(COLUMNS))

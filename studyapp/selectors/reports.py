@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -14,7 +15,13 @@ from studyapp.selectors.ratings import ratings_table
 if TYPE_CHECKING:  # the statistics load when a report is built, not with every page
     from analysis.report import Report, ReportSettings
 
-__all__ = ["study_report", "study_report_done", "study_reports_recent", "study_scales"]
+__all__ = [
+    "study_analysis_settings",
+    "study_report",
+    "study_report_done",
+    "study_reports_recent",
+    "study_scales",
+]
 
 
 def study_reports_recent(*, study: Study, limit: int) -> QuerySet[StudyReport]:
@@ -44,17 +51,48 @@ def study_scales(*, study: Study) -> dict[str, list[float]]:
     return scales
 
 
+def study_analysis_settings(*, study: Study) -> dict[str, Any]:
+    """The spec's `analysis` block (defaults for studies loaded before it existed) and the
+    human rater ids that are slots rather than people, as their importers declare them."""
+    from studyapp.spec import AnalysisSpec
+
+    spec = study.spec or {}
+    analysis = AnalysisSpec.model_validate(spec.get("analysis") or {}).model_dump()
+    unstable: set[str] = set()
+    for source in spec.get("sources") or []:
+        try:
+            module = importlib.import_module(f"studyapp.importers.{source['format']}")
+        except ImportError:
+            continue
+        declare = getattr(module, "unstable_raters", None)
+        if declare is not None:
+            unstable.update(declare(source.get("options") or {}))
+    return {**analysis, "unstable_raters": frozenset(unstable)}
+
+
 def study_report(
-    *, study: Study, settings: ReportSettings | None = None, include_gold: bool = True
+    *,
+    study: Study,
+    settings: ReportSettings | None = None,
+    include_gold: bool = False,
+    epsilon: float | None = None,
 ) -> Report:
     """Build the report of ``study``: JSON-able ``.data``, HTML via `analysis.report_html`.
 
     The study's scales are declared unless ``settings.scales`` already names them.
+    The gate, the out-of-scale policy and the alternative-annotator test's
+    epsilon come from the spec's ``analysis`` block (``epsilon`` overrides it).
+    Gold (attention-check) items are left out unless ``include_gold``, as on the
+    dashboard: they are chosen to be unambiguous and every annotator sees them,
+    so they would inflate agreement and outweigh the study's own items.
     """
     from analysis.report import ReportSettings, build_report
 
     settings = settings or ReportSettings()
     scales = {**study_scales(study=study), **settings.scales}
-    settings = dataclasses.replace(settings, scales=scales)
+    spec = study_analysis_settings(study=study)
+    if epsilon is not None:
+        spec["epsilon"] = epsilon
+    settings = dataclasses.replace(settings, scales=scales, **spec)
     table = ratings_table(study=study, include_gold=include_gold)
     return build_report(table, title=f"{study.title} ({study.slug})", settings=settings)

@@ -23,7 +23,8 @@ from studyapp.tasks import report_build
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_OPTIONS: dict[str, Any] = {"n_resamples": 1000, "seed": 0, "epsilon": 0.1, "include_gold": False}
+# epsilon None: the study spec's (analysis.epsilon)
+DEFAULT_OPTIONS: dict[str, Any] = {"n_resamples": 1000, "seed": 0, "epsilon": None, "include_gold": False}
 
 
 def study_report_request(*, study: Study, user: Any = None, **options: Any) -> StudyReport:
@@ -85,10 +86,9 @@ def study_report_build(*, report_id: int) -> StudyReport | None:
     try:
         built = study_report(
             study=report.study,
-            settings=ReportSettings(
-                n_resamples=options["n_resamples"], seed=options["seed"], epsilon=options["epsilon"]
-            ),
+            settings=ReportSettings(n_resamples=options["n_resamples"], seed=options["seed"]),
             include_gold=options["include_gold"],
+            epsilon=options.get("epsilon"),
         )
         # JSON round trip: what is stored is exactly what the download serves.
         report.data = json.loads(json.dumps(built.data, allow_nan=False))

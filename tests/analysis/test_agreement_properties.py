@@ -284,3 +284,30 @@ def test_too_many_profiles_for_a_categorical_level_raise():
     x = rng.integers(0, 900, size=(3, 3000)).astype(float)
     with pytest.raises(ValueError, match="too many for ordinal alpha"):
         krippendorff_alpha(x, "ordinal")
+
+
+def test_nominal_statistics_take_labels_as_strings():
+    """Regression: gwet_ac1 refused string labels ("ratings must be numeric")."""
+    from analysis.agreement import fleiss_kappa, gwet_ac1, krippendorff_alpha, percent_agreement
+
+    labels = [
+        ["yes", "no", "yes", None, "yes"],
+        ["yes", "no", "no", "no", "yes"],
+        ["no", "no", "yes", "no", None],
+    ]
+    codes = [[{"no": 0, "yes": 1}.get(v, np.nan) for v in row] for row in labels]
+    for statistic in (gwet_ac1, fleiss_kappa, percent_agreement):
+        assert (
+            statistic(labels, ci=0.95, n_resamples=50).to_dict()
+            == statistic(np.array(codes), ci=0.95, n_resamples=50).to_dict()
+        )
+    assert gwet_ac1(labels, categories=["yes", "no", "maybe"]).value == pytest.approx(
+        gwet_ac1(np.array(codes), categories=[0, 1, 2]).value
+    )
+    assert krippendorff_alpha(labels, "nominal").value == pytest.approx(
+        krippendorff_alpha(np.array(codes), "nominal").value
+    )
+    with pytest.raises(ValueError, match="label 'maybe' is not one of the declared categories"):
+        gwet_ac1([*labels, ["maybe"] * 5], categories=["yes", "no"])
+    with pytest.raises(ValueError, match="ratings must be numeric"):
+        krippendorff_alpha(labels, "ordinal")

@@ -44,3 +44,23 @@ def test_missing_pairs_dropped_and_constant_side_undefined():
     assert r.value == pytest.approx(stats.kendalltau([1, 2, 5], [2, 1, 6]).statistic)
     flat = spearman([1, 1, 1], [1, 2, 3], ci=0.9)
     assert flat.value is None and flat.ci is None and "constant" in flat.reason
+
+
+def test_shared_resample_weights_give_the_coefficient_of_each_resample():
+    """Replicates from the weighted contingency table equal scipy on the expanded resample."""
+    from analysis.bootstrap import grouped_sums, unit_weights
+    from analysis.correlation import _contingency_replicates
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 6, 150).astype(float)
+    y = (x + rng.integers(0, 3, 150)) / 3
+    w = unit_weights(150, n_resamples=20, seed=2, clusters=np.arange(150) // 3)
+    for method, fn in (("kendall", stats.kendalltau), ("spearman", stats.spearmanr)):
+        reps = _contingency_replicates(x, y, method, w)
+        for b in range(20):
+            idx = np.repeat(np.arange(150), w[b].astype(int))
+            assert reps[b] == pytest.approx(fn(x[idx], y[idx]).statistic, abs=1e-12)
+    res = kendall(x, y, ci=0.95, weights=w)
+    assert res.ci_method == "95% percentile bootstrap over pairs, 20 resamples"
+    codes = np.array([2, 0, 2, 1])
+    np.testing.assert_array_equal(grouped_sums(np.array([[1.0, 2, 3, 4]]), codes, 4), [[2, 4, 4, 0]])

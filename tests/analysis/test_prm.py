@@ -40,15 +40,15 @@ def test_step_auroc_drops_unlabelled_steps_and_resamples_traces():
     traces = [0, 0, 0, 1, 1, 1]
     res = prm.step_auroc(scores, labels, traces, n_boot=200, seed=1)
     assert res.value == roc_auc_score([1, 0, 1, 1, 0], [0.9, 0.2, 0.8, 0.7, 0.1])
-    assert res.n_units == 5 and res.n_clusters == 2
-    assert res.ci_low <= res.value <= res.ci_high
+    assert res.n_units == 5 and res.extra["n_clusters"] == 2
+    assert res.ci[0] <= res.value <= res.ci[1]
 
 
 def test_one_cluster_gives_a_degenerate_interval():
     rng = np.random.default_rng(0)
     scores, labels = rng.random(30), rng.integers(0, 2, 30)
     res = prm.step_auroc(scores, labels, np.zeros(30), n_boot=50)
-    assert res.ci_low == res.ci_high == res.value  # every replicate draws the same trace
+    assert res.ci[0] == res.ci[1] == res.value  # every replicate draws the same trace
 
 
 def test_bootstrap_is_seeded():
@@ -58,7 +58,7 @@ def test_bootstrap_is_seeded():
     b = prm.step_auroc(scores, labels, np.arange(60), n_boot=100, seed=5)
     c = prm.step_auroc(scores, labels, n_boot=100, seed=6)
     assert a == b
-    assert (a.ci_low, a.ci_high) != (c.ci_low, c.ci_high)
+    assert a.ci != c.ci
 
 
 def test_step_auroc_errors():
@@ -106,7 +106,8 @@ def test_processbench_f1_by_hand():
     assert res.acc2.value == pytest.approx(1 / 2)
     assert res.f1.value == pytest.approx(2 * (1 / 3) * (1 / 2) / (1 / 3 + 1 / 2))
     assert (res.acc1.n_units, res.acc2.n_units, res.f1.n_units) == (3, 2, 5)
-    assert res.f1.n_boot_valid <= 200  # replicates without a correct trace are dropped
+    # replicates without a correct trace are dropped and counted
+    assert prm.as_metric_dict(res.f1)["n_boot_valid"] == 200 - res.f1.extra["n_resamples_undefined"]
 
 
 def test_processbench_needs_both_kinds_of_trace():
@@ -174,3 +175,43 @@ def test_best_of_n_errors():
         prm.best_of_n_accuracy([0.1, 0.2], [1, 0], ["a", "b"])
     with raises("correct must be boolean (0 or 1)"):
         prm.oracle_accuracy([2, 0], ["a", "a"])
+
+
+# --- one toolkit ------------------------------------------------------------------
+
+
+def test_every_metric_returns_the_shared_result_type():
+    """Regression: prm had its own MetricResult; now every analysis statistic is an AgreementResult."""
+    from analysis.result import AgreementResult
+
+    scores = [0.9, 0.2, 0.8, 0.7, 0.1, 0.6]
+    labels = [1, 0, 1, 1, 0, 1]
+    traces = [0, 0, 1, 1, 2, 2]
+    results = [
+        prm.step_auroc(scores, labels, traces, n_boot=20),
+        prm.first_error_accuracy([0, -1, 1], [0, -1, 0], n_boot=20),
+        prm.calibration(scores, labels, traces, n_boot=20).ece,
+        prm.best_of_n_accuracy(scores, labels, traces, n_boot=20),
+    ]
+    for res in results:
+        assert isinstance(res, AgreementResult)
+        assert res.ci_method == "95% percentile bootstrap over clusters, 20 resamples"
+        assert set(prm.as_metric_dict(res)) == {
+            "value",
+            "ci_low",
+            "ci_high",
+            "n_units",
+            "n_clusters",
+            "n_boot_valid",
+        }
+
+
+def test_resamples_come_from_analysis_bootstrap():
+    """The same seed draws the same clusters as every other interval of the toolkit."""
+    from analysis.bootstrap import percentile_ci, resample_counts
+
+    hit = np.array([1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0])
+    res = prm.first_error_accuracy(hit.astype(int), np.ones(7, dtype=int), n_boot=300, seed=4)
+    w = np.vstack(list(resample_counts(7, n_resamples=300, seed=4)))
+    expected, _ = percentile_ci((w @ hit) / w.sum(axis=1), 0.95)
+    assert res.ci == pytest.approx(expected)

@@ -125,3 +125,82 @@ def test_too_many_distinct_values_are_refused_not_allocated():
     judge = rng.random(4000) * 4 + 1  # 4000 distinct scores on an ordinal level
     gap = agreement_gap(h, judge, level="ordinal", n_resamples=10)
     assert gap.verdict is None and "too many for pairwise ordinal alpha" in gap.reason
+
+
+def test_fewer_than_30_instances_use_the_wilcoxon_signed_rank_test():
+    """Regression: under 30 instances the t-test ran with a note; the authors advise Wilcoxon."""
+    h, judge = _panel(8, n=20)
+    eps = 0.1
+    res = alt_test(h, judge, epsilon=eps)
+    for j, comp in enumerate(res.annotators):
+        others = np.delete(h, j, axis=0)
+        s_f = (others == judge).mean(axis=0)
+        s_h = (others == h[j]).mean(axis=0)
+        d = (s_h >= s_f).astype(float) - (s_f >= s_h).astype(float)
+        assert comp.test == "Wilcoxon signed-rank" and comp.n_instances == 20
+        assert comp.p_value == pytest.approx(stats.wilcoxon(d - eps, alternative="less").pvalue)
+        assert comp.note == "fewer than 30 instances: Wilcoxon signed-rank test"
+
+
+def test_benjamini_yekutieli_pooled_over_domains():
+    """One FDR step over every domain x annotator p-value (the authors' FAQ), omega per domain."""
+    from analysis.replacement import alt_test_pooled
+
+    a = alt_test(*_panel(9, n=60, judge_accuracy=0.95), epsilon=0.1)
+    b = alt_test(*_panel(10, n=60, judge_accuracy=0.6), epsilon=0.1)
+    pooled = alt_test_pooled([a, b], q=0.05)
+    p = [c.p_value for r in (a, b) for c in r.annotators]
+    won = benjamini_yekutieli(p, 0.05)
+    assert [c.won for r in pooled for c in r.annotators] == list(won)
+    assert [r.winning_rate for r in pooled] == [np.mean(won[:4]), np.mean(won[4:])]
+    assert pooled[0].fdr_family == "pooled over 2 groups (8 annotators)"
+    # alone, each group corrects over its own four annotators
+    assert a.fdr_family == "the annotators of this group"
+
+
+def test_the_winning_rate_over_the_epsilon_grid():
+    h, judge = _panel(11, n=80, judge_accuracy=0.75)
+    res = alt_test(h, judge, epsilon=0.15)
+    assert res.epsilons == (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+    grid = dict(zip(res.epsilons, res.winning_rate_grid, strict=True))
+    assert grid[0.15] == res.winning_rate
+    assert list(grid.values()) == sorted(grid.values())  # a larger margin can only help the judge
+    assert [g["epsilon"] for g in res.to_dict()["epsilon_grid"]] == list(res.epsilons)
+
+
+def test_labels_as_strings_in_the_alternative_annotator_test():
+    h, judge = _panel(12, n=40)
+    names = np.array(["no", "maybe", "yes"], dtype=object)
+    as_text = alt_test(names[h.astype(int)], names[judge.astype(int)], epsilon=0.1)
+    assert as_text.to_dict() == alt_test(h, judge, epsilon=0.1).to_dict()
+
+
+def test_the_gap_compares_like_with_like_on_the_judges_units():
+    """Regression: the human-human side used every unit, the judge side only those it rated."""
+    h, judge = _panel(13, n=120)
+    judge[:60] = np.nan  # the judge rated half of the units
+    gap = agreement_gap(h, judge, level="nominal", n_resamples=200)
+    hh = np.mean(
+        [
+            krippendorff.alpha(reliability_data=h[[a, b], 60:], level_of_measurement="nominal")
+            for a, b in itertools.combinations(range(4), 2)
+        ]
+    )
+    assert gap.n_units == 60
+    assert gap.human_human == pytest.approx(hh)
+
+
+def test_gaps_of_two_judges_share_one_resample_matrix():
+    from analysis.bootstrap import unit_weights
+
+    h, good = _panel(14, n=100, judge_accuracy=0.9)
+    _, poor = _panel(14, n=100, judge_accuracy=0.5)
+    w = unit_weights(100, n_resamples=300, seed=3)
+    cache: dict = {}
+    a = agreement_gap(h, good, level="ordinal", weights=w, cache=cache)
+    b = agreement_gap(h, poor, level="ordinal", weights=w, cache=cache)
+    assert len(cache) == 1  # the human-human replicates were computed once
+    assert a.human_human_ci == b.human_human_ci
+    assert a.ci_method == "95% paired percentile bootstrap over units, 300 resamples"
+    alone = agreement_gap(h, good, level="ordinal", n_resamples=300, seed=3)
+    assert alone.difference_ci == pytest.approx(a.difference_ci)

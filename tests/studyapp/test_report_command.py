@@ -26,7 +26,7 @@ def test_json_report(study, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     call_command("report", "rep", "--format", "json", "--out", str(out), "--resamples", "100")
     data = json.loads(out.read_text())
-    assert data["schema_version"] == 1 and data["domains"] == ["math", "medical"]
+    assert data["schema_version"] == 2 and data["domains"] == ["math", "medical"]
     groups = {(g["domain"], g["level"], g["criterion"]) for g in data["groups"]}
     assert groups == {
         ("math", "step_label", "trajectory"),
@@ -50,8 +50,9 @@ def test_html_report_is_one_self_contained_file(study, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     call_command("report", "rep", "--format", "html", "--out", str(out), "--resamples", "100")
     page = out.read_text()
-    assert page.startswith("<!DOCTYPE html>") and "<script src" not in page
-    assert "Report test (rep)" in page and "Verdicts" in page and "sprm" in page
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert "Report test (rep)" in page and "Overview: can the judges replace people here?" in page
+    assert "sprm" in page
 
 
 def test_csv_export_streams_every_rating(study, tmp_path: Path) -> None:

@@ -21,25 +21,40 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="-", help="output file ('-' = standard output)")
         parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--epsilon", type=float, default=0.1, help="alternative-annotator test margin")
-        parser.add_argument("--no-gold", action="store_true", help="leave gold items out")
+        parser.add_argument(
+            "--epsilon",
+            type=float,
+            default=None,
+            help="alternative-annotator test margin (default: the spec's)",
+        )
+        parser.add_argument(
+            "--include-gold",
+            action="store_true",
+            help="html/json: count gold (attention-check) items; left out by default, as on the dashboard",
+        )
+        parser.add_argument(
+            "--no-gold", action="store_true", help="csv: leave gold items out (the export has every row)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         study = Study.objects.filter(slug=options["slug"]).first()
         if study is None:
             raise CommandError(f"no study with slug {options['slug']!r}")
-        include_gold = not options["no_gold"]
         out_path = options["out"]
         handle = sys.stdout if out_path == "-" else open(out_path, "w", encoding="utf-8")  # noqa: SIM115
         try:
             if options["format"] == "csv":
-                n = write_csv(rating_rows(study=study, include_gold=include_gold), EXPORT_COLUMNS, handle)
+                rows = rating_rows(study=study, include_gold=not options["no_gold"])
+                n = write_csv(rows, EXPORT_COLUMNS, handle)
                 summary = f"{n} rows"
             else:
-                settings = ReportSettings(
-                    n_resamples=options["resamples"], seed=options["seed"], epsilon=options["epsilon"]
+                settings = ReportSettings(n_resamples=options["resamples"], seed=options["seed"])
+                report = study_report(
+                    study=study,
+                    settings=settings,
+                    include_gold=options["include_gold"],
+                    epsilon=options["epsilon"],
                 )
-                report = study_report(study=study, settings=settings, include_gold=include_gold)
                 if options["format"] == "json":
                     json.dump(report.data, handle, indent=2, allow_nan=False)
                     handle.write("\n")

@@ -6,6 +6,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from analysis.tidy import COLUMNS, validate_tidy
@@ -92,3 +93,16 @@ def test_gold_items_can_be_left_out(tmp_path: Path) -> None:
     study.items.filter(external_id="r0").update(is_gold=True)
     table = ratings_table(study=study, include_gold=False)
     assert set(table["item"]) == {"r1"}
+
+
+def test_the_table_reports_read_is_the_export_s_tidy_columns(tmp_path: Path) -> None:
+    """ratings_table reads tuples of the tidy columns only; it must equal the export's rows."""
+    from analysis.tidy import COLUMNS
+
+    study = load_report_study(tmp_path)
+    for include_gold in (True, False):
+        export = pd.DataFrame(
+            [[r[c] for c in COLUMNS] for r in rating_rows(study=study, include_gold=include_gold)],
+            columns=list(COLUMNS),
+        )
+        pd.testing.assert_frame_equal(ratings_table(study=study, include_gold=include_gold), export)

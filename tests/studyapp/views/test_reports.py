@@ -73,10 +73,12 @@ def test_researcher_builds_views_and_downloads_a_report(
 
     html = client.get(f"/researcher/studies/{study.slug}/reports/{report.pk}/")
     assert html.status_code == 200
-    assert "sandbox" in html["Content-Security-Policy"]
+    assert html["Content-Security-Policy"].startswith("sandbox; default-src 'none'")
+    assert "script-src" not in html["Content-Security-Policy"]
     body = html.content.decode()
-    # plotly.js is inline: the page opens without a network.
-    assert "<script" in body and re.search(r"<script[^>]*\bsrc=", body) is None
+    # No script and nothing fetched: the figures are inline SVG, the overview comes first.
+    assert "<script" not in body and re.search(r"\bsrc=", body) is None
+    assert body.index("id='overview'") < body.index("<details")
 
     data = json.loads(client.get(f"/researcher/studies/{study.slug}/reports/{report.pk}.json").content)
     assert data == report.data
