@@ -12,7 +12,7 @@ from rest_framework.authtoken.models import Token
 
 from studyapp.db import callers, claim
 from studyapp.models import Assignment, Rater, Slot, Step
-from studyapp.services.assignments import assignment_claim_next, assignment_queue_build
+from studyapp.services.assignments import assignment_claim_next, assignment_queue_extend
 
 
 def _first_free_orm(rater: Rater, now):
@@ -34,7 +34,7 @@ def test_first_free_slot_matches_its_orm_equivalent(make_study, make_rater):
     first, second = make_rater(study), make_rater(study)
     t0 = timezone.now()
     for rater in (first, second):
-        assignment_queue_build(rater=rater, now=t0)
+        assignment_queue_extend(rater=rater, role=Assignment.Role.ITEM)
     for _ in range(3):
         assignment_claim_next(rater=first, study=study, now=t0)
         Assignment.objects.filter(rater=first, status=Assignment.Status.CLAIMED).update(

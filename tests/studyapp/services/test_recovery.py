@@ -20,7 +20,7 @@ from studyapp.services.reports import study_report_build, study_report_request
 from studyapp.services.study_load import study_load
 from studyapp.services.workers import pid_space, worker_process_current
 from tests.studyapp.services.test_judge_runs import answer_everything, critic, critic_spec
-from tests.studyapp.test_reports_views import rated_study
+from tests.studyapp.views.test_reports import rated_study
 
 pytestmark = pytest.mark.django_db
 
