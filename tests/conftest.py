@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from analysis.shared_data import shared_data_dir
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
+
+# bin/test (and so CI) runs the property tests on a fixed sequence of examples, so a
+# stop is judged on the code, not on the draw; HYPOTHESIS_PROFILE=explore searches anew.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "explore"))
 
 
 @pytest.fixture(scope="session")
