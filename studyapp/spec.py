@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from studyapp.importers import FORMATS
+from studyapp.spec_yaml import MAX_BYTES, YAMLBudgetError, load_yaml
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -151,13 +152,17 @@ def parse_spec(path: str | Path) -> tuple[StudySpec, str]:
     """Read and validate a spec; return it with the SHA-256 of the file's bytes."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SpecError(path, None, None, f"cannot read ({exc.strerror})") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError(path, None, None, f"larger than {MAX_BYTES:,} bytes; a spec names its item files")
     text = raw.decode("utf-8", errors="replace")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = load_yaml(text)
+    except YAMLBudgetError as exc:
+        raise SpecError(path, exc.line, None, f"refused: {exc.message}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
