@@ -16,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from studyapp.importers import FORMATS
+from studyapp.importers import FORMATS, ImportLimits
 from studyapp.spec_yaml import MAX_BYTES, YAMLBudgetError, load_yaml
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
@@ -94,12 +94,20 @@ class SourceSpec(Strict):
     persona: str | None = None
     limit: int | None = Field(default=None, ge=1)
     options: dict[str, Any] = {}
+    limits: ImportLimits | None = Field(default=None, description="this source's import limits")
 
     @field_validator("format")
     @classmethod
     def known_format(cls, value: str) -> str:
         if value not in FORMATS:
             raise ValueError(f"unknown format {value!r} (known: {', '.join(FORMATS)})")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def no_limits_in_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "limits" in value:
+            raise ValueError("limits go beside options, on the source, not inside options")
         return value
 
 
@@ -123,6 +131,7 @@ class StudySpec(Strict):
     personas: list[PersonaSpec] = []
     rubric: RubricSpec | None = None
     sources: list[SourceSpec] = []
+    limits: ImportLimits | None = Field(default=None, description="import limits of every source")
     judges: list[JudgeSpec] = []
 
     @model_validator(mode="after")

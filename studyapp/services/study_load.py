@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from studyapp.importers import ImportFailure, ItemRecord, read_items
+from studyapp.importers import ImportFailure, ImportLimits, ItemRecord, read_items
 from studyapp.models import (
     Annotation,
     Criterion,
@@ -110,7 +110,8 @@ def _read_sources(spec: StudySpec, base: Path) -> list[SourceItems]:
         options = dict(source.options)
         if source.persona and source.format == "hanna":
             options.setdefault("persona", source.persona)
-        result = read_items(source_path, source.format, **options)
+        limits = ImportLimits().override(spec.limits, source.limits)
+        result = read_items(source_path, source.format, limits=limits, **options)
         records = result.items[: source.limit] if source.limit else result.items
         out.append(SourceItems(source, source_path, records, result.warnings))
     return out
