@@ -132,6 +132,7 @@ def _attach_stories(path: Path, items: list[ItemRecord], limits: ImportLimits) -
     """Fill prompt and story text from HANNA's `hanna_stories_annotations.csv`."""
     texts: dict[tuple[str, int], tuple[str, str]] = {}
     seen: dict[str, int] = {}
+    stories: set[tuple[str, str]] = set()  # (system, prompt) already read
     with _rows(path, limits) as reader:
         for row in reader:
             for column in ("Model", "Prompt", "Story"):
@@ -139,8 +140,9 @@ def _attach_stories(path: Path, items: list[ItemRecord], limits: ImportLimits) -
                     raise ImportFailure(path, reader.line_num, column, "missing column")
             system = row["Model"]
             key = (system, row["Prompt"])
-            if key in {(s, p) for (s, _), (p, _) in texts.items()}:
+            if key in stories:
                 continue  # three annotation rows per story
+            stories.add(key)
             index = seen.get(system, 0)
             seen[system] = index + 1
             texts[(system, index)] = (row["Prompt"], row["Story"])
