@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from studyapp.importers import ImportFailure
 from studyapp.models import Annotation, Assignment, Item, Judgment, Label, Participation, Slot, Step
 from studyapp.services.assignments import assignment_claim_next
 from studyapp.services.participants import rater_for_user
@@ -164,3 +166,12 @@ def test_replacing_items_clears_their_queues_and_keeps_the_others(tmp_path: Path
     assert list(Slot.objects.exclude(item=new).order_by("pk").values()) == before["slots"]
     assert list(Assignment.objects.exclude(item=new).order_by("pk").values()) == before["assignments"]
     assert Label.objects.exclude(step__item=new).filter(step__isnull=False).count() == before["labels"]
+
+
+def test_the_garbage_collector_runs_again_after_a_load_good_or_bad(tmp_path: Path) -> None:
+    load(tmp_path, 2)
+    assert gc.isenabled()
+    (tmp_path / "items.jsonl").write_text('{"id": "r0", "problem": ""}\n')
+    with pytest.raises(ImportFailure):
+        study_load(path=tmp_path / "study.yaml")
+    assert gc.isenabled()
