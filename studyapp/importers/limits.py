@@ -3,19 +3,19 @@
 A study's items end up in memory (every source is checked before anything
 is written), in the database and in annotators' pages, so each file, line
 and field has a limit. The defaults (`ImportLimits`) fit real studies with
-room to spare (a 1,000,000-character document is a long book); a study that
-needs more raises a limit in its spec (`limits:` for the whole study, or on
-one source), as the README says.
+room to spare (a 1,000,000-character document is a 500-page novel); a study
+that needs more raises a limit in its spec (`limits:` for the whole study,
+or on one source), as the README says.
 
-How an importer is held to the limits (README, "Item formats"):
+How an importer is held to the limits (README, "Import limits"):
 
 - it takes `limits` (`parse(path, *, limits, **options)`) and reads its file
   through `read_jsonl` (one JSON object a line), `read_json` (one JSON
   document) or `read_lines` (text lines, for CSV and the like): the file's
-  size and each line's length
-  are checked before a byte is decoded, and JSON nesting before it is
-  parsed, so a 100 MB line or a 50,000-deep value fails with its line number
-  and never reaches memory or the JSON parser whole;
+  size and each line's length are checked before a byte is decoded, and
+  JSON nesting before it is parsed, so a 100 MB line or a 50,000-deep value
+  fails with its line number and never reaches memory or the JSON parser
+  whole;
 - it returns `ItemRecord`s, and `read_items` runs `check_item` on each:
   every text field's length, the number of steps and labels, the size and
   nesting of `metadata` and `gold`, the lengths the database columns hold,
