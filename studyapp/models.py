@@ -166,7 +166,8 @@ class Step(models.Model):
         TRAJECTORY = "trajectory"
         RESPONSE = "response"
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="steps")
+    # No index of its own: step_unique (item, index) leads with item and serves every lookup.
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="steps", db_index=False)
     index = models.PositiveIntegerField(help_text="0-based over the whole trace")
     section = models.CharField(max_length=10, choices=Section.choices, default=Section.RESPONSE)
     text = models.TextField()

@@ -27,7 +27,8 @@ from pydantic import (
 )
 
 from judges.base import judge_config_problems
-from studyapp.importers import FORMATS
+from studyapp.importers import FORMATS, ImportLimits
+from studyapp.spec_yaml import MAX_BYTES, YAMLBudgetError, load_yaml
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::-(?P<default>[^}]*))?\}")
@@ -104,12 +105,20 @@ class SourceSpec(Strict):
     persona: str | None = None
     limit: int | None = Field(default=None, ge=1)
     options: dict[str, Any] = {}
+    limits: ImportLimits | None = Field(default=None, description="this source's import limits")
 
     @field_validator("format")
     @classmethod
     def known_format(cls, value: str) -> str:
         if value not in FORMATS:
             raise ValueError(f"unknown format {value!r} (known: {', '.join(FORMATS)})")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def no_limits_in_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "limits" in value:
+            raise ValueError("limits go beside options, on the source, not inside options")
         return value
 
 
@@ -148,6 +157,7 @@ class StudySpec(Strict):
     personas: list[PersonaSpec] = []
     rubric: RubricSpec | None = None
     sources: list[SourceSpec] = []
+    limits: ImportLimits | None = Field(default=None, description="import limits of every source")
     judges: list[JudgeSpec] = []
     analysis: AnalysisSpec = AnalysisSpec()
     _node: yaml.Node | None = PrivateAttr(default=None)  # the parsed YAML, for line numbers
@@ -183,13 +193,17 @@ def parse_spec(path: str | Path) -> tuple[StudySpec, str]:
     """Read and validate a spec; return it with the SHA-256 of the file's bytes."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise SpecError(path, None, None, f"cannot read ({exc.strerror})") from None
+    if len(raw) > MAX_BYTES:
+        raise SpecError(path, None, None, f"larger than {MAX_BYTES:,} bytes; a spec names its item files")
     text = raw.decode("utf-8", errors="replace")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = load_yaml(text)
+    except YAMLBudgetError as exc:
+        raise SpecError(path, exc.line, None, f"refused: {exc.message}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

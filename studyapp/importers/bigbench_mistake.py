@@ -14,25 +14,25 @@ from pathlib import Path
 from typing import Any
 
 from judges.types import step_labels_from_first_error
+from studyapp.importers.limits import ImportLimits, read_jsonl
 from studyapp.importers.records import (
     Fields,
     ImportResult,
     ItemRecord,
     LabelRecord,
     StepRecord,
-    read_jsonl,
 )
 
 SCRIPT_LABELLED_TASKS = {"dyck_languages"}
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     task = options.get("task") or path.stem
     rater = options.get("rater") or (
         "bigbench-mistake-script" if task in SCRIPT_LABELLED_TASKS else "bigbench-mistake-human"
     )
     items = []
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         problem = f.text("input")
         steps = f.string_list("steps")

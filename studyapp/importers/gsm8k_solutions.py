@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studyapp.importers.records import Fields, ImportResult, ItemRecord, StepRecord, read_jsonl
+from studyapp.importers.limits import ImportLimits, read_jsonl
+from studyapp.importers.records import Fields, ImportResult, ItemRecord, StepRecord
 
 NON_SOLUTION_KEYS = {"question", "ground_truth"}
 
@@ -25,9 +26,9 @@ def final_answer(solution: str) -> str:
     return ""
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     items = []
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         question = f.text("question")
         truth = f.get("ground_truth", str, required=False, default="")

@@ -18,9 +18,12 @@ from __future__ import annotations
 import ast
 import csv
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from studyapp.importers.limits import ImportLimits, read_lines
 from studyapp.importers.records import ImportFailure, ImportResult, ItemRecord, LabelRecord
 
 CRITERIA = {
@@ -54,14 +57,12 @@ def _cell(path: Path, line: int, column: str, text: str) -> list[float]:
     return [float(v) for v in values]
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     individual = bool(options.get("individual_humans", False))
     persona = options.get("persona")
-    csv.field_size_limit(1 << 30)
     items: list[ItemRecord] = []
     outside_scale = 0
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
+    with _rows(path, limits) as reader:
         header = reader.fieldnames or []
         if "Model" not in header:
             raise ImportFailure(path, 1, "Model", "missing column")
@@ -117,24 +118,37 @@ def parse(path: Path, **options: Any) -> ImportResult:
         warnings.append(f"{path}: {outside_scale} LLM scores outside 1-5 kept as published")
     stories = options.get("stories")
     if stories:
-        _attach_stories(Path(stories), items)
+        _attach_stories(Path(stories), items, limits)
     return ImportResult(items, warnings)
 
 
-def _attach_stories(path: Path, items: list[ItemRecord]) -> None:
+@contextmanager
+def _rows(path: Path, limits: ImportLimits) -> Iterator[csv.DictReader[str]]:
+    """A CSV reader over the file's lines within the limits; a CSV error names its line."""
+    csv.field_size_limit(limits.line_bytes)
+    reader = csv.DictReader(line for _, line in read_lines(path, limits))
+    try:
+        yield reader
+    except csv.Error as exc:
+        # DictReader.line_num is set after each good row; its reader's counts every line read.
+        raise ImportFailure(path, reader.reader.line_num, None, f"invalid CSV ({exc})") from None
+
+
+def _attach_stories(path: Path, items: list[ItemRecord], limits: ImportLimits) -> None:
     """Fill prompt and story text from HANNA's `hanna_stories_annotations.csv`."""
     texts: dict[tuple[str, int], tuple[str, str]] = {}
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
+    stories: set[tuple[str, str]] = set()  # (system, prompt) already read
+    with _rows(path, limits) as reader:
         for row in reader:
             for column in ("Model", "Prompt", "Story"):
                 if column not in row:
                     raise ImportFailure(path, reader.line_num, column, "missing column")
             system = row["Model"]
             key = (system, row["Prompt"])
-            if key in {(s, p) for (s, _), (p, _) in texts.items()}:
+            if key in stories:
                 continue  # three annotation rows per story
+            stories.add(key)
             index = seen.get(system, 0)
             seen[system] = index + 1
             texts[(system, index)] = (row["Prompt"], row["Story"])

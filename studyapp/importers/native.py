@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from studyapp.importers.limits import ImportLimits, read_jsonl
 from studyapp.importers.records import (
     STEP_VALUES,
     Fields,
@@ -18,7 +19,6 @@ from studyapp.importers.records import (
     ItemRecord,
     LabelRecord,
     StepRecord,
-    read_jsonl,
 )
 
 KNOWN_KEYS = {
@@ -42,9 +42,9 @@ KNOWN_KEYS = {
 }
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     items = []
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         unknown = sorted(set(obj) - KNOWN_KEYS)
         if unknown:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from studyapp.importers.limits import ImportLimits, read_jsonl
 from studyapp.importers.records import (
     Fields,
     ImportFailure,
@@ -21,14 +22,13 @@ from studyapp.importers.records import (
     ItemRecord,
     LabelRecord,
     StepRecord,
-    read_jsonl,
 )
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     rater = options.get("rater", "prm800k")
     items: list[ItemRecord] = []
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         question = Fields(path, line, f.get("question", dict), prefix="question.")
         label = Fields(path, line, f.get("label", dict), prefix="label.")

@@ -11,21 +11,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from studyapp.importers.limits import ImportLimits, read_jsonl
 from studyapp.importers.records import (
     Fields,
     ImportResult,
     ItemRecord,
     LabelRecord,
     StepRecord,
-    read_jsonl,
 )
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     rater = options.get("rater", "prmbench")
     items, warnings = [], []
     out_of_range = 0
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         item_id = f.get("idx", str)
         question = f.get("modified_question", str, required=False) or f.text("question")

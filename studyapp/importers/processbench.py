@@ -11,20 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from judges.types import step_labels_from_first_error
+from studyapp.importers.limits import ImportLimits, read_jsonl
 from studyapp.importers.records import (
     Fields,
     ImportResult,
     ItemRecord,
     LabelRecord,
     StepRecord,
-    read_jsonl,
 )
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     rater = options.get("rater", "processbench")
     items = []
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         item_id = f.get("id", (str, int), required=False, default=f"{path.stem}/{line}")
         steps = f.string_list("steps")

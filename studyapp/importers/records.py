@@ -6,8 +6,6 @@ training commands and notebooks can read the same formats.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,21 +69,6 @@ class ItemRecord:
 class ImportResult:
     items: list[ItemRecord]
     warnings: list[str] = field(default_factory=list)
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a bad line fails with its number."""
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
-                continue
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ImportFailure(path, number, None, f"invalid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise ImportFailure(path, number, None, "expected a JSON object")
-            yield number, obj
 
 
 class Fields:

@@ -29,14 +29,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from studyapp.importers.records import (
-    Fields,
-    ImportFailure,
-    ImportResult,
-    ItemRecord,
-    LabelRecord,
-    read_jsonl,
-)
+from studyapp.importers.limits import ImportLimits, read_jsonl
+from studyapp.importers.records import Fields, ImportFailure, ImportResult, ItemRecord, LabelRecord
 
 SYSTEMS = ("bart", "bart-dpr", "human")
 # The file's rating keys -> the study's criterion names (SQuALITY's "selection" is coverage).
@@ -45,10 +39,10 @@ SCALE = (0, 100)
 RATER_PREFIX = "squality-"
 
 
-def _stories(path: Path) -> dict[str, tuple[str, list[str]]]:
+def _stories(path: Path, limits: ImportLimits) -> dict[str, tuple[str, list[str]]]:
     """passage id -> (story text, question texts in order)."""
     out: dict[str, tuple[str, list[str]]] = {}
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         meta = Fields(path, line, f.get("metadata", dict), "metadata.")
         passage = meta.get("passage_id", str)
@@ -90,14 +84,14 @@ def _review(f: Fields, where: str, review: Any) -> LabelRecord:
     return LabelRecord(rater=f"{RATER_PREFIX}{worker}", ratings=ratings, comment="\n".join(critiques))
 
 
-def parse(path: Path, **options: Any) -> ImportResult:
+def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     persona = options.get("persona")
     stories_path = path.parent / Path(options.get("stories") or "stories_test.jsonl")
     if not stories_path.is_file():
         raise ImportFailure(stories_path, None, None, "no such file (the `stories` option names it)")
-    stories = _stories(stories_path)
+    stories = _stories(stories_path, limits)
     items: list[ItemRecord] = []
-    for line, obj in read_jsonl(path):
+    for line, obj in read_jsonl(path, limits):
         f = Fields(path, line, obj)
         passage = f.get("passage-id", str)
         if passage not in stories:

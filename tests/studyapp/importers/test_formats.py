@@ -272,3 +272,25 @@ def test_native_step_forms(tmp_path: Path) -> None:
     assert first.outcome is True and first.external_id == "1"
     assert second.is_gold and second.gold == {"first_error": -1}
     assert third.kind == "summary" and third.labels[0].ratings == {"fit": 4.0}
+
+
+def test_hanna_stories_fill_prompt_and_story(tmp_path: Path) -> None:
+    metrics = tmp_path / "hanna.csv"
+    header = "Model,Relevance,Coherence,Empathy,Surprise,Engagement,Complexity\n"
+    cells = ",".join(['"[1.0, 2.0]"'] * 6)
+    metrics.write_text(header + f"A,{cells}\nB,{cells}\n")
+    stories = tmp_path / "stories.csv"
+    rows = ["Model,Prompt,Story,Worker"]
+    for system in ("A", "B"):
+        for n in range(2):
+            # three raters a story, three rows
+            rows += [f'{system},"prompt {system}{n}","story {system}{n}",w{k}' for k in range(3)]
+    stories.write_text("\n".join(rows) + "\n")
+    items = read_items(metrics, "hanna", stories=str(stories)).items
+    assert [(i.external_id, i.document, i.summary) for i in items] == [
+        ("hanna/A/0", "prompt A0", "story A0"),
+        ("hanna/A/1", "prompt A1", "story A1"),
+        ("hanna/B/0", "prompt B0", "story B0"),
+        ("hanna/B/1", "prompt B1", "story B1"),
+    ]
+    assert all(i.metadata["text_available"] for i in items)

@@ -357,3 +357,72 @@ def test_a_judge_whose_model_or_key_is_not_there_yet_loads_with_a_warning(
         f"{model_dir}. To fix: train one with `python manage.py train_sprm --data FILE --format FORMAT "
         f"--out {model_dir}` (the demo study's: `python manage.py demo` trains it).",
     ]
+
+
+def test_spec_sets_import_limits_for_the_study_and_per_source(tmp_path: Path) -> None:
+    (tmp_path / "short.jsonl").write_text('{"id": "a", "problem": "twelve chars", "steps": ["s"]}\n')
+    (tmp_path / "long.jsonl").write_text(
+        '{"id": "b", "problem": "q", "steps": ["s"]}\n{"id": "c", "problem": "'
+        + "x" * 40
+        + '", "steps": ["s"]}\n'
+    )
+    body = """\
+slug: s
+title: t
+domains: [{name: a}]
+limits: {problem: 12}
+sources:
+  - {path: short.jsonl, format: native}
+  - {path: long.jsonl, format: native, limits: {problem: 100}}
+"""
+    spec = write_spec(tmp_path, body)
+    assert study_load(path=spec).items_created == 3  # 12 characters at a limit of 12; 40 at 100
+    write_spec(tmp_path, body.replace("problem: 100", "step: 100"))
+    with pytest.raises(ImportFailure) as info:
+        study_load(path=spec)
+    assert str(info.value) == (
+        f"{tmp_path / 'long.jsonl'}:2: problem: 40 characters, over the limit of 12 "
+        "(a study that needs more sets limits.problem in its spec)"
+    )
+    assert Item.objects.count() == 3  # the first load, untouched
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("limits: {problme: 5}", "limits.problme: Extra inputs are not permitted"),
+        ("limits: {step: 0}", "limits.step: Input should be greater than or equal to 1"),
+        (
+            "sources: [{path: x.jsonl, format: native, options: {limits: {step: 5}}}]",
+            "sources.0.options: limits go beside options, on the source, not inside options",
+        ),
+    ],
+)
+def test_bad_limits_in_the_spec_name_the_line(tmp_path: Path, line: str, message: str) -> None:
+    spec = write_spec(tmp_path, f"slug: s\ntitle: t\ndomains: [{{name: a}}]\n{line}\n")
+    with pytest.raises(SpecError) as info:
+        study_load(path=spec)
+    assert str(info.value) == f"{spec}:4: {message}"
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('{"id": "n2", "problem": "nul \\u0000 here", "steps": ["s"]}', "problem"),
+        ('{"id": "n2", "problem": "q", "steps": ["\\udc00"]}', "steps[0]"),
+        ('{"id": "n2", "problem": "q", "steps": ["s"], "metadata": {"k": "\\u0000"}}', "metadata.k"),
+        ('{"id": "' + "x" * 201 + '", "problem": "q", "steps": ["s"]}', "id"),
+    ],
+)
+def test_text_the_database_cannot_hold_is_refused_on_every_database(
+    tmp_path: Path, line: str, field: str
+) -> None:
+    data = tmp_path / "items.jsonl"
+    data.write_text('{"id": "n1", "problem": "q", "steps": ["s"]}\n' + line + "\n")
+    spec = write_spec(
+        tmp_path, "slug: s\ntitle: t\ndomains: [{name: a}]\nsources: [{path: items.jsonl, format: native}]\n"
+    )
+    with pytest.raises(CommandError) as info:
+        call_command("load_study", str(spec))
+    assert str(info.value).startswith(f"{data}:2: {field}: ")
+    assert not Study.objects.exists() and not Item.objects.exists()
