@@ -102,7 +102,10 @@ class Serve:
     def stop(self, sig: int) -> int:
         """Signal serve alone; its exit status once it has stopped everything it started."""
         self.process.send_signal(sig)
-        return self.process.wait(timeout=60)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"serve still running 60 s after signal {sig}:\n" + self.output)
 
     def cleanup(self) -> None:
         if self.process.poll() is None or _group_alive(self.process.pid):

@@ -35,7 +35,13 @@ STOP_TIMEOUT = 15  # seconds a process gets to finish before it is killed
 
 
 def on_stop_signals(handler: Any) -> None:
-    """Install `handler` for the stop signals not ignored on start (`nohup` ignores SIGHUP)."""
+    """Install `handler` for the stop signals not ignored on start (`nohup` ignores SIGHUP).
+
+    The handlers only append to a list that the main loop reads: a handler
+    that raises or calls Popen methods can run inside Popen.poll() between its taking and
+    releasing the process's wait lock, and every later wait() then blocks on that lock for
+    ever (`serve` once hung like this after Ctrl-C). Locks and Events are no better: a
+    handler runs in the main thread, which may hold the same lock."""
     for sig in STOP_SIGNALS:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, handler)
@@ -53,21 +59,16 @@ def gunicorn_bind(addrport: str) -> str:
 def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
     """SIGTERM to all, wait for each; kill what is still running after STOP_TIMEOUT
     (or at once on a second stop signal)."""
-
-    def kill_now(signum: int, frame: object) -> None:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-
-    on_stop_signals(kill_now)
+    kill_requested: list[int] = []
+    on_stop_signals(lambda signum, frame: kill_requested.append(signum))  # a flag, see on_stop_signals
     for process in processes:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
     for process in processes:
-        try:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+        while process.poll() is None and time.monotonic() < deadline and not kill_requested:
+            time.sleep(0.1)
+        if process.poll() is None:
             process.kill()
             process.wait()
 
@@ -95,10 +96,8 @@ class Command(BaseCommand):
             )
         processes: list[subprocess.Popen[bytes]] = []
 
-        def stop(signum: int, frame: object) -> None:
-            raise SystemExit(0)  # leave through `finally`, which stops the web server and the worker
-
-        on_stop_signals(stop)
+        stop_requested: list[int] = []
+        on_stop_signals(lambda signum, frame: stop_requested.append(signum))  # a flag, see on_stop_signals
         try:
             worker = None
             if not options["no_worker"]:
@@ -143,7 +142,7 @@ class Command(BaseCommand):
                 f"static files from {settings.STATIC_ROOT}. Ctrl-C stops it."
             )
             self.stdout.flush()
-            while True:
+            while not stop_requested:
                 for process, name in ((web, "gunicorn"), (worker, "the Celery worker")):
                     if process is not None and process.poll() is not None:
                         raise CommandError(f"{name} exited with status {process.returncode}")
