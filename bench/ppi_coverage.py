@@ -24,8 +24,8 @@ Datasets and judges (all offline, nothing tuned to the coverage):
 
 - **HANNA** (1,056 stories; the 960 of the 10 generating systems, as
   ``analysis.hanna``): the human value is a story's mean of 3 human ratings
-  per criterion; each of 4 LLMs x 4 prompts is a judge (stories the judge
-  left unrated are dropped). Summarised over the 16 judges per criterion
+  per criterion; each of 5 LLMs x 4 prompts is a judge (stories the judge
+  left unrated are dropped). Summarised over the 20 judges per criterion
   (minimum, median, maximum coverage).
 - **BIG-Bench Mistake** (the three human-labelled tasks, 300 traces each,
   and the three pooled): the human value is 1 when the trace has a mistake
@@ -208,9 +208,9 @@ def run(reps: int, seed: int, design: str, sprm_dir: Path | None) -> str:
         "| PPI++ cov | PPI++ width | width ratio | mean lambda | mean n_eff |\n"
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
-    # HANNA: summarised over its 16 judges per criterion and fraction.
+    # HANNA: summarised over its 20 judges per criterion and fraction.
     hanna = hanna_populations()
-    lines.append("### HANNA (16 judges a criterion: coverage min / median / max; widths and n_eff: median)")
+    lines.append("### HANNA (20 judges a criterion: coverage min / median / max; widths and n_eff: median)")
     lines.append("")
     lines.append(
         "| criterion | % labelled | n | human-only cov | human-only width | PPI++ cov min / median / max "
