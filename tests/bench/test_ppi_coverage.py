@@ -19,7 +19,8 @@ _spec.loader.exec_module(cov)
 def _population(seed: int = 3, size: int = 2000) -> object:
     rng = np.random.default_rng(seed)
     y = rng.normal(3.0, 1.0, size=size)
-    return cov.Population("synthetic", "d", "c", "noisy judge", y, 0.7 * y + 1 + rng.normal(0, 0.5, size=size))
+    judge = 0.7 * y + 1 + rng.normal(0, 0.5, size=size)
+    return cov.Population("synthetic", "d", "c", "noisy judge", y, judge)
 
 
 def test_iid_design_covers_near_nominal():
