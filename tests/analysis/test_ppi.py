@@ -218,7 +218,9 @@ def test_clustered_coverage_with_correlated_steps():
     true share is the mean over all steps of the finite population of 1,000 traces, the
     labelled 150 traces drawn at random in each of 600 repetitions. Bounds 0.92-0.98 are
     3.4 sd of a Binomial(600, 0.95) count either side of 95%. A step-level interval that
-    ignored the clustering would cover less (the trace effect is strong).
+    ignored the clustering covers less (the trace effect is strong): measured 0.89 with this
+    seed, against 0.98 for the clustered one (the labelled 15% of a finite set leaves a small
+    finite-population correction unapplied, so the clustered interval is a little conservative).
     """
     rng = np.random.default_rng(77)
     n_traces = 1000
@@ -228,14 +230,17 @@ def test_clustered_coverage_with_correlated_steps():
     y = (rng.random(trace.size) < p[trace]).astype(float)
     yhat = np.where(rng.random(trace.size) < 0.85, y, 1 - y)
     true_share = y.mean()
-    covered = 0
+    covered = naive = 0
     for _ in range(600):
         lab = np.zeros(n_traces, bool)
         lab[rng.choice(n_traces, 150, replace=False)] = True
         m = lab[trace]
         res = ppi_clustered_mean(y[m], yhat[m], trace[m], yhat[~m], trace[~m])
         covered += res.ci[0] <= true_share <= res.ci[1]
+        low, high = ppi_mean_ci(y[m], yhat[m], yhat[~m])  # steps taken as independent
+        naive += low <= true_share <= high
     assert 0.92 <= covered / 600 <= 0.98
+    assert naive / 600 < 0.92
 
 
 def test_by_group():
