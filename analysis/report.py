@@ -67,6 +67,7 @@ from analysis.competence import rater_competence
 from analysis.correlation import rank_correlations
 from analysis.gate import human_reliability
 from analysis.levels import ALPHA_LEVEL, CATEGORICAL, STEP_SCALE
+from analysis.ppi import ppi_clustered_mean, ppi_mean
 from analysis.ratings import category_counts
 from analysis.replacement import AltTestResult, agreement_gap, alt_test, alt_test_pooled
 from analysis.tidy import HUMAN_KINDS, pivot, validate_tidy
@@ -333,6 +334,7 @@ def _judge(
         "calibration": None,
         "gap": None,
         "alt_test": None,
+        "ppi": None,
         "reason": None,
         "_alt_test": None,
     }
@@ -409,6 +411,7 @@ def _judge(
                     "kendall"
                 ].to_dict()
             }
+    detail["ppi"] = _ppi(level, ref, labels if categorical else j, clusters, settings.ci)
     if continuous or not categorical:
         detail["_points"] = _sample_points(_human_mean(h), j, settings)
     if len(humans) >= 2:
@@ -432,6 +435,49 @@ def _judge(
         annotator_names=humans,
     )
     return detail
+
+
+PPI_QUANTITY = {
+    "step_label": "share of wrong steps (human majority -1)",
+    "first_error": "share of traces with an error (human majority first error >= 0)",
+    "rubric": "mean human rating",
+    "trajectory": "mean human rating",
+}
+
+
+def _ppi(
+    level: str, ref: np.ndarray, judged: np.ndarray, clusters: np.ndarray | None, ci: float
+) -> dict[str, Any]:
+    """The prediction-powered estimate of the human quantity of a level (:mod:`analysis.ppi`).
+
+    ``ref`` is the human reference per unit (majority or mean; NaN where no
+    person rated the unit or the majority tied), ``judged`` the judge's value
+    on the humans' scale. Units the judge left unrated are left out; units
+    rated by the judge and no human are the unlabelled side. Steps are
+    clustered by trace: a trace is human-labelled when a person labelled any
+    of its steps (its tied-majority steps are left out).
+    """
+    quantity = PPI_QUANTITY[level]
+    ok = ~np.isnan(judged)
+    if level == "step_label":
+        y, yhat = (ref == -1).astype(float), (judged == -1).astype(float)
+    elif level == "first_error":
+        y, yhat = (ref >= 0).astype(float), (judged >= 0).astype(float)
+    else:
+        y, yhat = ref, judged
+    has_human = ~np.isnan(ref)
+    if level == "step_label" and clusters is not None:
+        labelled_items = set(clusters[ok & has_human].tolist())
+        in_lab = np.isin(clusters, list(labelled_items))
+        lab = ok & in_lab & has_human
+        unl = ok & ~in_lab
+        if lab.sum() == 0 or unl.sum() == 0:
+            res = ppi_mean(y[lab], yhat[lab], yhat[unl], alpha=1 - ci)
+        else:
+            res = ppi_clustered_mean(y[lab], yhat[lab], clusters[lab], yhat[unl], clusters[unl], alpha=1 - ci)
+    else:
+        res = ppi_mean(y[ok & has_human], yhat[ok & has_human], yhat[ok & ~has_human], alpha=1 - ci)
+    return {"quantity": quantity, **res.to_dict()}
 
 
 def _round_to_scale(j: np.ndarray, cats: np.ndarray) -> np.ndarray:

@@ -412,6 +412,37 @@ def _judge_rows(group: dict[str, Any]) -> str:
     )
 
 
+def _ppi_rows(group: dict[str, Any]) -> str:
+    """Per judge: the prediction-powered estimate beside the human-only one, and the effective n."""
+    rows = []
+    for jd in group["judges_vs_humans"]:
+        est = jd.get("ppi")
+        if not est:
+            continue
+        ex = est.get("extra") or {}
+        if est.get("value") is None:
+            rows.append(
+                f"<tr><td>{_e(jd['judge'])}</td><td colspan='4' class='na'>{_e(est.get('reason'))}</td></tr>"
+            )
+            continue
+        n_eff = ex.get("n_effective")
+        rows.append(
+            f"<tr><td>{_e(jd['judge'])}</td><td>{_f(est['value'])}{_ci(est.get('ci'))}</td>"
+            f"<td>{_f(ex.get('classical_value'))}{_ci(ex.get('classical_ci'))}</td>"
+            f"<td>{est['n_units']} human + {ex.get('n_unlabeled')} judge-only; "
+            f"λ {_f(ex.get('lambda'), 2)}</td>"
+            f"<td>{'—' if n_eff is None else f'{n_eff:.0f}'}</td></tr>"
+        )
+    if not rows:
+        return ""
+    quantity = group["judges_vs_humans"][0]["ppi"]["quantity"]
+    return (
+        f"<p>Prediction-powered estimate (PPI++) of the {_e(quantity)}:</p>"
+        "<table><tr><th>judge</th><th>PPI++ [CI]</th><th>human-only [CI]</th><th>items</th>"
+        "<th>effective human labels</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
 def _group_detail(group: dict[str, Any], report: Report) -> str:
     parts = [f"<h3>{_e(_column(group))}</h3>"]
     parts.append(
@@ -428,6 +459,7 @@ def _group_detail(group: dict[str, Any], report: Report) -> str:
         parts.append(f"<p class='na'>Human-human: {_e(group['human_human_reason'])}</p>")
     parts.append(_competence(group.get("competence")))
     parts.append(_judge_rows(group))
+    parts.append(_ppi_rows(group))
     figs = []
     series = {
         jd["judge"]: [
