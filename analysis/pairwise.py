@@ -311,9 +311,11 @@ def _section(
             "position": None,
             "order_accuracy": None,
         }
+        entry["agreement"].update(_agreement_cis(jvotes, plain, n_resamples, ci, rng))
         ab, ba = jrows["ab"].to_numpy(dtype=float), jrows["ba"].to_numpy(dtype=float)
         if (~np.isnan(ab) | ~np.isnan(ba)).any():
             entry["position"] = position_stats(ab, ba)
+            entry["position"].update(_position_cis(ab, ba, n_resamples, ci, rng))
             if single_reference is not None:
                 gold = jrows["item"].astype(str).map(majority).to_numpy(dtype=float)
                 keep = ~np.isnan(gold)
@@ -333,6 +335,57 @@ def _section(
             }
         section["judges"].append(entry)
     return section
+
+
+def _ratio_ci(
+    numerator: np.ndarray, denominator: np.ndarray, n_resamples: int, ci: float, rng: np.random.Generator
+) -> list[float | None] | None:
+    """Percentile bootstrap CI of sum(numerator) / sum(denominator), resampling items."""
+    n = len(numerator)
+    if n == 0 or denominator.sum() == 0:
+        return None
+    pick = rng.integers(0, n, (n_resamples, n))
+    num, den = numerator[pick].sum(axis=1), denominator[pick].sum(axis=1)
+    reps = np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    interval, _ = percentile_ci(reps, ci)
+    return [_r(x) for x in interval] if interval else None
+
+
+def _agreement_cis(
+    judge: Mapping[str, Sequence[float]],
+    people: Mapping[str, Sequence[float]],
+    n_resamples: int,
+    ci: float,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """CIs of FastChat's two agreements, resampling the judge's pairs with all their votes."""
+    counts = []
+    for item, xs in judge.items():
+        pairs = [(a, b) for a in xs for b in people.get(item, ())]
+        no_ties = [(a, b) for a, b in pairs if a != 0 and b != 0]
+        counts.append(
+            (sum(a == b for a, b in pairs), len(pairs), sum(a == b for a, b in no_ties), len(no_ties))
+        )
+    c = np.asarray(counts, dtype=float).reshape(-1, 4)
+    return {
+        "with_ties_ci": _ratio_ci(c[:, 0], c[:, 1], n_resamples, ci, rng),
+        "without_ties_ci": _ratio_ci(c[:, 2], c[:, 3], n_resamples, ci, rng),
+    }
+
+
+def _position_cis(
+    ab: np.ndarray, ba: np.ndarray, n_resamples: int, ci: float, rng: np.random.Generator
+) -> dict[str, Any]:
+    """CIs of position consistency and the first-slot share, resampling pairs."""
+    both = ~np.isnan(ab) & ~np.isnan(ba)
+    first = (ab == 1).astype(float) + (ba == -1).astype(float)
+    decided = (~np.isnan(ab) & (ab != 0)).astype(float) + (~np.isnan(ba) & (ba != 0)).astype(float)
+    return {
+        "consistency_ci": _ratio_ci(
+            (both & (ab == ba)).astype(float), both.astype(float), n_resamples, ci, rng
+        ),
+        "first_slot_share_ci": _ratio_ci(first.astype(float), decided, n_resamples, ci, rng),
+    }
 
 
 def _public(bt: dict[str, Any]) -> dict[str, Any]:

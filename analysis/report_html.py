@@ -328,8 +328,11 @@ def _overview(data: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _pct(v: Any) -> str:
-    return "–" if v is None else f"{v * 100:.1f}%"
+def _pct(v: Any, ci: Any = None) -> str:
+    if v is None:
+        return "–"
+    interval = f" [{ci[0] * 100:.1f}, {ci[1] * 100:.1f}]" if ci and None not in ci else ""
+    return f"{v * 100:.1f}%{interval}"
 
 
 def _pairwise(sections: list[dict[str, Any]]) -> str:
@@ -347,9 +350,12 @@ def _pairwise(sections: list[dict[str, Any]]) -> str:
         for j in sec["judges"]:
             pos, acc = j.get("position") or {}, j.get("order_accuracy") or {}
             rows.append(
-                f"<tr><td>{_e(j['judge'])}</td><td>{_pct(j['agreement']['with_ties'])}</td>"
-                f"<td>{_pct(j['agreement']['without_ties'])}</td><td>{_f(j['kappa_vs_majority']['value'])}</td>"
-                f"<td>{_pct(pos.get('consistency'))}</td><td>{_f(pos.get('first_slot_share'))}</td>"
+                f"<tr><td>{_e(j['judge'])}</td>"
+                f"<td>{_pct(j['agreement']['with_ties'], j['agreement'].get('with_ties_ci'))}</td>"
+                f"<td>{_pct(j['agreement']['without_ties'], j['agreement'].get('without_ties_ci'))}</td>"
+                f"<td>{_f(j['kappa_vs_majority']['value'])}</td>"
+                f"<td>{_pct(pos.get('consistency'), pos.get('consistency_ci'))}</td>"
+                f"<td>{_f(pos.get('first_slot_share'))}{_ci(pos.get('first_slot_share_ci'))}</td>"
                 f"<td>{_pct(acc.get('accuracy_ab'))} / {_pct(acc.get('accuracy_ba'))}</td>"
                 f"<td>{_pct(acc.get('accuracy_both'))}</td></tr>"
             )

@@ -140,6 +140,15 @@ def test_section_people_and_judges_on_systems() -> None:
     (judge,) = section["judges"]
     assert judge["position"]["n_pairs"] == 120 and 0.8 < judge["position"]["consistency"] < 1
     assert judge["order_accuracy"] is None  # three people: no single reference
+    assert judge["agreement"]["with_ties_ci"][0] < judge["agreement"]["with_ties_ci"][1]
+    for block, key in (
+        ("agreement", "with_ties"),
+        ("agreement", "without_ties"),
+        ("position", "consistency"),
+        ("position", "first_slot_share"),
+    ):
+        low, high = judge[block][f"{key}_ci"]
+        assert low <= judge[block][key] <= high
     bt = section["bradley_terry"]
     people = [bt["people"]["systems"][s]["strength"] for s in systems]
     assert people == sorted(people, reverse=True)
