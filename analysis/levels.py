@@ -13,6 +13,9 @@ so a number on the dashboard and the same number in the report agree.
   raters who pick steps 2 and 3 disagree as much as 2 and 7 when the question
   is *which* step is the first wrong one.
 - ``rubric`` and ``trajectory`` ratings on a 1-k scale: **ordinal**.
+- ``pairwise`` (+1 response A, 0 tie, -1 B): **nominal**, as FastChat and
+  LLMBar count agreement (a tie against A is as much a disagreement as B
+  against A), and the judge's reference is the human majority.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ ALPHA_LEVEL: dict[str, Level] = {
     "first_error": "nominal",
     "rubric": "ordinal",
     "trajectory": "ordinal",
+    "pairwise": "nominal",
 }
 # Levels whose judge reference is the human majority label (the others: the human mean).
-CATEGORICAL: tuple[str, ...] = ("step_label", "first_error")
+CATEGORICAL: tuple[str, ...] = ("step_label", "first_error", "pairwise")
 STEP_SCALE: tuple[float, ...] = (-1.0, 0.0, 1.0)

@@ -38,6 +38,10 @@ For each group ``(domain, level, criterion)``:
   rather than people (``unstable_raters``) its premise does not hold: it is
   shown, not used for the verdict.
 
+Pairwise studies add a ``pairwise`` section (:mod:`analysis.pairwise`):
+FastChat's agreement with and without ties, kappa, position consistency and
+bias, accuracy by order against a single reference, Bradley-Terry strengths.
+
 Step-level CIs resample whole items (all steps of an item together).
 ``Result`` is :meth:`analysis.result.AgreementResult.to_dict`, ``Gap``
 :meth:`analysis.replacement.AgreementGap.to_dict`, ``AltTest``
@@ -67,6 +71,7 @@ from analysis.competence import rater_competence
 from analysis.correlation import rank_correlations
 from analysis.gate import human_reliability
 from analysis.levels import ALPHA_LEVEL, CATEGORICAL, STEP_SCALE
+from analysis.pairwise import pairwise_section
 from analysis.ppi import ppi_clustered_mean, ppi_mean
 from analysis.ratings import category_counts
 from analysis.replacement import AltTestResult, agreement_gap, alt_test, alt_test_pooled
@@ -113,8 +118,15 @@ class Report:
     points: dict[tuple[str, str, str, str], dict[str, list[float]]] = field(default_factory=dict)
 
 
-def build_report(table: pd.DataFrame, *, title: str = "", settings: ReportSettings | None = None) -> Report:
-    """Build the report of a tidy ratings table (see module docstring)."""
+def build_report(
+    table: pd.DataFrame,
+    *,
+    title: str = "",
+    settings: ReportSettings | None = None,
+    pairwise: pd.DataFrame | None = None,
+) -> Report:
+    """Build the report of a tidy ratings table (see module docstring); ``pairwise``: the votes
+    on pairs (:data:`analysis.pairwise.VOTE_COLUMNS`) for the ``pairwise`` section."""
     settings = settings or ReportSettings()
     df = validate_tidy(table)
     report = Report(
@@ -146,6 +158,11 @@ def build_report(table: pd.DataFrame, *, title: str = "", settings: ReportSettin
     report.data["alt_test_domains"] = _pool_alt_tests(tests, settings)
     groups = report.data["groups"]
     report.data["verdicts"] = [_verdict(g, jd) for g in groups for jd in g["judges_vs_humans"]]
+    report.data["pairwise"] = (
+        pairwise_section(pairwise, n_resamples=settings.n_resamples, seed=settings.seed, ci=settings.ci)
+        if pairwise is not None
+        else []
+    )
     return report
 
 

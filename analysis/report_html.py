@@ -311,6 +311,8 @@ def _overview(data: dict[str, Any]) -> str:
         forest = _forest(rows, f"{domain}: gap in α (judge-human minus human-human), 95% CI; grey = withheld")
         if forest:
             parts.append(f"<div class='figs'>{forest}</div>")
+    if data.get("pairwise"):
+        parts.append(_pairwise(data["pairwise"]))
     if data.get("alt_test_domains"):
         items = "".join(
             f"<li>{_e(a['judge'])} · {_e(a['level'])} {_e(a['criterion'])}: {_e(a['summary'])}"
@@ -323,6 +325,63 @@ def _overview(data: dict[str, Any]) -> str:
             f"<ul class='note'>{items}</ul></details>"
         )
     parts.append("</section>")
+    return "".join(parts)
+
+
+def _pct(v: Any, ci: Any = None) -> str:
+    if v is None:
+        return "–"
+    interval = f" [{ci[0] * 100:.1f}, {ci[1] * 100:.1f}]" if ci and None not in ci else ""
+    return f"{v * 100:.1f}%{interval}"
+
+
+def _pairwise(sections: list[dict[str, Any]]) -> str:
+    """Pairs: agreement with and without ties, kappa, position consistency and bias, accuracy
+    by order against a single reference, Bradley-Terry strengths with CIs."""
+    parts = ["<h3>Pairwise preferences (A / B / tie)</h3>"]
+    for sec in sections:
+        hh = sec.get("human_human") or {}
+        parts.append(
+            f"<p class='note'>{_e(sec['domain'])} · {_e(sec['criterion'])}: {sec['n_pairs']} pairs, "
+            f"{sec['n_human_votes']} votes by {sec['human_raters']} people; human-human agreement "
+            f"{_pct(hh.get('with_ties'))} with ties, {_pct(hh.get('without_ties'))} without.</p>"
+        )
+        rows = []
+        for j in sec["judges"]:
+            pos, acc = j.get("position") or {}, j.get("order_accuracy") or {}
+            rows.append(
+                f"<tr><td>{_e(j['judge'])}</td>"
+                f"<td>{_pct(j['agreement']['with_ties'], j['agreement'].get('with_ties_ci'))}</td>"
+                f"<td>{_pct(j['agreement']['without_ties'], j['agreement'].get('without_ties_ci'))}</td>"
+                f"<td>{_f(j['kappa_vs_majority']['value'])}</td>"
+                f"<td>{_pct(pos.get('consistency'), pos.get('consistency_ci'))}</td>"
+                f"<td>{_f(pos.get('first_slot_share'))}{_ci(pos.get('first_slot_share_ci'))}</td>"
+                f"<td>{_pct(acc.get('accuracy_ab'))} / {_pct(acc.get('accuracy_ba'))}</td>"
+                f"<td>{_pct(acc.get('accuracy_both'))}</td></tr>"
+            )
+        parts.append(
+            "<table><tr><th>judge</th><th>agreement (ties)</th><th>agreement (no ties)</th>"
+            "<th>κ vs majority</th><th>position consistency</th><th>first-slot share</th>"
+            "<th>accuracy A first / B first</th><th>both orders right</th></tr>" + "".join(rows) + "</table>"
+        )
+        bt = sec.get("bradley_terry")
+        if bt:
+            head = "".join(f"<th>{_e(name)}</th>" for name in ["people", *bt["judges"]])
+            body = []
+            for system in bt["systems"]:
+                cells = [bt["people"]["systems"][system]] + [
+                    b["systems"][system] for b in bt["judges"].values()
+                ]
+                body.append(
+                    f"<tr><td>{_e(system)}</td>"
+                    + "".join(f"<td>{_f(c['strength'])} {_ci(c['ci'])}</td>" for c in cells)
+                    + "</tr>"
+                )
+            rho = "".join(f"<td>ρ = {_f(b['spearman_vs_people'])}</td>" for b in bt["judges"].values())
+            parts.append(
+                f"<table><tr><th>Bradley-Terry log-strength (CI)</th>{head}</tr>{''.join(body)}"
+                f"<tr><td>rank correlation with the people</td><td></td>{rho}</tr></table>"
+            )
     return "".join(parts)
 
 

@@ -15,6 +15,7 @@ column         type    meaning
                        labels imported from a dataset) or ``judge`` (an AI judge)
 ``domain``     str     the study domain (e.g. ``math``, ``summaries``)
 ``level``      str     ``step_label`` | ``first_error`` | ``rubric`` | ``trajectory``
+                       | ``pairwise`` (a preference on a pair, per criterion)
 ``criterion``  str     rubric criterion name; for ``step_label`` the step's
                        section (``trajectory`` or ``response``, so thinking and
                        final-response steps are analysed apart; ``""`` allowed);
@@ -23,7 +24,8 @@ column         type    meaning
 ``value``      float   step label -1/0/+1 (or a judge's continuous step score in
                        [0, 1], e.g. an SPRM's P(step correct)); first error =
                        0-based index of the earliest wrong step, -1 for none;
-                       rubric or trajectory rating on its scale
+                       rubric or trajectory rating on its scale; a pair's
+                       preference +1 (response A), -1 (B), 0 (tie)
 =============  ======  ==========================================================
 
 ``human`` and ``external`` raters are both people: they form the human panel.
@@ -60,7 +62,7 @@ COLUMNS: tuple[str, ...] = (
     "criterion",
     "value",
 )
-LEVELS: tuple[str, ...] = ("step_label", "first_error", "rubric", "trajectory")
+LEVELS: tuple[str, ...] = ("step_label", "first_error", "rubric", "trajectory", "pairwise")
 RATER_KINDS: tuple[str, ...] = ("human", "external", "judge")
 HUMAN_KINDS: tuple[str, ...] = ("human", "external")
 

@@ -1,11 +1,12 @@
 """What a concordance study is.
 
-A Study has Domains, Personas and one Rubric of Criteria. Its Items are either
-reasoning traces (a problem and ordered Steps) or summaries (a document and a
-summary written for a Persona). Raters are of three kinds: human accounts,
-external raters (labels imported from a dataset) and AI judges. Humans and
-external raters make Annotations, judges make Judgments; both own Labels, one
-per step or per criterion. Invariants are database constraints.
+A Study has Domains, Personas and one Rubric of Criteria. Its Items are
+reasoning traces (a problem and ordered Steps), summaries (a document and a
+summary written for a Persona) or pairs (a prompt and two responses, A and
+B). Raters are of three kinds: human accounts, external raters (labels
+imported from a dataset) and AI judges. Humans and external raters make
+Annotations, judges make Judgments; both own Labels, one per step or per
+criterion. Invariants are database constraints.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class Item(models.Model):
     class Kind(models.TextChoices):
         REASONING = "reasoning"
         SUMMARY = "summary"
+        PAIRWISE = "pairwise"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="items")
     domain = models.ForeignKey(Domain, on_delete=models.PROTECT, related_name="items")
@@ -138,7 +140,10 @@ class Item(models.Model):
     persona = models.ForeignKey(
         Persona, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
     )
-    # both
+    # pairwise: the prompt is `problem`; labels refer to these two, never to a screen side
+    response_a = models.TextField(blank=True)
+    response_b = models.TextField(blank=True)
+    # all kinds
     metadata = models.JSONField(default=dict, blank=True)
     is_gold = models.BooleanField(default=False)
     gold = models.JSONField(null=True, blank=True, help_text="expected answer of a gold item")
@@ -150,7 +155,7 @@ class Item(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["study", "external_id"], name="item_unique"),
             models.CheckConstraint(
-                condition=(Q(kind="reasoning") & Q(persona__isnull=True))
+                condition=(Q(kind__in=["reasoning", "pairwise"]) & Q(persona__isnull=True))
                 | (Q(kind="summary") & Q(persona__isnull=False)),
                 name="item_persona_iff_summary",
             ),
@@ -378,8 +383,10 @@ class Label(models.Model):
     """One step label or one criterion rating, owned by an annotation or a judgment.
 
     `value` is the label (+1 / 0 / -1 for a step, a score on the criterion's
-    scale for a criterion); `score` is a continuous score such as the SPRM's
-    probability that the step is correct.
+    scale for a criterion; on a pair +1 = response A, -1 = response B, 0 = tie,
+    always the underlying responses whatever order they were shown in);
+    `score` is a continuous score such as the SPRM's probability that the
+    step is correct.
     """
 
     annotation = models.ForeignKey(

@@ -87,6 +87,7 @@ class RubricSpec(Strict):
 class AnnotationSpec(Strict):
     label_mode: Literal["all_steps", "first_error"] = "all_steps"
     trajectory_rating: bool = False
+    allow_tie: bool = Field(default=True, description="pairwise items: annotators and critics may answer tie")
     claim_timeout: int = Field(default=30, ge=1, description="minutes")
     gold_rate: float = Field(default=0.0, ge=0, le=1)
     qualification_pass_mark: float | None = Field(default=None, ge=0, le=1)

@@ -25,6 +25,8 @@ FORMATS = (
     "prm800k",
     "hanna",
     "squality",
+    "llmbar",
+    "mtbench_human",
 )
 
 __all__ = [

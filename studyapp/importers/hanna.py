@@ -124,14 +124,18 @@ def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
 
 @contextmanager
 def _rows(path: Path, limits: ImportLimits) -> Iterator[csv.DictReader[str]]:
-    """A CSV reader over the file's lines within the limits; a CSV error names its line."""
-    csv.field_size_limit(limits.line_bytes)
+    """A CSV reader over the file's lines within the limits; a CSV error names its line.
+    The csv module's field limit is process-wide: it is put back afterwards, so a small
+    import limit does not leak into the next reader of a CSV."""
+    previous = csv.field_size_limit(limits.line_bytes)
     reader = csv.DictReader(line for _, line in read_lines(path, limits))
     try:
         yield reader
     except csv.Error as exc:
         # DictReader.line_num is set after each good row; its reader's counts every line read.
         raise ImportFailure(path, reader.reader.line_num, None, f"invalid CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _attach_stories(path: Path, items: list[ItemRecord], limits: ImportLimits) -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "check_item",
     "check_json_depth",
     "read_json",
+    "read_json_list",
     "read_jsonl",
     "read_lines",
 ]
@@ -53,6 +54,7 @@ COLUMN_CHARS = {"id": 200, "rater": 200}
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 JSON_BRACKET = re.compile(r"[\[\]{}]")
+WHITESPACE = re.compile(r"[ \t\n\r]*")
 
 
 class ImportLimits(BaseModel):
@@ -68,6 +70,7 @@ class ImportLimits(BaseModel):
     steps: int = Field(default=2_000, ge=1, description="steps of one item")
     document: int = Field(default=1_000_000, ge=1)
     summary: int = Field(default=100_000, ge=1)
+    response: int = Field(default=100_000, ge=1, description="one response of a pair")
     reference_answer: int = Field(default=10_000, ge=1)
     final_answer: int = Field(default=10_000, ge=1)
     comment: int = Field(default=20_000, ge=1, description="one imported annotation's comment")
@@ -135,6 +138,39 @@ def read_json(path: Path, limits: ImportLimits) -> Any:
         raise ImportFailure(path, exc.lineno, None, f"invalid JSON ({exc.msg})") from None
 
 
+def read_json_list(path: Path, limits: ImportLimits) -> list[tuple[int, Any]]:
+    """(line where it starts, element) for each element of the JSON list in `path`, read
+    within the file, line and depth limits, so a bad record of a published .json list is
+    named by its line."""
+    text = "".join(line for _, line in read_lines(path, limits))
+    too_deep = check_json_depth(text, limits.json_depth)
+    if too_deep is not None:
+        raise ImportFailure(path, text.count("\n", 0, too_deep) + 1, None, _too_deep(limits))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFailure(path, exc.lineno, None, f"invalid JSON ({exc.msg})") from None
+    if not isinstance(data, list):
+        raise ImportFailure(path, 1, None, f"expected a JSON list, got {type(data).__name__}")
+    decoder = json.JSONDecoder()
+    out: list[tuple[int, Any]] = []
+    position = _skip_space(text, 0) + 1  # after "["
+    line, counted = 1, 0
+    for element in data:
+        position = _skip_space(text, position)
+        line += text.count("\n", counted, position)
+        counted = position
+        out.append((line, element))
+        _, end = decoder.raw_decode(text, position)
+        position = _skip_space(text, end) + 1  # after ","
+    return out
+
+
+def _skip_space(text: str, position: int) -> int:
+    match = WHITESPACE.match(text, position)
+    return match.end() if match else position
+
+
 def check_json_depth(text: str, limit: int) -> int | None:
     """The offset where JSON `text` nests deeper than `limit`, or None; runs before parsing."""
     if text.count("[") + text.count("{") <= limit:
@@ -160,6 +196,8 @@ def check_item(path: Path, record: ItemRecord, limits: ImportLimits) -> None:
         record.final_answer,
         record.document,
         record.summary,
+        record.response_a,
+        record.response_b,
     )
     steps = [step.text for step in record.steps]
     raters = [label.rater for label in record.labels]
@@ -174,6 +212,8 @@ def check_item(path: Path, record: ItemRecord, limits: ImportLimits) -> None:
         and len(record.final_answer) <= limits.final_answer
         and len(record.document) <= limits.document
         and len(record.summary) <= limits.summary
+        and len(record.response_a) <= limits.response
+        and len(record.response_b) <= limits.response
         and max(map(len, steps), default=0) <= limits.step
         and max(map(len, raters), default=0) <= COLUMN_CHARS["rater"]
         and max(map(len, comments), default=0) <= limits.comment
@@ -215,6 +255,8 @@ def _first_failure(path: Path, record: ItemRecord, limits: ImportLimits) -> Impo
         ("final_answer", record.final_answer, "final_answer"),
         ("document", record.document, "document"),
         ("summary", record.summary, "summary"),
+        ("response_a", record.response_a, "response"),
+        ("response_b", record.response_b, "response"),
     ]
     texts += [(f"steps[{i}]", step.text, "step") for i, step in enumerate(record.steps)]
     counts = {"external": 0, "judge": 0}

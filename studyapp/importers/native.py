@@ -2,7 +2,10 @@
 
 One object a line. Reasoning items give `steps` (strings, or objects with
 `text` and `section`), or `trajectory` and `response` lists; summary items
-give `document`, `summary` and `persona`. Optional `annotations` (external
+give `document`, `summary` and `persona`; pairwise items give `prompt`,
+`response_a` and `response_b`, and their labels `preferences` ("A", "B" or
+"tie" per criterion, about the underlying responses) and, for judges, `orders`
+(the verdict with A shown first, "ab", and with B shown first, "ba"). Optional `annotations` (external
 raters) and `judgments` (imported judges) carry existing labels.
 """
 
@@ -13,12 +16,15 @@ from typing import Any
 
 from studyapp.importers.limits import ImportLimits, read_jsonl
 from studyapp.importers.records import (
+    ORDERS,
+    PREFERENCE_VALUES,
     STEP_VALUES,
     Fields,
     ImportResult,
     ItemRecord,
     LabelRecord,
     StepRecord,
+    combine_orders,
 )
 
 KNOWN_KEYS = {
@@ -35,6 +41,9 @@ KNOWN_KEYS = {
     "document",
     "summary",
     "persona",
+    "prompt",
+    "response_a",
+    "response_b",
     "metadata",
     "gold",
     "annotations",
@@ -51,8 +60,11 @@ def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
             raise f.fail(unknown[0], f"unknown field (known: {', '.join(sorted(KNOWN_KEYS))})")
         item_id = f.get("id", (str, int))
         kind = f.get("kind", str, required=False, default="reasoning")
-        if kind not in ("reasoning", "summary"):
-            raise f.fail("kind", f"must be 'reasoning' or 'summary', not {kind!r}")
+        if kind not in KINDS:
+            raise f.fail("kind", f"must be 'reasoning', 'summary' or 'pairwise', not {kind!r}")
+        wrong = sorted(set(obj) & FOREIGN[kind])
+        if wrong:
+            raise f.fail(wrong[0], f"not a field of {kind} items")
         record = ItemRecord(
             external_id=str(item_id),
             kind=kind,
@@ -68,17 +80,88 @@ def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
             record.outcome = f.get("outcome", bool, required=False)
             record.reference_answer = f.get("reference_answer", str, required=False, default="")
             record.final_answer = f.get("final_answer", str, required=False, default="")
+        elif kind == "pairwise":
+            record.problem = f.text("prompt")
+            record.response_a = f.text("response_a")
+            record.response_b = f.text("response_b")
         else:
-            for name in ("steps", "trajectory", "response", "problem", "outcome"):
-                if name in obj:
-                    raise f.fail(name, "not a field of summary items")
             record.document = f.text("document")
             record.summary = f.text("summary")
             record.persona = f.text("persona")
-        record.labels = _labels(f, "annotations", "rater", "external", len(record.steps))
-        record.labels += _labels(f, "judgments", "judge", "judge", len(record.steps))
+        if kind == "pairwise":
+            record.labels = _preferences(f, "annotations", "rater", "external")
+            record.labels += _preferences(f, "judgments", "judge", "judge")
+        else:
+            record.labels = _labels(f, "annotations", "rater", "external", len(record.steps))
+            record.labels += _labels(f, "judgments", "judge", "judge", len(record.steps))
         items.append(record)
     return ImportResult(items)
+
+
+KINDS = ("reasoning", "summary", "pairwise")
+_REASONING = {"problem", "steps", "trajectory", "response", "outcome"}
+_PAIRWISE = {"prompt", "response_a", "response_b"}
+# Fields another kind's item must not carry (reasoning items have always ignored summary fields).
+FOREIGN = {
+    "reasoning": _PAIRWISE,
+    "summary": _REASONING | _PAIRWISE,
+    "pairwise": _REASONING | {"document", "summary", "persona", "reference_answer", "final_answer"},
+}
+
+
+def _preference(sub: Fields, where: str, value: Any, *, allow_none: bool = False) -> str | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or value not in PREFERENCE_VALUES:
+        raise sub.fail(where, f"must be 'A', 'B' or 'tie', not {value!r}")
+    return value
+
+
+def _preferences(f: Fields, key: str, name_key: str, kind: str) -> list[LabelRecord]:
+    """Labels of a pair: `preferences` per criterion and, for judges, the verdicts by `orders`."""
+    labels = []
+    for i, entry in enumerate(f.get(key, list, required=False, default=[])):
+        where = f"{key}[{i}]"
+        if not isinstance(entry, dict):
+            raise f.fail(where, "expected an object")
+        sub = Fields(f.path, f.line, entry, prefix=f"{where}.")
+        for name in sorted(set(entry) - {name_key, "preferences", "orders", "comment"}):
+            raise sub.fail(name, "not a field of a pairwise label (preferences, orders, comment)")
+        name = sub.text(name_key)
+        preferences = {
+            criterion: _preference(sub, f"preferences.{criterion}", value)
+            for criterion, value in sub.get("preferences", dict, required=False, default={}).items()
+        }
+        orders: dict[str, dict[str, str | None]] = {}
+        if kind == "judge":
+            for criterion, pair in sub.get("orders", dict, required=False, default={}).items():
+                if not isinstance(pair, dict) or set(pair) != set(ORDERS):
+                    raise sub.fail(f"orders.{criterion}", 'expected {"ab": verdict, "ba": verdict}')
+                orders[criterion] = {
+                    order: _preference(sub, f"orders.{criterion}.{order}", pair[order], allow_none=True)
+                    for order in ORDERS
+                }
+                combined, _ = combine_orders(orders[criterion]["ab"], orders[criterion]["ba"])
+                given = preferences.setdefault(criterion, combined)
+                if given != combined:
+                    raise sub.fail(
+                        f"preferences.{criterion}",
+                        f"{given!r} is not the combination of its orders ({combined!r})",
+                    )
+        elif "orders" in entry:
+            raise sub.fail("orders", "only judgments have orders")
+        if not preferences:
+            raise sub.fail(name_key, "carries no preferences")
+        labels.append(
+            LabelRecord(
+                rater=name,
+                rater_kind=kind,
+                ratings={c: PREFERENCE_VALUES[p] for c, p in preferences.items() if p is not None},
+                comment=str(entry.get("comment", "")),
+                orders=orders,
+            )
+        )
+    return labels
 
 
 def _steps(f: Fields) -> list[StepRecord]:

@@ -11,6 +11,19 @@ from pathlib import Path
 from typing import Any
 
 STEP_VALUES = (-1, 0, 1)
+# A preference on a pair, as stored (Label.value): always about the underlying responses.
+PREFERENCE_VALUES: dict[str, float] = {"A": 1.0, "B": -1.0, "tie": 0.0}
+PREFERENCE_OF_VALUE: dict[float, str] = {v: k for k, v in PREFERENCE_VALUES.items()}
+# The two presentation orders of a pair: A shown first, B shown first.
+ORDERS = ("ab", "ba")
+
+
+def combine_orders(first: str | None, swapped: str | None) -> tuple[str, bool]:
+    """The verdict of a pair judged in both orders, and whether the two agree: a preference
+    when both orders give it, else a tie (inconsistent: the position decided)."""
+    if first is not None and first == swapped:
+        return first, True
+    return "tie", False
 
 
 class ImportFailure(ValueError):
@@ -43,12 +56,15 @@ class LabelRecord:
     first_error: int | None = None  # -1 = no error
     ratings: dict[str, float] = field(default_factory=dict)
     comment: str = ""
+    # pairs judged in both orders: criterion -> {"ab": verdict, "ba": verdict}, each "A", "B",
+    # "tie" or None (no verdict), about the underlying responses; `ratings` holds the combined one
+    orders: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
 
 @dataclass
 class ItemRecord:
     external_id: str
-    kind: str  # "reasoning" or "summary"
+    kind: str  # "reasoning", "summary" or "pairwise" (prompt in `problem`)
     line: int
     domain: str | None = None
     problem: str = ""
@@ -58,6 +74,8 @@ class ItemRecord:
     final_answer: str = ""
     document: str = ""
     summary: str = ""
+    response_a: str = ""
+    response_b: str = ""
     persona: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     is_gold: bool = False

@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, QuerySet
 
 from analysis.tidy import COLUMNS
-from studyapp.models import Annotation, Judgment, Label, Rater, Study
+from studyapp.models import Annotation, Item, Judgment, Label, Rater, Study
 
 if TYPE_CHECKING:  # the export streams rows without pandas; only the table needs it
     import pandas as pd
 
-__all__ = ["EXPORT_COLUMNS", "rating_rows", "ratings_table"]
+__all__ = ["EXPORT_COLUMNS", "pairwise_votes", "rating_rows", "ratings_table"]
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     *COLUMNS,
@@ -160,7 +160,7 @@ def _label_rows(
         "unit": f"{item}:{row['step__index']}" if is_step else item,
         "rater_kind": kind,
         "domain": row[f"{owner}__item__domain__name"],
-        "level": "step_label" if is_step else "rubric",
+        "level": "step_label" if is_step else _criterion_level(row[f"{owner}__item__kind"]),
         "criterion": row["step__section"] if is_step else row["criterion__name"],
         "source": f"{owner} label",
         "record_id": row["id"],
@@ -179,18 +179,24 @@ def _label_rows(
         yield {**base, "rater": name, "value": row["score"]}
 
 
+def _criterion_level(item_kind: str) -> str:
+    """A criterion label's level: a preference on a pair, else a rubric rating."""
+    return "pairwise" if item_kind == Item.Kind.PAIRWISE else "rubric"
+
+
 def _tidy_tuples(study: Study, include_gold: bool, humans_only: bool = False) -> Iterator[tuple[Any, ...]]:
     """The rows of :func:`rating_rows`, only the tidy columns, as tuples (what reports read)."""
     raters = _rater_names(study)
     for owner in ("annotation",) if humans_only else ("annotation", "judgment"):
         labels = _labels(study, owner, include_gold)
-        rows = labels.values_list(*_label_fields(owner)).order_by("id").iterator(chunk_size=_CHUNK)
-        for value, score, step, section, criterion, rater_id, item, domain in rows:
+        fields = (*_label_fields(owner), f"{owner}__item__kind")
+        rows = labels.values_list(*fields).order_by("id").iterator(chunk_size=_CHUNK)
+        for value, score, step, section, criterion, rater_id, item, domain, item_kind in rows:
             name, kind, _ = raters[rater_id]
             if step is not None:
                 unit, level, crit = f"{item}:{step}", "step_label", section
             else:
-                unit, level, crit = item, "rubric", criterion
+                unit, level, crit = item, _criterion_level(item_kind), criterion
             if value is not None:
                 yield unit, item, name, kind, domain, level, crit, value
                 if score is not None:
@@ -215,6 +221,52 @@ def _tidy_tuples(study: Study, include_gold: bool, humans_only: bool = False) ->
                 yield item, item, name, kind, domain, "first_error", "", first_error
             if trajectory is not None:
                 yield item, item, name, kind, domain, "trajectory", "trajectory", trajectory
+
+
+def pairwise_votes(*, study: Study, include_gold: bool = False) -> pd.DataFrame:
+    """One row per preference on a pair (columns ``analysis.pairwise.VOTE_COLUMNS``): the
+    combined preference, a judge's verdicts in each order (``ab``, ``ba``; NaN where it has
+    none) and the compared systems from the item's metadata (``model_a``, ``model_b``)."""
+    import pandas as pd
+
+    from analysis.pairwise import VOTE_COLUMNS
+    from studyapp.importers.records import PREFERENCE_VALUES
+
+    raters = _rater_names(study)
+    rows: list[tuple[Any, ...]] = []
+    for owner in ("annotation", "judgment"):
+        labels = _labels(study, owner, include_gold).filter(**{f"{owner}__item__kind": Item.Kind.PAIRWISE})
+        fields = (
+            "value",
+            "criterion__name",
+            f"{owner}__rater_id",
+            f"{owner}__item__external_id",
+            f"{owner}__item__domain__name",
+            f"{owner}__item__metadata",
+            *((f"{owner}__raw",) if owner == "judgment" else ()),
+        )
+        for value, criterion, rater_id, item, domain, metadata, *raw in (
+            labels.filter(value__isnull=False).values_list(*fields).order_by("id").iterator(chunk_size=_CHUNK)
+        ):
+            name, kind, _ = raters[rater_id]
+            orders = ((raw[0] or {}).get("orders") or {}).get(criterion) or {} if raw else {}
+            ab, ba = (PREFERENCE_VALUES.get(orders.get(o), float("nan")) for o in ("ab", "ba"))  # type: ignore[arg-type]
+            metadata = metadata or {}
+            rows.append(
+                (
+                    item,
+                    name,
+                    kind,
+                    domain,
+                    criterion,
+                    value,
+                    ab,
+                    ba,
+                    str(metadata.get("model_a") or ""),
+                    str(metadata.get("model_b") or ""),
+                )
+            )
+    return pd.DataFrame(rows, columns=list(VOTE_COLUMNS))
 
 
 def ratings_table(*, study: Study, include_gold: bool = True, humans_only: bool = False) -> pd.DataFrame:

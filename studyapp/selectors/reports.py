@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from studyapp.models import Criterion, Study, StudyReport
-from studyapp.selectors.ratings import ratings_table
+from studyapp.selectors.ratings import pairwise_votes, ratings_table
 
 if TYPE_CHECKING:  # the statistics load when a report is built, not with every page
     from analysis.report import Report, ReportSettings
@@ -47,7 +47,10 @@ def study_scales(*, study: Study) -> dict[str, list[float]]:
     """
     scales: dict[str, list[float]] = {"step_label": [-1.0, 0.0, 1.0]}
     for c in Criterion.objects.filter(rubric__study=study).values("name", "scale_min", "scale_max"):
-        scales[f"rubric/{c['name']}"] = [float(v) for v in range(c["scale_min"], c["scale_max"] + 1)]
+        points = [float(v) for v in range(c["scale_min"], c["scale_max"] + 1)]
+        scales[f"rubric/{c['name']}"] = points
+        if (c["scale_min"], c["scale_max"]) == (-1, 1):  # a preference criterion (B, tie, A)
+            scales[f"pairwise/{c['name']}"] = points
     return scales
 
 
@@ -95,4 +98,5 @@ def study_report(
         spec["epsilon"] = epsilon
     settings = dataclasses.replace(settings, scales=scales, **spec)
     table = ratings_table(study=study, include_gold=include_gold)
-    return build_report(table, title=f"{study.title} ({study.slug})", settings=settings)
+    votes = pairwise_votes(study=study, include_gold=include_gold)
+    return build_report(table, title=f"{study.title} ({study.slug})", settings=settings, pairwise=votes)

@@ -42,6 +42,7 @@ from studyapp.models import (
 from studyapp.spec import JudgeSpec, SourceSpec, StudySpec, parse_spec
 
 IMPORTED = "imported"
+PREFERENCE_SCALE = (-1, 1)  # a rubric criterion a pair is labelled on: B -1, tie 0, A +1
 
 
 @dataclass
@@ -217,6 +218,26 @@ def _check_record(
         record.persona = persona
         if not criteria:
             raise ValueError(None, "summary items need a rubric in the spec")
+    if record.kind == "pairwise":
+        # Pairs are imported and reported; the annotator page and the critic for them are not built.
+        if spec.status == "open":
+            raise ValueError(
+                "kind",
+                "pairwise items have no annotator page yet: load their study with status closed or draft",
+            )
+        if spec.judges:
+            raise ValueError("kind", "no judge kind judges pairs yet: imported judges only (no `judges:`)")
+        preference = [name for name, scale in criteria.items() if tuple(scale) == PREFERENCE_SCALE]
+        if not preference:
+            raise ValueError(
+                None, "pairwise items need a rubric criterion with scale [-1, 1] (B, tie, A), e.g. overall"
+            )
+        for label in record.labels:
+            for name in label.ratings:
+                if name in criteria and tuple(criteria[name]) != PREFERENCE_SCALE:
+                    raise ValueError(
+                        f"preferences.{name}", f"criterion {name!r} is not a preference (scale [-1, 1])"
+                    )
     for label in record.labels:
         for name, value in label.ratings.items():
             if name not in criteria:
@@ -383,9 +404,19 @@ def _record_hash(record: ItemRecord) -> str:
         "metadata": record.metadata,
         "is_gold": record.is_gold,
         "gold": record.gold,
-        "labels": [vars(label) for label in record.labels],
+        "labels": [_label_payload(label) for label in record.labels],
     }
+    # Fields added later enter the hash only when set, so stored items keep their hashes.
+    if record.kind == "pairwise":
+        payload["responses"] = [record.response_a, record.response_b]
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _label_payload(label: LabelRecord) -> dict[str, Any]:
+    payload = dict(vars(label))
+    if not payload["orders"]:
+        del payload["orders"]
+    return payload
 
 
 def _delete_replaced(study: Study, replaced: list[tuple[int, ItemRecord, SourceItems]]) -> None:
@@ -439,6 +470,8 @@ def _create_items(
                 record.outcome,
                 record.document,
                 record.summary,
+                record.response_a,
+                record.response_b,
                 personas[record.persona].pk if record.persona else None,
                 {**record.metadata, **({"final_answer": record.final_answer} if record.final_answer else {})},
                 record.is_gold,
@@ -476,7 +509,9 @@ def _create_items(
             if label.rater_kind == "judge":
                 rater = raters[(label.rater, Rater.Kind.JUDGE)]
                 owners.append((True, len(judgments), steps, label))
-                raw = {"source": f"{src.path.name}:{record.line}"}
+                raw: dict[str, Any] = {"source": f"{src.path.name}:{record.line}"}
+                if label.orders:
+                    raw["orders"] = label.orders
                 judgments.append((item_id, rater.pk, Judgment.Status.DONE, label.first_error, raw, now))
             else:
                 rater = raters[(label.rater, Rater.Kind.EXTERNAL)]
@@ -534,6 +569,8 @@ ITEM_FIELDS = (
     "outcome",
     "document",
     "summary",
+    "response_a",
+    "response_b",
     "persona",
     "metadata",
     "is_gold",

@@ -46,7 +46,9 @@ def test_json_is_strict_and_has_the_documented_keys(report):
         "groups",
         "verdicts",
         "alt_test_domains",
+        "pairwise",
     }
+    assert data["pairwise"] == []  # no pairs in this study
     assert data["domains"] == ["math", "summaries"]
     assert [(g["domain"], g["level"], g["criterion"]) for g in data["groups"]] == [
         ("math", "first_error", ""),

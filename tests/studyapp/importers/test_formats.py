@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from studyapp.importers import FORMATS, ImportFailure, read_items
+from tests.studyapp.importers.pairwise_files import mtbench
 
 
 @pytest.mark.parametrize(
@@ -136,6 +137,7 @@ GOOD = {
         "m": {"is_correct": True, "solution": "x\nA: 1"},
     },
     "native": {"id": "n1", "problem": "q", "steps": ["s1", "s2"]},
+    "mtbench_human": mtbench("expert_1", "tie"),
 }
 
 BAD_RECORDS = [
@@ -187,13 +189,14 @@ def test_bad_record_names_line_and_field(
 
 def _first(fmt: str) -> dict:
     """A good record with an id other than the bad record's, for line 1."""
-    key = {"native": "id", "processbench": "id", "prmbench": "idx"}.get(fmt)
+    key = {"native": "id", "processbench": "id", "prmbench": "idx", "mtbench_human": "judge"}.get(fmt)
     return GOOD[fmt] | ({key: "first"} if key else {})
 
 
 @pytest.mark.parametrize("fmt", sorted(GOOD))
 def test_invalid_json_names_the_line(tmp_path: Path, fmt: str) -> None:
-    assert set(GOOD) == set(FORMATS) - {"hanna", "prm800k", "squality"}  # squality: test_squality.py
+    # squality: test_squality.py; llmbar (a JSON list): test_pairwise.py
+    assert set(GOOD) == set(FORMATS) - {"hanna", "prm800k", "squality", "llmbar"}
     path = tmp_path / "items.jsonl"
     path.write_text(json.dumps(_first(fmt)) + "\n\n" + '{"broken": \n')
     with pytest.raises(ImportFailure) as info:

@@ -13,6 +13,7 @@ import pytest
 from studyapp.importers import FORMATS, ImportFailure, ImportLimits, read_items
 from studyapp.importers.limits import check_item, read_json
 from studyapp.importers.records import ItemRecord
+from tests.studyapp.importers.pairwise_files import llmbar_entry, llmbar_files
 from tests.studyapp.importers.test_formats import GOOD, _first
 from tests.studyapp.importers.test_squality import GOOD as GOOD_SQUALITY
 from tests.studyapp.importers.test_squality import _files as squality_files
@@ -159,6 +160,8 @@ def format_file(tmp_path: Path, fmt: str, test_data: Path) -> Path:
     if fmt == "squality":
         second = {"passage-id": "p1", "questions": {"0": {"human": GOOD_SQUALITY["questions"]["0"]["bart"]}}}
         return squality_files(tmp_path, GOOD_SQUALITY, second)
+    if fmt == "llmbar":
+        return llmbar_files(tmp_path, [llmbar_entry(0), llmbar_entry(1)], [("1", "1"), ("2", "1")])
     if fmt == "prm800k":
         path = tmp_path / "prm800k.jsonl"
         path.write_text((test_data / "prm800k_sample.jsonl").read_text())
@@ -172,7 +175,12 @@ def test_every_format_is_held_to_the_item_limits(tmp_path: Path, test_data: Path
     read_items(path, fmt)  # within the defaults
     # HANNA items are summaries with 2 labels each (human mean, ChatGPT/p1), SQuALITY's with
     # 2 reviews each; the others have steps.
-    limits = ImportLimits(labels=1) if fmt in ("hanna", "squality") else ImportLimits(step=1)
+    if fmt in ("hanna", "squality"):
+        limits = ImportLimits(labels=1)
+    elif fmt in ("llmbar", "mtbench_human"):  # pairs: responses of 2 characters or more
+        limits = ImportLimits(response=1)
+    else:
+        limits = ImportLimits(step=1)
     failure = refused(path, fmt, limits=limits)
     assert failure.line == (2 if fmt == "hanna" else 1)
     assert "over the limit of 1 " in failure.message
