@@ -137,7 +137,7 @@ def rank_correlations(
     *,
     weights: np.ndarray,
     ci: float = 0.95,
-    methods: tuple[str, ...] = ("kendall", "spearman"),
+    methods: tuple[Method, ...] = ("kendall", "spearman"),
 ) -> dict[str, AgreementResult]:
     """Kendall's tau-b and Spearman's rho of paired scores with intervals from shared ``weights``.
 
