@@ -145,9 +145,12 @@ def grouped_sums(
     belongs to, so several histograms of the same units (several rater pairs,
     their codes offset) come from one pass.
     """
+    cols = np.arange(codes.size) if rows is None else rows
+    if weights.shape[0] == 1:
+        # One row (the data's own sums): a weighted bincount, without building a sparse matrix.
+        return np.bincount(codes, weights=weights[0, cols], minlength=n_codes)[None]
     from scipy import sparse
 
-    cols = np.arange(codes.size) if rows is None else rows
     onehot = sparse.csr_matrix((np.ones(codes.size), (cols, codes)), shape=(weights.shape[1], n_codes))
     return np.asarray(weights @ onehot)
 

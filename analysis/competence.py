@@ -59,6 +59,32 @@ class Annotations(NamedTuple):
     n_labels: int
 
 
+def _sums_by(index: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """``np.add.at`` into zeros, by ``np.bincount`` (the same sums, in the same order, 10x faster).
+
+    ``weights`` of shape (N,) give shape (n,); of shape (N, K), shape (n * K,).
+    """
+    if weights is None:
+        return np.bincount(index, minlength=n).astype(float)
+    if weights.ndim == 1:
+        return np.bincount(index, weights=weights, minlength=n)
+    k = weights.shape[1]
+    flat = (index[:, None] * k + np.arange(k)).ravel()
+    return np.bincount(flat, weights=weights.ravel(), minlength=n * k)
+
+
+def _rounds(tasks: np.ndarray) -> list[np.ndarray]:
+    """Annotations split into rounds holding each task at most once: round ``r`` has every
+    task's ``r``-th annotation (in input order). Adding round after round by fancy
+    indexing adds each task's terms in the order ``np.add.at`` would."""
+    order = np.argsort(tasks, kind="stable")
+    sorted_tasks = tasks[order]
+    first = np.searchsorted(sorted_tasks, sorted_tasks, side="left")
+    rank = np.empty(tasks.size, dtype=np.int64)
+    rank[order] = np.arange(tasks.size) - first
+    return [np.flatnonzero(rank == r) for r in range(int(rank.max()) + 1 if rank.size else 0)]
+
+
 def dawid_skene(
     data: Annotations,
     *,
@@ -71,33 +97,41 @@ def dawid_skene(
     ``errors[w, l, c] = P(w says l | true class c)``.
     """
     tasks, workers, labels, n_tasks, n_workers, n_labels = data
-    votes = np.zeros((n_tasks, n_labels))
-    np.add.at(votes, (tasks, labels), 1.0)
+    votes = _sums_by(tasks * n_labels + labels, n_tasks * n_labels).reshape(n_tasks, n_labels)
     probas = votes / votes.sum(axis=1, keepdims=True)
     used = np.zeros((n_workers, n_labels), dtype=bool)
     used[workers, labels] = True
+    # The scatter indices of the loop, computed once: m_step's (worker, label, class) cell of
+    # each annotation's class probabilities, and each round's tasks.
+    cells = ((workers * n_labels + labels)[:, None] * n_labels + np.arange(n_labels)).ravel()
+    n_cells = n_workers * n_labels * n_labels
+    rounds = [(rows, tasks[rows]) for rows in _rounds(tasks)]
 
     def m_step(p: np.ndarray) -> np.ndarray:
-        e = np.zeros((n_workers, n_labels, n_labels))
-        np.add.at(e, (workers, labels), p[tasks])
-        e = np.where(used[:, :, None], np.maximum(e, _EPS), 0.0)
+        e = np.bincount(cells, weights=p[tasks].ravel(), minlength=n_cells)
+        e = np.where(used[:, :, None], np.maximum(e.reshape(n_workers, n_labels, n_labels), _EPS), 0.0)
         return e / e.sum(axis=1, keepdims=True)
+
+    def log_errors(errors: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(errors[workers, labels])  # (N, K)
 
     priors = probas.mean(axis=0)
     errors = m_step(probas)
+    log_e = log_errors(errors)
     loss = -np.inf
     for _ in range(n_iter):
-        with np.errstate(divide="ignore"):
-            log_e = np.log(errors[workers, labels])  # (N, K)
         log_prior = np.log(np.maximum(priors, _EPS))
         ll = np.tile(log_prior, (n_tasks, 1))
-        np.add.at(ll, tasks, log_e)
+        for rows, at in rounds:
+            ll[at] += log_e[rows]
         probas = np.exp(ll - ll.max(axis=1, keepdims=True))
         probas /= probas.sum(axis=1, keepdims=True)
         priors = np.maximum(probas.mean(axis=0), _EPS)
         errors = m_step(probas)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            joint = np.nansum(probas[tasks] * (np.log(errors[workers, labels]) + np.log(priors)))
+        log_e = log_errors(errors)  # this loss's, and the next iteration's
+        with np.errstate(invalid="ignore"):
+            joint = np.nansum(probas[tasks] * (log_e + np.log(priors)))
         clipped = np.maximum(probas, _EPS)
         new_loss = (joint - np.sum(np.log(clipped) * clipped)) / len(tasks)
         if new_loss - loss < tol:
@@ -132,21 +166,24 @@ def mace(
     theta_priors = np.array([alpha, beta])
     strategy_priors = 10.0
 
+    cell = workers * n_labels + labels
+    rounds = _rounds(tasks)
+
     def e_step() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         spam_part = spam[workers, 0] * theta[workers, labels]  # (N,)
         know = spam[workers, 1]
         per = spam_part[:, None] + know[:, None] * (labels[:, None] == np.arange(n_labels))  # (N, K)
         gold = np.ones((n_tasks, n_labels))
-        np.multiply.at(gold, tasks, per)
+        for rows in rounds:  # as np.multiply.at would
+            gold[tasks[rows]] *= per[rows]
         gold /= n_labels
         inst = gold.sum(axis=1)
         strategy = (gold[tasks] / per).sum(axis=1) * spam_part / inst[tasks]
         knowing = gold[tasks, labels] * know / (spam_part + know) / inst[tasks]
-        s_counts = np.zeros((n_workers, n_labels))
-        np.add.at(s_counts, (workers, labels), strategy)
-        k_counts = np.zeros((n_workers, 2))
-        np.add.at(k_counts[:, 0], workers, strategy)
-        np.add.at(k_counts[:, 1], workers, knowing)
+        s_counts = _sums_by(cell, n_workers * n_labels, strategy).reshape(n_workers, n_labels)
+        k_counts = np.stack(
+            [_sums_by(workers, n_workers, strategy), _sums_by(workers, n_workers, knowing)], axis=1
+        )
         return gold, s_counts, k_counts
 
     def vnorm(x: np.ndarray, prior: Any) -> np.ndarray:

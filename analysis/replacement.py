@@ -244,7 +244,7 @@ def alt_test(
         h, f = coded[:-1], coded[-1]
     else:
         h = as_ratings_matrix(humans)
-        f = np.asarray([np.nan if v is None else v for v in np.asarray(judge, dtype=object)], float)
+        f = _scores(judge)
     if f.shape != (h.shape[1],):
         raise ValueError("judge must have one rating per instance (humans is annotators x instances)")
     names = list(annotator_names) if annotator_names is not None else [str(i) for i in range(h.shape[0])]
@@ -356,6 +356,13 @@ def alt_test_pooled(
             fdr_family=text,
         )
     return out
+
+
+def _scores(v: Any) -> np.ndarray:
+    """A judge's ratings as floats, NaN for ``None`` (a float array is used as it is)."""
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+        return v
+    return np.asarray([np.nan if e is None else e for e in np.asarray(v, dtype=object)], float)
 
 
 def _alignment(source: np.ndarray, others: np.ndarray, kind: str) -> np.ndarray:
@@ -491,7 +498,7 @@ def agreement_gap(
         Human-human replicates by unit set, reused across the judges of a group.
     """
     h = as_ratings_matrix(humans)
-    f = np.asarray([np.nan if v is None else v for v in np.asarray(judge, dtype=object)], float)
+    f = _scores(judge)
     if f.shape != (h.shape[1],):
         raise ValueError("judge must have one rating per unit (humans is humans x units)")
     n_humans = h.shape[0]

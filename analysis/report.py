@@ -424,9 +424,9 @@ def _judge(
         stats["icc_C1"] = icc(pair, "C,1", ci=settings.ci).to_dict()
         if consensus is not None:
             detail["vs_latent_consensus"] = {
-                "kendall": rank_correlations(j, consensus, weights=unit_w, ci=settings.ci)[
-                    "kendall"
-                ].to_dict()
+                "kendall": rank_correlations(
+                    j, consensus, weights=unit_w, ci=settings.ci, methods=("kendall",)
+                )["kendall"].to_dict()
             }
     detail["ppi"] = _ppi(level, ref, labels if categorical else j, clusters, settings.ci)
     if continuous or not categorical:

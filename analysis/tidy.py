@@ -93,10 +93,11 @@ def validate_tidy(df: pd.DataFrame) -> pd.DataFrame:
         if c != "value":
             out[c] = out[c].fillna("").astype(str)
     out["value"] = pd.to_numeric(out["value"], errors="raise").astype(float)
-    bad_levels = sorted(set(out["level"]) - set(LEVELS))
+    # unique() first: iterating a string column value by value is slow (pyarrow strings).
+    bad_levels = sorted(set(out["level"].unique()) - set(LEVELS))
     if bad_levels:
         raise ValueError(f"unknown level(s): {', '.join(bad_levels)}")
-    bad_kinds = sorted(set(out["rater_kind"]) - set(RATER_KINDS))
+    bad_kinds = sorted(set(out["rater_kind"].unique()) - set(RATER_KINDS))
     if bad_kinds:
         raise ValueError(f"unknown rater_kind(s): {', '.join(bad_kinds)}")
     is_judge = out["rater_kind"].eq("judge").groupby(out["rater"])

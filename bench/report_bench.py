@@ -47,6 +47,8 @@ def setup_django() -> None:
     os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
     os.environ.setdefault("CONCORDANCE_VAR_DIR", str(ROOT / "var" / "bench"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A scratch database on a server: the settings want a key; nothing is signed here.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "report-bench-scratch-key")
     sys.path.insert(0, str(ROOT))
     import django
 
