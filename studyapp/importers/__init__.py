@@ -25,6 +25,9 @@ FORMATS = (
     "prm800k",
     "hanna",
     "squality",
+    "mr_ben",
+    "roscoe",
+    "summedits",
 )
 
 __all__ = [
