@@ -23,7 +23,8 @@ Each solution becomes a reasoning item ``mr_ben/<uuid>/<k>``:
   no line, or more than one, the item keeps its outcome but no step labels, and
   the import reports how many;
 - the domain is the subject without its level (``college_biology`` and
-  ``high_school_biology`` -> ``biology``); the full subject, the sampled model
+  ``high_school_biology`` -> ``biology``; the option ``domain`` sets one for
+  every item instead); the full subject, the sampled model
   and the question's UUID (the problem, for splits and Best-of-N) are metadata.
 """
 
@@ -60,6 +61,7 @@ def domain_of(subject: str) -> str:
 
 def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     rater = options.get("rater") or RATER
+    domain = options.get("domain")
     text = read_json_text(path, limits)
     items: list[ItemRecord] = []
     unplaced = 0
@@ -70,6 +72,7 @@ def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
             if not isinstance(obj, dict):
                 raise ImportFailure(path, sol_line, f"{uuid}[{k}]", "expected an object")
             item, placed = _solution(Fields(path, sol_line, obj, f"{uuid}[{k}]."), str(uuid), int(k), rater)
+            item.domain = domain or item.domain
             unplaced += not placed
             items.append(item)
     if not items:

@@ -6,7 +6,8 @@ annotation by an external rater (steps after the error unlabelled).
 
 The first release (``gsm8k.json``, ``math.json``) is one JSON list of records;
 JSONL, one record a line, is read too. Either way a bad record is named by the
-line where it begins. The domain is the file's name (``gsm8k``, ``math``).
+line where it begins. The subset (the file's name: ``gsm8k``, ``math``) is kept in
+the metadata; the study's domain comes from the source, as before.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from studyapp.importers.records import (
 
 def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
     rater = options.get("rater", "processbench")
-    domain = options.get("domain") or path.stem
+    subset = options.get("subset") or path.stem
     items = []
     for line, obj in _records(path, limits):
         f = Fields(path, line, obj)
@@ -42,11 +43,13 @@ def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
                 external_id=str(item_id),
                 kind="reasoning",
                 line=line,
-                domain=domain,
                 problem=f.text("problem"),
                 steps=[StepRecord(s) for s in steps],
                 outcome=f.get("final_answer_correct", bool, required=False),
-                metadata={"generator": obj.get("generator")} if obj.get("generator") else {},
+                metadata={
+                    "subset": subset,
+                    **({"generator": obj["generator"]} if obj.get("generator") else {}),
+                },
                 labels=[
                     LabelRecord(
                         rater=rater,

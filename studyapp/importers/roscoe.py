@@ -25,7 +25,8 @@ whole-chain ``Overall Quality`` rating (1 = "incomprehensible and wrong",
 the stepwise file (option ``overall`` names another), correct when it is at
 least ``good_from`` (default 4). Its ratings (Overall Quality, Coherency,
 Missing Steps, Contradiction) are kept in the item's metadata. Without the
-overall file the outcomes are unknown and the import says so.
+overall file the outcomes are unknown and the import says so. The task is in
+the metadata (``task``); the study's domain comes from the source.
 """
 
 from __future__ import annotations
@@ -160,7 +161,6 @@ def _chain(
         external_id=f"roscoe/{task}/{n}",
         kind="reasoning",
         line=line,
-        domain=task,
         problem=_context(problem_part).removeprefix("CONTEXT:").strip(),
         steps=[StepRecord(s) for s in steps],
         outcome=outcome,

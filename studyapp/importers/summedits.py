@@ -20,7 +20,8 @@ Sentences are split at ``.``, ``!`` or ``?`` followed by space and a capital,
 digit or quote (summaries are plain prose of one to a few sentences; the same
 rule splits the original, so the diff compares like with like). ``edit_types``
 were predicted by GPT-4, not by people: kept in the metadata, not as labels.
-The domain is the file's (``news``, ``samsum`` ...).
+The file's domain (``news``, ``samsum`` ...) is in the metadata (``domain``); the
+study's domain comes from the source.
 """
 
 from __future__ import annotations
@@ -101,11 +102,11 @@ def parse(path: Path, *, limits: ImportLimits, **options: Any) -> ImportResult:
                 external_id=f"summedits/{item_id}",
                 kind="reasoning",
                 line=line,
-                domain=domain,
                 problem=document,
                 steps=[StepRecord(s) for s in steps],
                 outcome=label == 1,
                 metadata={
+                    "domain": domain,
                     "original_summary": original,
                     "edit_types": obj.get("edit_types") or [],
                     "split": obj.get("split"),

@@ -24,7 +24,7 @@ def test_processbench_first_release(shared_data: Path, subset: str, n_error: int
     assert len(items) == len(raw) == n_error + n_correct
     for item, obj in zip(items, raw, strict=True):
         (label,) = item.labels
-        assert item.external_id == obj["id"] and item.domain == subset
+        assert item.external_id == obj["id"] and item.metadata["subset"] == subset
         assert [s.text for s in item.steps] == obj["steps"]
         assert label.first_error == obj["label"]
         assert item.outcome is obj["final_answer_correct"]
@@ -157,6 +157,8 @@ def test_mr_ben_good_file_and_domain(tmp_path: Path) -> None:
     assert item.domain == "physics" and item.metadata["subject"] == "high_school_physics"
     assert item.labels[0].step_labels == [1, -1, None] and item.outcome is False
     assert item.problem == "q?\n\nA: 1\nB: 2"
+    (item,) = read_items(path, "mr_ben", domain="science").items
+    assert item.domain == "science"
 
 
 # --- ROSCOE -----------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ def test_roscoe_real_files(shared_data: Path, task: str, n_steps: int, n_chains:
             assert (value == -1) == ((item.problem, step.text) in wrong)
         n_wrong += label.step_labels.count(-1)
         assert item.outcome is (item.metadata["overall"]["Overall Quality"] >= 4)
-        assert item.domain == task and item.problem.startswith(("Situation", "Question"))
+        assert item.metadata["task"] == task and item.problem.startswith(("Situation", "Question"))
     assert n_wrong == sum(
         any(inst["annotations"][t]["majority_human"] == "yes" for t in COUNTED) for inst in raw
     )
@@ -260,7 +262,7 @@ def test_summedits_real_files(shared_data: Path) -> None:
     for domain in SUMMEDITS:
         path = shared_data / "summedits" / f"summedits_{domain}.json"
         got = read_items(path, "summedits").items
-        assert {i.domain for i in got} == {domain}
+        assert {i.metadata["domain"] for i in got} == {domain} and {i.domain for i in got} == {None}
         items += got
         raw += json.loads(path.read_text())
     assert len(items) == 3715
