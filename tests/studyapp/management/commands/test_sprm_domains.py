@@ -3,12 +3,18 @@ Mistake (ProcessBench, MR-Ben, ROSCOE, SummEdits), read from ../shared/data."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from io import StringIO
 from pathlib import Path
 
 import pytest
+import torch
 from django.core.management import call_command
+
+from judges.sprm.io import new_featurizer
+from judges.sprm.train import TrainConfig, fit
+from studyapp.importers.solutions import read_solutions
 
 
 def processbench_slice(shared: Path, out: Path) -> Path:
@@ -93,3 +99,21 @@ def test_mr_ben_coding_trains_on_code_lines(tmp_path, shared_data, cache_dir) ->
     )  # fmt: skip
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert card["variant"] == "orm" and card["n_solutions"] == 12
+
+
+@pytest.mark.parametrize("variant", ["sprm", "orm", "last_step"])
+@pytest.mark.parametrize("fmt", sorted(SLICES))
+def test_no_step_label_is_read_in_training(tmp_path, shared_data, cache_dir, fmt: str, variant: str) -> None:
+    # The importers attach the people's step labels; inverting them changes no weight.
+    solutions = read_solutions([SLICES[fmt](shared_data, tmp_path)], fmt)
+    assert any(s.step_labels for s in solutions)
+    flipped = [
+        dataclasses.replace(s, step_labels=[None if v is None else -v for v in s.step_labels])
+        if s.step_labels
+        else s
+        for s in solutions
+    ]
+    featurizer = new_featurizer(cache_dir=cache_dir)
+    a = fit(solutions, featurizer, TrainConfig(variant=variant, epochs=2)).head.state_dict()
+    b = fit(flipped, featurizer, TrainConfig(variant=variant, epochs=2)).head.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
