@@ -4,7 +4,8 @@
 # last_step), in-domain on a seeded split by problem and leaving the domain out, and
 # evaluate on the domain's held-out problems (the same test split both ways).
 #   bash docs/results/sprm_domains.sh [domain ...]     (default: every domain)
-# Writes runs/domains/<domain>-<setting>-<variant>.json; then
+# Writes runs/domains/<domain>-<in|out>-<variant>.json, skipping reports that exist
+# (variant by variant, so an interrupted run has the SPRM for every domain first); then
 #   .venv/bin/python docs/results/sprm_domains_table.py
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,7 +20,7 @@ FMT[processbench]=processbench; FILES[processbench]="$D/processbench/gsm8k.json 
 FMT[science]=mr_ben; FILES[science]="$D/mr_ben/biology.json $D/mr_ben/chemistry.json $D/mr_ben/physics.json"
 FMT[code]=mr_ben; FILES[code]="$D/mr_ben/coding.json"
 FMT[roscoe]=roscoe; FILES[roscoe]="$D/roscoe/roscoe-drop-stepwise.json $D/roscoe/roscoe-esnli-stepwise.json"
-FMT[summedits]=summedits; FILES[summedits]="$(ls $D/summedits/summedits_*.json | tr '\n' ' ')"
+FMT[summedits]=summedits; FILES[summedits]="$(ls "$D"/summedits/summedits_*.json | tr '\n' ' ')"
 ALL=(code roscoe processbench science summedits)
 DOMAINS=("${@:-${ALL[@]}}")
 
@@ -27,19 +28,21 @@ data_args() {  # --data for each file of a domain
   for f in ${FILES[$1]}; do printf -- "--data %s " "$f"; done
 }
 
-for dom in "${DOMAINS[@]}"; do
-  for v in sprm orm last_step; do
-    # in-domain: train on the domain's training split
-    m=models/domains/$dom-in-$v
-    $PY manage.py train_sprm $(data_args "$dom") --format "${FMT[$dom]}" --split train \
-      --variant "$v" --out "$m" > "$OUT/$dom-in-$v.train.log" 2>&1
-    $PY manage.py evaluate_sprm --model "$m" $(data_args "$dom") --format "${FMT[$dom]}" \
-      --split test --json > "$OUT/$dom-in-$v.json"
-    # leave the domain out: train on all of every other domain (several formats at once,
-    # which train_sprm's one --format cannot read: the driver reads each with its own)
-    m=models/domains/$dom-out-$v
-    $PY docs/results/sprm_domains_table.py --train-out "$dom" "$v" "$m" > "$OUT/$dom-out-$v.train.log" 2>&1
-    $PY manage.py evaluate_sprm --model "$m" $(data_args "$dom") --format "${FMT[$dom]}" \
-      --split test --json > "$OUT/$dom-out-$v.json"
+for v in sprm orm last_step; do
+  for dom in "${DOMAINS[@]}"; do
+    for setting in in out; do
+      report=$OUT/$dom-$setting-$v.json
+      [ -s "$report" ] && continue
+      m=models/domains/$dom-$setting-$v
+      if [ "$setting" = in ]; then  # the domain's training split
+        $PY manage.py train_sprm $(data_args "$dom") --format "${FMT[$dom]}" --split train \
+          --variant "$v" --out "$m" > "$OUT/$dom-$setting-$v.train.log" 2>&1
+      else  # all of every other domain: several formats, read by the driver
+        $PY docs/results/sprm_domains_table.py --train-out "$dom" "$v" "$m" \
+          > "$OUT/$dom-$setting-$v.train.log" 2>&1
+      fi
+      $PY manage.py evaluate_sprm --model "$m" $(data_args "$dom") --format "${FMT[$dom]}" \
+        --split test --json > "$report.tmp" && mv "$report.tmp" "$report"
+    done
   done
 done
