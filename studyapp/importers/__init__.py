@@ -27,6 +27,9 @@ FORMATS = (
     "squality",
     "llmbar",
     "mtbench_human",
+    "mr_ben",
+    "roscoe",
+    "summedits",
 )
 
 __all__ = [

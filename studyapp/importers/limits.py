@@ -42,8 +42,10 @@ __all__ = [
     "ImportLimits",
     "check_item",
     "check_json_depth",
+    "json_entries",
     "read_json",
     "read_json_list",
+    "read_json_text",
     "read_jsonl",
     "read_lines",
 ]
@@ -123,15 +125,7 @@ def read_jsonl(path: Path, limits: ImportLimits) -> Iterator[tuple[int, dict[str
 
 def read_json(path: Path, limits: ImportLimits) -> Any:
     """The one JSON document in `path` (formats published as a .json file)."""
-    _check_size(path, limits)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ImportFailure(path, None, None, f"not UTF-8 text ({exc.reason})") from None
-    too_deep = check_json_depth(text, limits.json_depth)
-    if too_deep is not None:
-        line = text.count("\n", 0, too_deep) + 1
-        raise ImportFailure(path, line, None, _too_deep(limits))
+    text = read_json_text(path, limits)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -169,6 +163,73 @@ def read_json_list(path: Path, limits: ImportLimits) -> list[tuple[int, Any]]:
 def _skip_space(text: str, position: int) -> int:
     match = WHITESPACE.match(text, position)
     return match.end() if match else position
+def read_json_text(path: Path, limits: ImportLimits) -> str:
+    """The text of the JSON document in `path`, checked for size, line length, UTF-8 and
+    nesting (not parsed); a line too long or not UTF-8 is named."""
+    text = "".join(line for _, line in read_lines(path, limits))
+    too_deep = check_json_depth(text, limits.json_depth)
+    if too_deep is not None:
+        line = text.count("\n", 0, too_deep) + 1
+        raise ImportFailure(path, line, None, _too_deep(limits))
+    return text
+
+
+JSON_DECODER = json.JSONDecoder()
+
+
+def json_entries(path: Path, text: str, start: int = 0) -> Iterator[tuple[str | int, Any, int, int]]:
+    """Yield (key or index, value, 1-based line, offset) of the array or object at `start`.
+
+    A JSON file of many records (a list, or an object of lists) then names the
+    line where the bad record begins; pass a value's offset back in to walk one
+    level deeper. The text comes from `read_json_text` (size and nesting checked).
+    """
+
+    def fail(at: int, message: str) -> ImportFailure:
+        return ImportFailure(path, text.count("\n", 0, at) + 1, None, message)
+
+    def skip(at: int) -> int:
+        match = WHITESPACE.match(text, at)
+        assert match is not None
+        return match.end()
+
+    def decode(at: int) -> tuple[Any, int]:
+        try:
+            return JSON_DECODER.raw_decode(text, at)
+        except json.JSONDecodeError as exc:
+            raise ImportFailure(path, exc.lineno, None, f"invalid JSON ({exc.msg})") from None
+
+    at = skip(start)
+    if at >= len(text) or text[at] not in "[{":
+        raise fail(at, "expected a JSON list or object")
+    is_object, closing = text[at] == "{", "}" if text[at] == "{" else "]"
+    at = skip(at + 1)
+    index, line, counted = 0, text.count("\n", 0, at) + 1, at
+    if at < len(text) and text[at] == closing:
+        return
+    while True:
+        key: str | int = index
+        if is_object:
+            key, at = decode(at)
+            if not isinstance(key, str):
+                raise fail(at, "invalid JSON (expected a key)")
+            at = skip(at)
+            if at >= len(text) or text[at] != ":":
+                raise fail(at, "invalid JSON (expected ':')")
+            at = skip(at + 1)
+        begin = at
+        value, at = decode(at)
+        line += text.count("\n", counted, begin)  # counted on from the last record: linear
+        counted = begin
+        yield key, value, line, begin
+        index += 1
+        at = skip(at)
+        if at < len(text) and text[at] == ",":
+            at = skip(at + 1)
+            continue
+        if at < len(text) and text[at] == closing:
+            return
+        raise fail(at, f"invalid JSON (expected ',' or '{closing}')")
 
 
 def check_json_depth(text: str, limit: int) -> int | None:

@@ -16,7 +16,20 @@ from judges.sprm.steps import steps_from_list
 from studyapp.importers import read_items
 from studyapp.importers.records import ItemRecord
 
-__all__ = ["read_solutions", "solutions_from_records"]
+__all__ = ["SPRM_FORMATS", "read_solutions", "solutions_from_records"]
+
+# Formats whose items are reasoning traces with outcome labels: what train_sprm and
+# evaluate_sprm read (`--format`). The human step labels of the labelled ones are
+# attached for evaluation only.
+SPRM_FORMATS = (
+    "gsm8k_solutions",
+    "bigbench_mistake",
+    "native",
+    "processbench",
+    "mr_ben",
+    "roscoe",
+    "summedits",
+)
 
 
 def solutions_from_records(items: Sequence[ItemRecord]) -> list[Solution]:

@@ -12,13 +12,13 @@ from judges.sprm.data import split_by_group
 from judges.sprm.io import new_featurizer, save_model
 from judges.sprm.train import VARIANTS, EpochLog, TrainConfig, fit
 from studyapp.importers import ImportFailure
-from studyapp.importers.solutions import read_solutions
+from studyapp.importers.solutions import SPRM_FORMATS, read_solutions
 
 
 def add_data_arguments(parser: CommandParser) -> None:
     """--data/--format/--split options, shared with evaluate_sprm."""
     parser.add_argument("--data", action="append", required=True, help="a data file; repeatable")
-    parser.add_argument("--format", required=True, choices=["gsm8k_solutions", "bigbench_mistake", "native"])
+    parser.add_argument("--format", required=True, choices=SPRM_FORMATS)
     parser.add_argument(
         "--split",
         choices=["all", "train", "test"],

@@ -14,6 +14,7 @@ from studyapp.importers import FORMATS, ImportFailure, ImportLimits, read_items
 from studyapp.importers.limits import check_item, read_json
 from studyapp.importers.records import ItemRecord
 from tests.studyapp.importers.pairwise_files import llmbar_entry, llmbar_files
+from tests.studyapp.importers.test_domains import json_records_file
 from tests.studyapp.importers.test_formats import GOOD, _first
 from tests.studyapp.importers.test_squality import GOOD as GOOD_SQUALITY
 from tests.studyapp.importers.test_squality import _files as squality_files
@@ -151,6 +152,9 @@ def test_override_keeps_what_each_level_sets() -> None:
 # --- every format ----------------------------------------------------------------------------
 
 
+JSON_FORMATS = ("mr_ben", "roscoe", "summedits")  # one JSON document a file: records from line 2
+
+
 def format_file(tmp_path: Path, fmt: str, test_data: Path) -> Path:
     """Two good records of `fmt` whose steps have 2 characters or more."""
     if fmt == "hanna":
@@ -162,6 +166,8 @@ def format_file(tmp_path: Path, fmt: str, test_data: Path) -> Path:
         return squality_files(tmp_path, GOOD_SQUALITY, second)
     if fmt == "llmbar":
         return llmbar_files(tmp_path, [llmbar_entry(0), llmbar_entry(1)], [("1", "1"), ("2", "1")])
+    if fmt in JSON_FORMATS:
+        return json_records_file(tmp_path, fmt)
     if fmt == "prm800k":
         path = tmp_path / "prm800k.jsonl"
         path.write_text((test_data / "prm800k_sample.jsonl").read_text())
@@ -182,7 +188,7 @@ def test_every_format_is_held_to_the_item_limits(tmp_path: Path, test_data: Path
     else:
         limits = ImportLimits(step=1)
     failure = refused(path, fmt, limits=limits)
-    assert failure.line == (2 if fmt == "hanna" else 1)
+    assert failure.line == (2 if fmt == "hanna" or fmt in JSON_FORMATS else 1)
     assert "over the limit of 1 " in failure.message
 
 

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The domain table of docs/results/sprm_domains.md, with the CURRENT (frozen MiniLM
+# encoder, MLP head) SPRM: for each domain, train on outcome labels only (sprm, orm,
+# last_step), in-domain on a seeded split by problem and leaving the domain out, and
+# evaluate on the domain's held-out problems (the same test split both ways).
+#   bash docs/results/sprm_domains.sh [domain ...]     (default: every domain)
+# Writes runs/domains/<domain>-<in|out>-<variant>.json, skipping reports that exist
+# (variant by variant, so an interrupted run has the SPRM for every domain first); then
+#   .venv/bin/python docs/results/sprm_domains_table.py
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+D=${CONCORDANCE_SHARED_DATA:-$(.venv/bin/python -c "from analysis.shared_data import shared_data_dir; print(shared_data_dir())")}
+PY=.venv/bin/python
+OUT=runs/domains
+mkdir -p "$OUT" models/domains
+
+# domain -> format and files
+declare -A FMT FILES
+FMT[processbench]=processbench; FILES[processbench]="$D/processbench/gsm8k.json $D/processbench/math.json"
+FMT[science]=mr_ben; FILES[science]="$D/mr_ben/biology.json $D/mr_ben/chemistry.json $D/mr_ben/physics.json"
+FMT[code]=mr_ben; FILES[code]="$D/mr_ben/coding.json"
+FMT[roscoe]=roscoe; FILES[roscoe]="$D/roscoe/roscoe-drop-stepwise.json $D/roscoe/roscoe-esnli-stepwise.json"
+FMT[summedits]=summedits; FILES[summedits]="$(ls "$D"/summedits/summedits_*.json | tr '\n' ' ')"
+ALL=(code roscoe processbench science summedits)
+DOMAINS=("${@:-${ALL[@]}}")
+
+data_args() {  # --data for each file of a domain
+  for f in ${FILES[$1]}; do printf -- "--data %s " "$f"; done
+}
+
+for v in sprm orm last_step; do
+  for dom in "${DOMAINS[@]}"; do
+    for setting in in out; do
+      report=$OUT/$dom-$setting-$v.json
+      [ -s "$report" ] && continue
+      m=models/domains/$dom-$setting-$v
+      if [ "$setting" = in ]; then  # the domain's training split
+        $PY manage.py train_sprm $(data_args "$dom") --format "${FMT[$dom]}" --split train \
+          --variant "$v" --out "$m" > "$OUT/$dom-$setting-$v.train.log" 2>&1
+      else  # all of every other domain: several formats, read by the driver
+        $PY docs/results/sprm_domains_table.py --train-out "$dom" "$v" "$m" \
+          > "$OUT/$dom-$setting-$v.train.log" 2>&1
+      fi
+      $PY manage.py evaluate_sprm --model "$m" $(data_args "$dom") --format "${FMT[$dom]}" \
+        --split test --json > "$report.tmp" && mv "$report.tmp" "$report"
+    done
+  done
+done

@@ -1,0 +1,104 @@
+"""The domain table of docs/results/sprm_domains.md, and its leave-domain-out training.
+
+python docs/results/sprm_domains_table.py                       # the table, from runs/domains/
+python docs/results/sprm_domains_table.py --train-out DOMAIN VARIANT OUT
+    # train on every domain but DOMAIN (each file with its own format), train_sprm's defaults
+
+The frozen-encoder SPRM (judges/sprm as of this commit): no step label is read in training.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+RUNS = ROOT / "runs" / "domains"
+from analysis.shared_data import shared_data_dir  # noqa: E402
+
+D = shared_data_dir()
+VARIANTS = ("sprm", "orm", "last_step")
+
+DOMAINS: dict[str, tuple[str, list[str]]] = {
+    "processbench": ("processbench", ["processbench/gsm8k.json", "processbench/math.json"]),
+    "science": ("mr_ben", ["mr_ben/biology.json", "mr_ben/chemistry.json", "mr_ben/physics.json"]),
+    "code": ("mr_ben", ["mr_ben/coding.json"]),
+    "roscoe": ("roscoe", ["roscoe/roscoe-drop-stepwise.json", "roscoe/roscoe-esnli-stepwise.json"]),
+    "summedits": (
+        "summedits",
+        [
+            f"summedits/summedits_{d}.json"
+            for d in ("ectsum", "news", "qmsumm", "sales_call", "sales_email", "samsum")
+        ],
+    ),
+}
+LABELS = {
+    "processbench": "math: ProcessBench gsm8k + math",
+    "science": "science: MR-Ben biology, chemistry, physics",
+    "code": "code: MR-Ben coding",
+    "roscoe": "reading and inference: ROSCOE DROP + e-SNLI",
+    "summedits": "summaries: SummEdits (6 domains)",
+}
+
+
+def train_out(domain: str, variant: str, out: str) -> None:
+    import torch
+
+    from judges.sprm.io import new_featurizer, save_model
+    from judges.sprm.train import TrainConfig, fit
+    from studyapp.importers.solutions import read_solutions
+
+    torch.set_num_threads(1)
+    solutions = []
+    for name, (fmt, files) in DOMAINS.items():
+        if name != domain:
+            solutions += read_solutions([D / f for f in files], fmt)
+    solutions = [s for s in solutions if s.outcome is not None]
+    print(f"{len(solutions)} solutions from every domain but {domain}; variant {variant}")
+    config = TrainConfig(variant=variant, epochs=10, warmup_epochs=1, lr=1e-3, batch_size=256, seed=0)
+    model = fit(solutions, new_featurizer(cache_dir=str(ROOT / "runs" / "sprm-cache")), config)
+    save_model(model, out)
+    print(f"saved {out}; collapsed {model.card['training']['collapsed']}")
+
+
+def ci(m: dict | None) -> str:
+    if not m or "value" not in m:
+        return "n/a"
+    return f"{m['value']:.2f} [{m['ci_low']:.2f}, {m['ci_high']:.2f}]"
+
+
+def table() -> None:
+    cols = "| domain | setting | scorer | step AUROC | first-error acc. | ProcessBench F1 | ECE |"
+    print(cols + "\n|---|---|---|---|---|---|---|")
+    for domain in DOMAINS:
+        for setting in ("in", "out"):
+            reports = {}
+            for v in VARIANTS:
+                path = RUNS / f"{domain}-{setting}-{v}.json"
+                if path.exists() and path.stat().st_size:
+                    reports[v] = json.loads(path.read_text())
+            if not reports:
+                print(f"| {LABELS[domain]} | {setting} | (not run) | | | | |")
+                continue
+            first = next(iter(reports.values()))
+            rows = [(v, r["model"], r.get("collapsed")) for v, r in reports.items()]
+            rows += [(name, block, None) for name, block in first["baselines"].items()]
+            n = f"{first['n_labelled_traces']} traces"
+            for name, block, collapsed in rows:
+                flag = " (collapsed)" if collapsed else ""
+                label = "in-domain" if setting == "in" else "domain left out"
+                print(
+                    f"| {LABELS[domain]} ({n}) | {label} | {name}{flag} | {ci(block.get('step_auroc'))} | "
+                    f"{ci(block.get('first_error_accuracy'))} | "
+                    f"{ci((block.get('processbench') or {}).get('f1'))} | "
+                    f"{ci((block.get('calibration') or {}).get('ece'))} |"
+                )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--train-out":
+        train_out(*sys.argv[2:])
+    else:
+        table()
