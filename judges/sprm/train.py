@@ -91,6 +91,9 @@ class EpochLog:
 class TrainResult:
     head: SPRMHead
     history: list[EpochLog] = field(default_factory=list)
+    # finetune: the trained encoder's features of the training solutions that have
+    # steps, from the activation cache (saves a full forward pass over them)
+    features: list[TraceFeatures] | None = None
 
     @property
     def collapsed_epochs(self) -> list[int]:
@@ -284,6 +287,14 @@ def train_finetune(
             on_checkpoint(epoch, head)
     featurizer.encoder.eval()
     head.eval()
+    result.features = []
+    with torch.no_grad():
+        for start in range(0, len(sols), 16):
+            idx = range(start, min(start + 16, len(sols)))
+            passes = [(k, h, b, w) for k, i in enumerate(idx) for _, h, b, w in by_solution[i]]
+            for x in featurizer.upper_states([len(sols[i].steps) for i in idx], passes):
+                arr = x.numpy().astype(np.float32)
+                result.features.append(TraceFeatures(x=arr, step_emb=arr))
     return result
 
 
@@ -306,7 +317,9 @@ def fit(
         if not isinstance(featurizer, FinetunedFeaturizer):
             raise ValueError("encoder 'finetune' needs a FinetunedFeaturizer")
         result = train_finetune(solutions, featurizer, config, on_epoch, on_batch, on_checkpoint)
-        feats = featurizer.build(solutions)
+        cached = iter(result.features or [])
+        empty = np.zeros((0, featurizer.dim), np.float32)
+        feats = [next(cached) if s.steps else TraceFeatures(x=empty, step_emb=empty) for s in solutions]
     else:
         if isinstance(featurizer, FinetunedFeaturizer):
             raise ValueError("a FinetunedFeaturizer trains with encoder 'finetune'")

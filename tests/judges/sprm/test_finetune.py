@@ -143,6 +143,18 @@ def test_a_frozen_featurizer_cannot_finetune_and_back(hash_encoder):
 def test_saved_model_loads_with_its_encoder_and_scores_the_same(tmp_path):
     sols = make_solutions(n_problems=3, per_problem=2)
     model = fit(sols, FinetunedFeaturizer(TINY), tiny_config(variant="orm"))
+    # the features fit() took from the activation cache are the trained encoder's
+    rebuilt = model.featurizer.build(sols)
+    cal = model.card["calibration"]
+    from judges.sprm.calibrate import apply_calibration
+    from judges.sprm.score import head_scores
+
+    minima = [apply_calibration(head_scores(model.head, f.x), cal["a"], cal["b"]).min() for f in rebuilt]
+    from judges.sprm.score import outcome_threshold
+
+    assert outcome_threshold(minima, [bool(s.outcome) for s in sols])[0] == pytest.approx(
+        model.card["outcome_threshold"]["value"], abs=1e-6
+    )
     save_model(model, tmp_path / "m")
     loaded = load_model(tmp_path / "m")
     assert loaded.card["featurizer"]["kind"] == "finetune"
