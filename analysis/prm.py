@@ -49,6 +49,7 @@ __all__ = [
     "processbench_f1",
     "random_choice_accuracy",
     "step_auroc",
+    "weighted_vote_accuracy",
 ]
 
 
@@ -604,6 +605,53 @@ def oracle_accuracy(
     c = _correct_array(correct)
     values = np.asarray([c[m].max() for m in _groups(groups, len(c), min_group_size)])
     return _group_mean("oracle_accuracy", values, n_boot, seed, confidence)
+
+
+def weighted_vote_accuracy(
+    answers: Sequence[str | None],
+    weights: Sequence[float] | np.ndarray,
+    correct: Sequence[bool] | np.ndarray,
+    groups: Sequence[object] | np.ndarray,
+    *,
+    min_group_size: int = 2,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> AgreementResult:
+    """Accuracy of picking, per problem, the final answer with the largest summed
+    weight (weighted self-consistency: a verifier's solution scores as votes,
+    Li et al. 2023, arXiv 2206.02336; Uesato et al. 2022).
+
+    Equal weights give :func:`majority_vote_accuracy`. Solutions without an answer
+    or with a NaN weight do not vote; ties at the maximum (to 1e-12 relative) are
+    broken uniformly at random in expectation, as there. A problem where nobody
+    votes contributes its random-choice accuracy.
+    """
+    _check_boot(n_boot, confidence)
+    c = _correct_array(correct)
+    w = np.asarray(weights, dtype=np.float64)
+    if len(answers) != len(c) or w.shape != c.shape:
+        raise ValueError(
+            "inputs must have the same length, got "
+            f"answers={len(answers)}, weights={w.size}, correct={len(c)}"
+        )
+    if np.any(w[~np.isnan(w)] < 0):
+        raise ValueError("weights must be non-negative")
+    values = []
+    for m in _groups(groups, len(c), min_group_size):
+        totals: dict[str, float] = {}
+        for i in m:
+            if answers[i] is not None and not np.isnan(w[i]):
+                totals[answers[i]] = totals.get(answers[i], 0.0) + float(w[i])  # type: ignore[index]
+        if not totals:
+            values.append(c[m].mean())
+            continue
+        top = max(totals.values())
+        tied = [a for a, t in totals.items() if t >= top - 1e-12 * max(abs(top), 1.0)]
+        values.append(np.mean([np.mean([c[i] for i in m if answers[i] == a]) for a in tied]))
+    return _group_mean(
+        "weighted_vote_accuracy", np.asarray(values, dtype=np.float64), n_boot, seed, confidence
+    )
 
 
 def majority_vote_accuracy(

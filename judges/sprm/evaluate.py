@@ -10,8 +10,15 @@ ProcessBench F1 (acc1, acc2) and calibration of the model's step scores, next to
 - ``always_correct``: every step scores 1 (predicts no error anywhere).
 
 Solution level (where a problem has several solutions with outcome labels):
-Best-of-N accuracy of the geometric-mean score next to random choice, the
-oracle and majority vote over final answers.
+Best-of-N accuracy of the geometric-mean score (argmax) and of PRM-weighted
+voting over final answers (``weighted_vote``: each solution votes for its answer
+with its geometric-mean score), next to random choice, the oracle and majority
+vote over final answers.
+
+First errors are predicted two ways: the first step below the threshold
+(``processbench``, ``first_error_accuracy``, as before), and for a model the
+most probable first error under its calibrated scores
+(``model_first_error_map``, :func:`judges.sprm.calibrate.map_first_error`).
 
 All intervals are bootstrap 95% intervals over traces (step level) or problems
 (Best-of-N), from :mod:`analysis.prm`.
@@ -25,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from analysis import prm
+from judges.sprm.calibrate import map_first_error
 from judges.sprm.data import Solution
 from judges.sprm.model import SPRMModel
 from judges.sprm.score import geometric_mean
@@ -51,6 +59,25 @@ def _labels(sol: Solution) -> np.ndarray:
     return np.array([np.nan if v is None else (1.0 if v == 1 else 0.0) for v in sol.step_labels], dtype=float)
 
 
+def _first_error_metrics(
+    solutions: Sequence[Solution], pred: np.ndarray, kw: dict[str, Any]
+) -> dict[str, Any]:
+    true = np.array([s.first_error for s in solutions])
+    out: dict[str, Any] = {
+        "first_error_accuracy": prm.as_metric_dict(prm.first_error_accuracy(pred, true, **kw))
+    }
+    try:
+        pb = prm.processbench_f1(pred, true, **kw)
+        out["processbench"] = {
+            "acc1": prm.as_metric_dict(pb.acc1),
+            "acc2": prm.as_metric_dict(pb.acc2),
+            "f1": prm.as_metric_dict(pb.f1),
+        }
+    except ValueError as exc:
+        out["processbench"] = {"error": str(exc)}
+    return out
+
+
 def _step_metrics(
     solutions: Sequence[Solution],
     scores: Sequence[np.ndarray],
@@ -68,18 +95,7 @@ def _step_metrics(
         out["step_auroc"] = prm.as_metric_dict(prm.step_auroc(flat_s, flat_y, trace, **kw))
     except ValueError as exc:
         out["step_auroc"] = {"error": str(exc)}
-    pred = prm.predicted_first_errors(scores, threshold)
-    true = np.array([s.first_error for s in solutions])
-    out["first_error_accuracy"] = prm.as_metric_dict(prm.first_error_accuracy(pred, true, **kw))
-    try:
-        pb = prm.processbench_f1(pred, true, **kw)
-        out["processbench"] = {
-            "acc1": prm.as_metric_dict(pb.acc1),
-            "acc2": prm.as_metric_dict(pb.acc2),
-            "f1": prm.as_metric_dict(pb.f1),
-        }
-    except ValueError as exc:
-        out["processbench"] = {"error": str(exc)}
+    out.update(_first_error_metrics(solutions, prm.predicted_first_errors(scores, threshold), kw))
     cal = prm.calibration(flat_s, flat_y, trace, **kw)
     out["calibration"] = {
         "ece": prm.as_metric_dict(cal.ece),
@@ -123,6 +139,11 @@ def evaluate_scores(
         out["best_of_n"] = prm.as_metric_dict(
             prm.best_of_n_accuracy(sol_scores, correct, groups, n_boot=n_boot, seed=seed)
         )
+        answers = [solutions[i].final_answer for i in with_outcome]
+        if any(a is not None for a in answers):
+            out["weighted_vote"] = prm.as_metric_dict(
+                prm.weighted_vote_accuracy(answers, sol_scores, correct, groups, n_boot=n_boot, seed=seed)
+            )
     return out
 
 
@@ -160,6 +181,14 @@ def evaluate(
         report["model_at_outcome_threshold"] = {
             k: at_t[k] for k in ("first_error_accuracy", "processbench") if k in at_t
         }
+    labelled = [i for i, s in enumerate(solutions) if s.step_labels is not None and s.steps]
+    if labelled:
+        pred = np.array([map_first_error(scored[i].step_scores) for i in labelled])
+        report["model_first_error_map"] = _first_error_metrics(
+            [solutions[i] for i in labelled], pred, {"n_boot": n_boot, "seed": seed}
+        )
+    report["calibration"] = model.card.get("calibration")
+    report["encoder"] = model.card.get("hyperparameters", {}).get("encoder", "frozen")
     with_outcome = [s for s in solutions if s.outcome is not None and s.steps]
     groups = [s.group for s in with_outcome]
     if with_outcome and max(np.unique(groups, return_counts=True)[1]) >= 2:

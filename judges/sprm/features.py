@@ -43,7 +43,9 @@ class TraceFeatures:
 
 class Featurizer(Protocol):
     dim: int
-    encoder_id: str
+
+    @property
+    def encoder_id(self) -> str: ...
 
     def build(self, solutions: Sequence[Solution]) -> list[TraceFeatures]: ...
 

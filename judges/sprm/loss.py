@@ -35,7 +35,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LossOutput", "balanced_bce", "last_step_loss", "orm_loss", "spr_loss", "spr_weights"]
+__all__ = [
+    "LossOutput",
+    "balanced_bce",
+    "global_class_weights",
+    "last_step_loss",
+    "orm_loss",
+    "spr_loss",
+    "spr_weights",
+]
 
 EPS = 1e-5
 
@@ -49,15 +57,30 @@ class LossOutput:
     n_neg: int
 
 
-def balanced_bce(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> LossOutput:
-    """``sum BCE w c / (sum w c + 1e-5)`` with MetaStone-S1's class weights ``c``."""
+def balanced_bce(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    class_weights: tuple[float, float] | None = None,
+) -> LossOutput:
+    """``sum BCE w c / (sum w c + 1e-5)`` with MetaStone-S1's class weights ``c``.
+
+    With `class_weights` ``(c_pos, c_neg)`` (fixed over the training set, see
+    :func:`global_class_weights`) the loss is ``sum BCE w c / (sum w + 1e-5)``
+    instead: per-batch weights cancel in a batch that holds one class only, which
+    with small batches and 85% negative outcomes is most batches.
+    """
     y = y.float()
     w = w.float()
-    p = (w * y).sum() + 1
-    n = (w * (1 - y)).sum() + 1
-    c = torch.where(y > 0.5, 1.5 * n / (p + n), p / (p + n))
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
-    loss = (bce * w * c).sum() / ((w * c).sum() + EPS)
+    if class_weights is None:
+        p = (w * y).sum() + 1
+        n = (w * (1 - y)).sum() + 1
+        c = torch.where(y > 0.5, 1.5 * n / (p + n), p / (p + n))
+        loss = (bce * w * c).sum() / ((w * c).sum() + EPS)
+    else:
+        c = torch.where(y > 0.5, class_weights[0], class_weights[1])
+        loss = (bce * w * c).sum() / (w.sum() + EPS)
     kept = w > 0.5
     pos = y > 0.5
     return LossOutput(
@@ -69,6 +92,13 @@ def balanced_bce(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> Loss
     )
 
 
+def global_class_weights(n_pos: int, n_neg: int) -> tuple[float, float]:
+    """``(c_pos, c_neg) = (n / 2 n_pos, n / 2 n_neg)`` over the training steps
+    (each class carries half of the loss); 1 for a class that is absent."""
+    n = n_pos + n_neg
+    return (n / (2 * n_pos) if n_pos else 1.0, n / (2 * n_neg) if n_neg else 1.0)
+
+
 def spr_weights(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """``w_i = 1[(z_i > 0 and y = 1) or (z_i < 0 and y = 0)]`` (no gradient)."""
     z = logits.detach()
@@ -76,16 +106,25 @@ def spr_weights(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ((z > 0) & pos) | ((z < 0) & ~pos)
 
 
-def spr_loss(logits: torch.Tensor, y: torch.Tensor) -> LossOutput:
+def spr_loss(
+    logits: torch.Tensor, y: torch.Tensor, class_weights: tuple[float, float] | None = None
+) -> LossOutput:
     """The SPR loss: balanced BCE over the steps whose pseudo-label agrees with y."""
-    return balanced_bce(logits, y, spr_weights(logits, y))
+    return balanced_bce(logits, y, spr_weights(logits, y), class_weights)
 
 
-def orm_loss(logits: torch.Tensor, y: torch.Tensor) -> LossOutput:
+def orm_loss(
+    logits: torch.Tensor, y: torch.Tensor, class_weights: tuple[float, float] | None = None
+) -> LossOutput:
     """Outcome supervision: every step takes y, nothing is filtered."""
-    return balanced_bce(logits, y, torch.ones_like(y, dtype=torch.bool))
+    return balanced_bce(logits, y, torch.ones_like(y, dtype=torch.bool), class_weights)
 
 
-def last_step_loss(logits: torch.Tensor, y: torch.Tensor, is_last: torch.Tensor) -> LossOutput:
+def last_step_loss(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    is_last: torch.Tensor,
+    class_weights: tuple[float, float] | None = None,
+) -> LossOutput:
     """Only each solution's last step is trained, towards y."""
-    return balanced_bce(logits, y, is_last.bool())
+    return balanced_bce(logits, y, is_last.bool(), class_weights)

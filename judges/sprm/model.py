@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from judges.sprm.calibrate import apply_calibration
 from judges.sprm.data import Solution
 from judges.sprm.features import Featurizer, TraceFeatures
 from judges.sprm.head import SPRMHead
@@ -41,6 +42,7 @@ class SPRMModel:
     card: dict[str, Any] = field(default_factory=dict)
     trajectory_head: SPRMHead | None = None
     alignment_weight: float = ALIGNMENT_WEIGHT
+    calibration: dict[str, float] | None = None  # {"a", "b"}: applied to every step score
 
     def score(self, solutions: Sequence[Solution]) -> list[ScoredSolution]:
         return self.score_features(solutions, self.featurizer.build(solutions))
@@ -51,6 +53,8 @@ class SPRMModel:
         sizes = [len(f.x) for f in feats]
         if sum(sizes):
             flat = head_scores(self.head, np.concatenate([f.x for f in feats if len(f.x)]))
+            if self.calibration is not None:
+                flat = apply_calibration(flat, self.calibration["a"], self.calibration["b"])
         else:
             flat = np.zeros(0)
         splits = np.split(flat, np.cumsum(sizes)[:-1]) if sizes else []

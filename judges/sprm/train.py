@@ -18,17 +18,34 @@ from typing import Any
 import numpy as np
 import torch
 
+from judges.sprm.calibrate import apply_calibration, fit_product_calibration
 from judges.sprm.data import Solution
-from judges.sprm.features import Featurizer
+from judges.sprm.features import Featurizer, TraceFeatures
+from judges.sprm.finetune import FinetunedFeaturizer
 from judges.sprm.head import SPRMHead
-from judges.sprm.loss import last_step_loss, orm_loss, spr_loss
+from judges.sprm.loss import LossOutput, global_class_weights, last_step_loss, orm_loss, spr_loss
 from judges.sprm.model import SPRMModel
 from judges.sprm.score import head_scores, outcome_threshold
 from judges.sprm.trajectory import has_trajectory, train_trajectory_head, trajectory_features
 
-__all__ = ["VARIANTS", "EpochLog", "TrainConfig", "TrainResult", "data_hash", "fit", "train_head"]
+__all__ = [
+    "BALANCES",
+    "ENCODERS",
+    "VARIANTS",
+    "EpochLog",
+    "TrainConfig",
+    "TrainResult",
+    "data_hash",
+    "fit",
+    "train_finetune",
+    "train_head",
+]
 
 VARIANTS = ("sprm", "orm", "last_step")
+ENCODERS = ("frozen", "finetune")
+# "global": class weights fixed from the training steps' outcomes (each class half
+# of the loss); "batch": MetaStone-S1's per-batch weights over the kept steps.
+BALANCES = ("global", "batch")
 
 
 @dataclass
@@ -41,10 +58,21 @@ class TrainConfig:
     batch_size: int = 256  # steps per batch
     dropout: float = 0.5
     seed: int = 0
+    balance: str = "global"
+    calibrate: bool = True  # fit the product calibration on training outcomes
+    encoder: str = "frozen"  # "finetune": MiniLM trained end to end (judges.sprm.finetune)
+    encoder_lr: float = 3e-5  # finetune only: the encoder's learning rate (the head's is lr)
+    trace_batch: int = 8  # finetune only: traces per update
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"unknown variant {self.variant!r} (known: {', '.join(VARIANTS)})")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {self.encoder!r} (known: {', '.join(ENCODERS)})")
+        if self.balance not in BALANCES:
+            raise ValueError(f"unknown balance {self.balance!r} (known: {', '.join(BALANCES)})")
+        if self.trace_batch < 1:
+            raise ValueError("trace_batch must be at least 1")
         if self.epochs < 1:
             raise ValueError("epochs must be at least 1")
 
@@ -63,6 +91,9 @@ class EpochLog:
 class TrainResult:
     head: SPRMHead
     history: list[EpochLog] = field(default_factory=list)
+    # finetune: the trained encoder's features of the training solutions that have
+    # steps, from the activation cache (saves a full forward pass over them)
+    features: list[TraceFeatures] | None = None
 
     @property
     def collapsed_epochs(self) -> list[int]:
@@ -71,6 +102,61 @@ class TrainResult:
     @property
     def collapsed(self) -> bool:
         return bool(self.collapsed_epochs)
+
+
+def _phase(config: TrainConfig, epoch: int) -> str:
+    if config.variant == "sprm":
+        return "warmup" if epoch < config.warmup_epochs else "sprm"
+    return config.variant
+
+
+def _loss(
+    phase: str,
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    is_last: torch.Tensor,
+    class_weights: tuple[float, float] | None,
+) -> LossOutput:
+    if phase == "sprm":
+        return spr_loss(logits, y, class_weights)
+    if phase == "last_step":
+        return last_step_loss(logits, y, is_last, class_weights)
+    return orm_loss(logits, y, class_weights)
+
+
+class _Tally:
+    """Loss and kept counts of one epoch."""
+
+    def __init__(self) -> None:
+        self.total, self.n, self.kept_pos, self.kept_neg, self.n_pos, self.n_neg = 0.0, 0, 0, 0, 0, 0
+
+    def add(self, out: LossOutput, n: int) -> None:
+        self.total += float(out.loss.detach()) * n
+        self.n += n
+        self.kept_pos += out.kept_pos
+        self.kept_neg += out.kept_neg
+        self.n_pos += out.n_pos
+        self.n_neg += out.n_neg
+
+    def log(self, epoch: int, phase: str) -> EpochLog:
+        collapsed = phase == "sprm" and (
+            (self.n_pos > 0 and self.kept_pos == 0) or (self.n_neg > 0 and self.kept_neg == 0)
+        )
+        return EpochLog(
+            epoch=epoch,
+            phase=phase,
+            loss=self.total / max(self.n, 1),
+            kept_pos=self.kept_pos / self.n_pos if self.n_pos else float("nan"),
+            kept_neg=self.kept_neg / self.n_neg if self.n_neg else float("nan"),
+            collapsed=collapsed,
+        )
+
+
+def _class_weights(config: TrainConfig, y: np.ndarray) -> tuple[float, float] | None:
+    if config.balance == "batch":
+        return None
+    n_pos = int((y > 0.5).sum())
+    return global_class_weights(n_pos, len(y) - n_pos)
 
 
 def train_head(
@@ -95,41 +181,21 @@ def train_head(
     is_last = torch.from_numpy(np.concatenate([np.arange(len(f)) == len(f) - 1 for f in feats]))
     head = SPRMHead(x.shape[1], dropout=config.dropout)
     opt = torch.optim.Adam(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    weights = _class_weights(config, y.numpy())
     result = TrainResult(head=head)
     for epoch in range(config.epochs):
-        if config.variant == "sprm":
-            phase = "warmup" if epoch < config.warmup_epochs else "sprm"
-        else:
-            phase = config.variant
+        phase = _phase(config, epoch)
         head.train()
         order = torch.from_numpy(rng.permutation(len(x)))
-        total, kept_pos, kept_neg, n_pos, n_neg = 0.0, 0, 0, 0, 0
+        tally = _Tally()
         for start in range(0, len(x), config.batch_size):
             idx = order[start : start + config.batch_size]
-            logits = head(x[idx])
-            if phase == "sprm":
-                out = spr_loss(logits, y[idx])
-            elif phase == "last_step":
-                out = last_step_loss(logits, y[idx], is_last[idx])
-            else:
-                out = orm_loss(logits, y[idx])
+            out = _loss(phase, head(x[idx]), y[idx], is_last[idx], weights)
             opt.zero_grad()
             out.loss.backward()
             opt.step()
-            total += float(out.loss.detach()) * len(idx)
-            kept_pos += out.kept_pos
-            kept_neg += out.kept_neg
-            n_pos += out.n_pos
-            n_neg += out.n_neg
-        collapsed = phase == "sprm" and ((n_pos > 0 and kept_pos == 0) or (n_neg > 0 and kept_neg == 0))
-        log = EpochLog(
-            epoch=epoch,
-            phase=phase,
-            loss=total / len(x),
-            kept_pos=kept_pos / n_pos if n_pos else float("nan"),
-            kept_neg=kept_neg / n_neg if n_neg else float("nan"),
-            collapsed=collapsed,
-        )
+            tally.add(out, len(idx))
+        log = tally.log(epoch, phase)
         result.history.append(log)
         if on_epoch is not None:
             on_epoch(log)
@@ -147,23 +213,137 @@ def data_hash(solutions: Sequence[Solution]) -> str:
     return digest.hexdigest()
 
 
+def train_finetune(
+    solutions: Sequence[Solution],
+    featurizer: FinetunedFeaturizer,
+    config: TrainConfig,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    on_checkpoint: Callable[[int, SPRMHead], None] | None = None,
+) -> TrainResult:
+    """Train MiniLM and a fresh head end to end on outcome labels, `config.trace_batch`
+    traces an update (AdamW; encoder at `encoder_lr`, head at `lr`; gradients clipped
+    at norm 1). `on_batch(n_traces)` after each update, `on_checkpoint(epoch, head)`
+    after each epoch (the featurizer holds the encoder's weights)."""
+    sols = [s for s in solutions if s.steps]
+    if not sols:
+        raise ValueError("no steps to train on")
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    step_y = np.concatenate([np.full(len(s.steps), float(bool(s.outcome)), np.float32) for s in sols])
+    weights = _class_weights(config, step_y)
+    head = SPRMHead(featurizer.dim, dropout=config.dropout)
+    # the frozen layers' output of every pass, computed once (the activation cache)
+    lower = []
+    for start in range(0, len(sols), 16):
+        chunk = sols[start : start + 16]
+        lower += [(start + si, h, b, w) for si, h, b, w in featurizer.lower_states(chunk)]
+    by_solution: list[list[tuple[int, torch.Tensor, torch.Tensor, list[int]]]] = [[] for _ in sols]
+    for item in lower:
+        by_solution[item[0]].append(item)
+    opt = torch.optim.AdamW(
+        [
+            {"params": featurizer.trainable_parameters(), "lr": config.encoder_lr},
+            {"params": list(head.parameters()), "lr": config.lr},
+        ],
+        weight_decay=config.weight_decay,
+    )
+    params = [p for group in opt.param_groups for p in group["params"]]
+    result = TrainResult(head=head)
+    for epoch in range(config.epochs):
+        phase = _phase(config, epoch)
+        featurizer.encoder.train()
+        head.train()
+        tally = _Tally()
+        order = rng.permutation(len(sols))
+        for start in range(0, len(sols), config.trace_batch):
+            picked = order[start : start + config.trace_batch]
+            batch = [sols[i] for i in picked]
+            passes = [(k, h, b, w) for k, i in enumerate(picked) for _, h, b, w in by_solution[i]]
+            states = featurizer.upper_states([len(s.steps) for s in batch], passes)
+            logits = head(torch.cat(states))
+            y = torch.from_numpy(
+                np.concatenate([np.full(len(b.steps), float(bool(b.outcome)), np.float32) for b in batch])
+            )
+            is_last = torch.from_numpy(
+                np.concatenate([np.arange(len(b.steps)) == len(b.steps) - 1 for b in batch])
+            )
+            out = _loss(phase, logits, y, is_last, weights)
+            opt.zero_grad()
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            tally.add(out, len(y))
+            if on_batch is not None:
+                on_batch(len(batch))
+        featurizer.weights_changed()
+        log = tally.log(epoch, phase)
+        result.history.append(log)
+        if on_epoch is not None:
+            on_epoch(log)
+        if on_checkpoint is not None:
+            featurizer.encoder.eval()
+            head.eval()
+            on_checkpoint(epoch, head)
+    featurizer.encoder.eval()
+    head.eval()
+    result.features = []
+    with torch.no_grad():
+        for start in range(0, len(sols), 16):
+            idx = range(start, min(start + 16, len(sols)))
+            passes = [(k, h, b, w) for k, i in enumerate(idx) for _, h, b, w in by_solution[i]]
+            for x in featurizer.upper_states([len(sols[i].steps) for i in idx], passes):
+                arr = x.numpy().astype(np.float32)
+                result.features.append(TraceFeatures(x=arr, step_emb=arr))
+    return result
+
+
 def fit(
     solutions: Sequence[Solution],
     featurizer: Featurizer,
     config: TrainConfig,
     on_epoch: Callable[[EpochLog], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    on_checkpoint: Callable[[int, SPRMHead], None] | None = None,
 ) -> SPRMModel:
-    """Encode (through the cache), train the step head, and the trajectory head when
-    the data has thinking-trajectory items; return the model with its card."""
+    """Train (the head on cached frozen features, or, with ``config.encoder ==
+    "finetune"``, the encoder and the head end to end), then fit the calibration and
+    the outcome threshold on the training outcomes, and the trajectory head when the
+    data has thinking-trajectory items; return the model with its card."""
     if any(s.outcome is None for s in solutions):
         raise ValueError("every training solution needs an outcome label")
-    feats = featurizer.build(solutions)
     outcomes = [bool(s.outcome) for s in solutions]
-    result = train_head([f.x for f in feats], outcomes, config, on_epoch)
-    train_scores = head_scores(result.head, np.concatenate([f.x for f in feats if len(f.x)]))
+    if config.encoder == "finetune":
+        if not isinstance(featurizer, FinetunedFeaturizer):
+            raise ValueError("encoder 'finetune' needs a FinetunedFeaturizer")
+        result = train_finetune(solutions, featurizer, config, on_epoch, on_batch, on_checkpoint)
+        cached = iter(result.features or [])
+        empty = np.zeros((0, featurizer.dim), np.float32)
+        feats = [next(cached) if s.steps else TraceFeatures(x=empty, step_emb=empty) for s in solutions]
+    else:
+        if isinstance(featurizer, FinetunedFeaturizer):
+            raise ValueError("a FinetunedFeaturizer trains with encoder 'finetune'")
+        feats = featurizer.build(solutions)
+        result = train_head([f.x for f in feats], outcomes, config, on_epoch)
+    return _finish(solutions, featurizer, feats, outcomes, result, config)
+
+
+def _finish(
+    solutions: Sequence[Solution],
+    featurizer: Featurizer,
+    feats: Sequence[TraceFeatures],
+    outcomes: list[bool],
+    result: TrainResult,
+    config: TrainConfig,
+) -> SPRMModel:
     sizes = [len(f.x) for f in feats if len(f.x)]
-    minima = [float(part.min()) for part in np.split(train_scores, np.cumsum(sizes)[:-1])]
+    train_scores = head_scores(result.head, np.concatenate([f.x for f in feats if len(f.x)]))
+    per_solution = np.split(train_scores, np.cumsum(sizes)[:-1])
     with_steps = [o for f, o in zip(feats, outcomes, strict=True) if len(f.x)]
+    calibration = fit_product_calibration(per_solution, with_steps) if config.calibrate else None
+    if calibration is not None:
+        per_solution = [apply_calibration(p, calibration["a"], calibration["b"]) for p in per_solution]
+    minima = [float(part.min()) for part in per_solution]
     threshold, balanced = outcome_threshold(minima, with_steps)
     traj_idx = [i for i, s in enumerate(solutions) if has_trajectory([st.section for st in s.steps])]
     traj_head = None
@@ -191,6 +371,11 @@ def fit(
         },
         # chosen from training outcomes only (see score.outcome_threshold)
         "outcome_threshold": {"value": threshold, "train_balanced_accuracy": balanced},
+        # sigmoid(a logit + b), fitted on training outcomes (see judges.sprm.calibrate)
+        "calibration": calibration,
+        "train_positive_rate": float(np.mean(outcomes)),
         "trajectory": {"trained_head": traj_head is not None, "n_items": len(traj_idx)},
     }
-    return SPRMModel(featurizer=featurizer, head=result.head, card=card, trajectory_head=traj_head)
+    return SPRMModel(
+        featurizer=featurizer, head=result.head, card=card, trajectory_head=traj_head, calibration=calibration
+    )

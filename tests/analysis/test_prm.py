@@ -215,3 +215,35 @@ def test_resamples_come_from_analysis_bootstrap():
     w = np.vstack(list(resample_counts(7, n_resamples=300, seed=4)))
     expected, _ = percentile_ci((w @ hit) / w.sum(axis=1), 0.95)
     assert res.ci == pytest.approx(expected)
+
+
+def test_weighted_vote_by_hand():
+    # problem 0: "5" has two votes but less weight than "6"; problem 1: a tie of weights
+    answers = ["5", "5", "6", "7", "8", None]
+    weights = [0.2, 0.2, 0.9, 0.5, 0.5, 1.0]
+    correct = [True, True, False, False, True, False]
+    groups = [0, 0, 0, 1, 1, 1]
+    result = prm.weighted_vote_accuracy(answers, weights, correct, groups, n_boot=10)
+    assert result.value == pytest.approx((0.0 + 0.5) / 2)  # "6" wrong; tie 7/8 -> 0.5
+    assert prm.majority_vote_accuracy(answers, correct, groups, n_boot=10).value == pytest.approx(
+        (1.0 + 0.5) / 2
+    )
+
+
+def test_weighted_vote_with_equal_weights_is_majority_vote():
+    rng = np.random.default_rng(3)
+    n = 400
+    answers = [None if rng.random() < 0.1 else str(rng.integers(0, 4)) for _ in range(n)]
+    correct = rng.random(n) < 0.4
+    groups = np.repeat(np.arange(n // 4), 4)
+    for w in (np.ones(n), np.full(n, 0.3)):
+        a = prm.weighted_vote_accuracy(answers, w, correct, groups, n_boot=200, seed=1)
+        b = prm.majority_vote_accuracy(answers, correct, groups, n_boot=200, seed=1)
+        assert a.value == pytest.approx(b.value) and a.ci == pytest.approx(b.ci)
+
+
+def test_weighted_vote_refuses_bad_weights():
+    with pytest.raises(ValueError, match="non-negative"):
+        prm.weighted_vote_accuracy(["a", "b"], [0.5, -1.0], [True, False], [0, 0], n_boot=10)
+    with pytest.raises(ValueError, match="same length"):
+        prm.weighted_vote_accuracy(["a", "b"], [0.5], [True, False], [0, 0], n_boot=10)

@@ -56,6 +56,8 @@ class Command(BaseCommand):
                 parts.append(f"first-error acc {_fmt(block['first_error_accuracy'])}")
             if "best_of_n" in block:
                 parts.append(f"Best-of-N {_fmt(block['best_of_n'])}")
+            if "weighted_vote" in block:
+                parts.append(f"weighted vote {_fmt(block['weighted_vote'])}")
             self.stdout.write("  ".join(parts))
         for name, m in report.get("best_of_n_baselines", {}).items():
             self.stdout.write(f"{name:>15}  Best-of-N {_fmt(m)}")

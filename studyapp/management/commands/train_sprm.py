@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -9,8 +10,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from judges.sprm.data import split_by_group
-from judges.sprm.io import new_featurizer, save_model
-from judges.sprm.train import VARIANTS, EpochLog, TrainConfig, fit
+from judges.sprm.finetune import FinetunedFeaturizer, FinetuneSpec
+from judges.sprm.head import SPRMHead
+from judges.sprm.io import new_featurizer, save_checkpoint, save_model
+from judges.sprm.train import BALANCES, ENCODERS, VARIANTS, EpochLog, TrainConfig, fit
 from studyapp.importers import ImportFailure
 from studyapp.importers.solutions import SPRM_FORMATS, read_solutions
 
@@ -56,10 +59,28 @@ class Command(BaseCommand):
         add_data_arguments(parser)
         parser.add_argument("--out", required=True, help="model directory to write")
         parser.add_argument("--variant", choices=VARIANTS, default="sprm")
-        parser.add_argument("--epochs", type=int, default=10)
+        parser.add_argument(
+            "--encoder",
+            choices=ENCODERS,
+            default="frozen",
+            help="frozen: a head on cached MiniLM features; finetune: MiniLM trained end to end",
+        )
+        parser.add_argument("--epochs", type=int, default=None, help="default 10 (frozen), 2 (finetune)")
         parser.add_argument("--warmup-epochs", type=int, default=1)
-        parser.add_argument("--lr", type=float, default=1e-3)
-        parser.add_argument("--batch-size", type=int, default=256)
+        parser.add_argument("--lr", type=float, default=1e-3, help="the head's learning rate")
+        parser.add_argument("--encoder-lr", type=float, default=3e-5, help="finetune: the encoder's")
+        parser.add_argument("--batch-size", type=int, default=256, help="frozen: steps per update")
+        parser.add_argument("--trace-batch", type=int, default=8, help="finetune: traces per update")
+        parser.add_argument("--balance", choices=BALANCES, default="global")
+        parser.add_argument(
+            "--no-calibrate", action="store_true", help="skip the calibration on training outcomes"
+        )
+        parser.add_argument("--max-length", type=int, default=256, help="finetune: word pieces a pass")
+        parser.add_argument("--max-problem-tokens", type=int, default=96)
+        parser.add_argument("--max-step-tokens", type=int, default=64)
+        parser.add_argument(
+            "--train-layers", type=int, default=2, help="finetune: top MiniLM layers trained (of 6)"
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
             "--backbone-dir", default=None, help="local HF model: boundary states instead of MiniLM"
@@ -70,14 +91,31 @@ class Command(BaseCommand):
         missing = sum(s.outcome is None for s in solutions)
         if missing:
             raise CommandError(f"{missing} solutions have no outcome label")
+        finetune = options["encoder"] == "finetune"
+        epochs = options["epochs"] if options["epochs"] is not None else (2 if finetune else 10)
         try:
             config = TrainConfig(
                 variant=options["variant"],
-                epochs=options["epochs"],
+                epochs=epochs,
                 warmup_epochs=options["warmup_epochs"],
                 lr=options["lr"],
                 batch_size=options["batch_size"],
                 seed=options["seed"],
+                balance=options["balance"],
+                calibrate=not options["no_calibrate"],
+                encoder=options["encoder"],
+                encoder_lr=options["encoder_lr"],
+                trace_batch=options["trace_batch"],
+            )
+            spec = (
+                FinetuneSpec(
+                    options["max_length"],
+                    options["max_problem_tokens"],
+                    options["max_step_tokens"],
+                    options["train_layers"],
+                )
+                if finetune
+                else None
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
@@ -86,16 +124,34 @@ class Command(BaseCommand):
             f"{len(solutions)} solutions ({n_pos} correct), "
             f"{sum(len(s.steps) for s in solutions)} steps; variant {config.variant}"
         )
-        featurizer = new_featurizer(cache_dir=options["cache_dir"], backbone_dir=options["backbone_dir"])
-        bar = tqdm(total=config.epochs, desc=f"train {config.variant}", unit="epoch")
+        featurizer = new_featurizer(
+            cache_dir=options["cache_dir"], backbone_dir=options["backbone_dir"], finetune=spec
+        )
+        if finetune:  # a bar over traces: an epoch takes minutes
+            total, unit = config.epochs * sum(bool(s.steps) for s in solutions), "trace"
+        else:
+            total, unit = config.epochs, "epoch"
+        bar = tqdm(total=total, desc=f"train {config.variant} ({config.encoder})", unit=unit)
 
         def on_epoch(log: EpochLog) -> None:
             bar.set_postfix(
                 loss=f"{log.loss:.4f}", kept_pos=f"{log.kept_pos:.3f}", kept_neg=f"{log.kept_neg:.3f}"
             )
-            bar.update(1)
+            if not finetune:
+                bar.update(1)
 
-        model = fit(solutions, featurizer, config, on_epoch=on_epoch)
+        def on_checkpoint(epoch: int, head: SPRMHead) -> None:
+            assert isinstance(featurizer, FinetunedFeaturizer)
+            save_checkpoint(featurizer, head, Path(options["out"]) / "checkpoints" / f"epoch-{epoch}")
+
+        model = fit(
+            solutions,
+            featurizer,
+            config,
+            on_epoch=on_epoch,
+            on_batch=bar.update if finetune else None,
+            on_checkpoint=on_checkpoint if finetune else None,
+        )
         bar.close()
         save_model(model, options["out"])
         for h in model.card["training"]["history"]:

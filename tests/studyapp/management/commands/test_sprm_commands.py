@@ -112,3 +112,41 @@ def test_evaluate_scores_human_step_labels_beside_baselines(tmp_path, bbm, cache
 def test_bad_input_is_a_command_error(tmp_path, cache_dir):
     with pytest.raises(CommandError, match="no such file"):
         train(tmp_path / "missing.jsonl", tmp_path / "m", cache_dir)
+
+
+TINY_FINETUNE = {
+    "encoder": "finetune", "max_length": 64, "max_problem_tokens": 24, "max_step_tokens": 16,
+    "trace_batch": 8, "threads": 1,
+}  # fmt: skip
+
+
+def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(tmp_path, gsm8k, bbm, cache_dir):
+    out = train(gsm8k, tmp_path / "ft", cache_dir, split="train", variant="orm", **TINY_FINETUNE)
+    card = json.loads((tmp_path / "ft" / "card.json").read_text())
+    assert card["featurizer"]["kind"] == "finetune" and card["hyperparameters"]["encoder"] == "finetune"
+    assert card["featurizer"]["max_length"] == 64 and card["featurizer"]["train_layers"] == 2
+    assert card["calibration"]["a"] > 0 and "saved" in out
+    assert sorted(p.name for p in (tmp_path / "ft" / "checkpoints").iterdir()) == ["epoch-0", "epoch-1"]
+    stdout = StringIO()
+    call_command(
+        "evaluate_sprm", "--model", str(tmp_path / "ft"), "--data", str(gsm8k),
+        "--format", "gsm8k_solutions", "--split", "test", "--n-boot", "50", "--json", stdout=stdout,
+    )  # fmt: skip
+    report = json.loads(stdout.getvalue())
+    assert report["encoder"] == "finetune"
+    wv = report["model"]["weighted_vote"]
+    assert wv["n_units"] == 1 and 0.0 <= wv["value"] <= 1.0
+    train(bbm, tmp_path / "ftb", cache_dir, fmt="bigbench_mistake", variant="sprm", **TINY_FINETUNE)
+    stdout = StringIO()
+    call_command(
+        "evaluate_sprm", "--model", str(tmp_path / "ftb"), "--data", str(bbm),
+        "--format", "bigbench_mistake", "--n-boot", "50", "--json", stdout=stdout,
+    )  # fmt: skip
+    report = json.loads(stdout.getvalue())
+    assert 0.0 <= report["model"]["step_auroc"]["value"] <= 1.0
+    assert {"acc1", "acc2", "f1"} <= set(report["model_first_error_map"]["processbench"])
+
+
+def test_a_finetune_length_too_short_is_a_command_error(tmp_path, gsm8k, cache_dir):
+    with pytest.raises(CommandError, match="max_length 30 is below"):
+        train(gsm8k, tmp_path / "m", cache_dir, **(TINY_FINETUNE | {"max_length": 30}))
