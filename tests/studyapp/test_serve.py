@@ -44,6 +44,13 @@ def embedded_env(var_dir: Path) -> dict[str, str]:
     return {**env, "CONCORDANCE_VAR_DIR": str(var_dir), "CONCORDANCE_CRITIC_MODEL": ENV_MARKER}
 
 
+def as_from_a_terminal() -> None:
+    """Ctrl-C reaches serve as it does from a researcher's terminal: a shell that starts
+    jobs in the background (CI's, `nohup`'s) ignores SIGINT in them, and serve keeps an
+    ignored stop signal ignored (as it should)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Serve:
     """`manage.py serve` in its own session, its output collected line by line."""
 
@@ -59,6 +66,7 @@ class Serve:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=as_from_a_terminal,
         )
         self.lines: list[str] = []
         stdout = self.process.stdout
