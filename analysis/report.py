@@ -459,6 +459,7 @@ PPI_QUANTITY = {
     "first_error": "share of traces with an error (human majority first error >= 0)",
     "rubric": "mean human rating",
     "trajectory": "mean human rating",
+    "pairwise": "mean human preference (+1 A, -1 B, 0 tie; the majority per pair)",
 }
 
 
