@@ -139,3 +139,16 @@ def test_a_server_that_follows_the_schema_to_the_letter(
 
 def test_the_schema_version_covers_pairs() -> None:
     assert len(schema_version()) == 16
+
+
+def test_both_orders_are_cached_apart(openai_server: FakeOpenAI, critic_config: dict[str, Any]) -> None:
+    # the two orders are different requests: each has its own cache entry, and a second
+    # judging of the pair asks nothing and gives the same verdict
+    openai_server.enqueue(Reply.ok(answer(overall="A")), Reply.ok(answer(overall="B")))
+    judge = CriticJudge.from_config({**critic_config, "cache": True})
+    (first,) = judge.judge([pair()])
+    (again,) = judge.judge([pair()])
+    assert openai_server.calls() == 2
+    assert first.ok and again.ok and again.raw["cached"] is True
+    assert again.ratings == first.ratings == {"overall": 1.0}
+    assert again.raw["orders"] == first.raw["orders"] == {"overall": {"ab": "A", "ba": "A"}}
