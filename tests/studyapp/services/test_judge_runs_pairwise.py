@@ -2,7 +2,8 @@
 both orders asked, the combined preference stored as a Label about the underlying
 responses, both verdicts in Judgment.raw.orders (the form of an imported judge, which the
 report's position statistics read), a schema-breaking answer a failed judgment without
-labels, the swap option, batch mode, and the pairwise report over the critic's judgments."""
+labels, the swap option, batch mode, the pairwise report over the critic's judgments, and
+one run through a real Celery worker."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from studyapp.models import JudgeRun, Judgment, Label, Rater, Study
 from studyapp.services.judge_runs import judge_run_start, judge_runs_collect_batches
 from studyapp.services.study_load import study_load
 from tests.support.openai_server import FakeOpenAI, RecordedRequest, Reply
+from tests.support.workers import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +197,20 @@ def test_batch_mode_sends_both_orders(tmp_path, openai_server, eager, django_cap
     ids = sorted(json.loads(line)["custom_id"] for line in openai_server.file_data[upload].splitlines())
     pks = sorted(Judgment.objects.filter(rater=rater).values_list("pk", flat=True))
     assert ids == sorted(f"{pk}#{order}" for pk in pks for order in ("ab", "ba"))
+
+
+@pytest.mark.django_db(transaction=True)  # the worker is another process: real commits
+def test_a_real_worker_judges_the_pairs_in_both_orders(tmp_path, broker, workers):
+    with FakeOpenAI() as server:
+        server.responder = content_judge
+        study, rater = load(tmp_path, server)
+        started = judge_run_start(study=study, rater=rater)  # enqueued on commit
+        workers.start("pairs")
+        wait_until(
+            lambda: JudgeRun.objects.get(pk=started.pk).status == JudgeRun.Status.DONE, "the worker to finish"
+        )
+        assert server.calls() == 8
+    assert stored(rater) == {"pair-0": 1.0, "pair-1": -1.0, "pair-2": 1.0, "pair-3": -1.0}
+    raws = dict(Judgment.objects.filter(rater=rater).values_list("item__external_id", "raw"))
+    assert raws["pair-3"]["orders"] == {"overall": {"ab": "B", "ba": "B"}}
+    assert all(r["consistent"] == {"overall": True} for r in raws.values())
