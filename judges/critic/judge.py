@@ -257,13 +257,10 @@ class CriticJudge:
         consistent: dict[str, bool] = {}
         for name, by_order in seen.items():
             if len(orders) == 1:
-                preference, consistent_here = by_order[orders[0]], None
+                preference = by_order[orders[0]]
             else:
-                preference, agree = combine_orders(by_order["ab"], by_order["ba"])
-                consistent_here = agree
+                preference, consistent[name] = combine_orders(by_order["ab"], by_order["ba"])
             ratings[name] = PREFERENCE_VALUES[preference]
-            if consistent_here is not None:
-                consistent[name] = consistent_here
         raw["orders"] = seen
         if consistent:
             raw["consistent"] = consistent
