@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from judges.config import UNKNOWN_KIND, ConfigProblem, JudgeConfigError, JudgeConfigModel
-from judges.types import ReasoningTask, SummaryTask, Verdict
+from judges.types import PairwiseTask, ReasoningTask, SummaryTask, Verdict
 
-Task = ReasoningTask | SummaryTask
+Task = ReasoningTask | SummaryTask | PairwiseTask
 
 # kind in a study spec -> "module:Class"; a class is built with `Class.from_config(config)`.
 JUDGE_KINDS: dict[str, str] = {
@@ -28,7 +28,7 @@ class Judge(Protocol):
     """An AI judge: stateless over items, built from a plain config mapping."""
 
     kind: str
-    item_kinds: tuple[str, ...]  # the item kinds it judges: "reasoning", "summary"
+    item_kinds: tuple[str, ...]  # the item kinds it judges: "reasoning", "summary", "pairwise"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Judge: ...

@@ -73,6 +73,46 @@ class SummaryTask:
     domain: str = ""
 
 
+# A preference on a pair: always about the underlying responses A and B, never a screen slot.
+PREFERENCES = ("A", "B", "tie")
+# ... as stored (Label.value): +1 A, -1 B, 0 tie.
+PREFERENCE_VALUES: dict[str, float] = {"A": 1.0, "B": -1.0, "tie": 0.0}
+PREFERENCE_OF_VALUE: dict[float, str] = {v: k for k, v in PREFERENCE_VALUES.items()}
+# The two orders a pair is shown in: A first, B first.
+PAIR_ORDERS = ("ab", "ba")
+
+
+def combine_orders(first: str | None, swapped: str | None) -> tuple[str, bool]:
+    """The verdict of a pair judged in both orders, and whether the two agree: a preference
+    when both orders give it, else a tie (inconsistent: the position decided). A missing
+    order (None: unparsed, or not asked) is never an agreement."""
+    if first is not None and first == swapped:
+        return first, True
+    return "tie", False
+
+
+def unswap(preference: str, order: str) -> str:
+    """The underlying response a verdict given in `order` chose: in `ba` the first slot
+    (called A on screen) holds response B."""
+    if order == "ba" and preference != "tie":
+        return "B" if preference == "A" else "A"
+    return preference
+
+
+@dataclass(frozen=True)
+class PairwiseTask:
+    """A prompt and two responses to compare on `criteria` (each a preference A / B, with
+    tie only when `allow_tie`)."""
+
+    item_id: str
+    prompt: str
+    response_a: str
+    response_b: str
+    criteria: tuple[Criterion, ...]
+    allow_tie: bool = True
+    domain: str = ""
+
+
 @dataclass
 class Verdict:
     """What a judge says about one item.
@@ -86,7 +126,7 @@ class Verdict:
     step_labels: list[int] | None = None  # +1 / 0 / -1 per step, None where unlabelled
     step_scores: list[float] | None = None  # continuous P(step correct), e.g. the SPRM's
     first_error: int | None = None  # 0-based index of the earliest wrong step, -1 for none
-    ratings: dict[str, float] | None = None  # criterion name -> score on its scale
+    ratings: dict[str, float] | None = None  # criterion name -> score on its scale (pairs: +1 A, -1 B, 0 tie)
     rationales: dict[str, str] | None = None
     score: float | None = None  # solution-level score
     trajectory_score: float | None = None

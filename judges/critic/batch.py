@@ -27,7 +27,7 @@ import openai
 from judges.base import Task
 from judges.critic.judge import CriticJudge
 from judges.critic.retry import RetryPolicy
-from judges.types import SummaryTask, Verdict
+from judges.types import PairwiseTask, SummaryTask, Verdict
 
 CHAT_URL: Literal["/v1/chat/completions"] = "/v1/chat/completions"
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -49,12 +49,17 @@ class BatchRunner:
             timeout=cfg.timeout,
         )
 
-    def _parts(self, task: Task) -> list[tuple[str, int]]:
-        """(custom_id, n) for each request a task needs."""
+    def _parts(self, task: Task) -> list[tuple[str, int, str]]:
+        """(custom_id, n, order) for each request a task needs (a pair: one per order)."""
+        if isinstance(task, PairwiseTask):
+            orders = self.judge.orders_for(task)
+            if len(orders) == 1:
+                return [(task.item_id, 1, orders[0])]
+            return [(f"{task.item_id}#{order}", 1, order) for order in orders]
         want = self.judge.samples_for(task)
         if want == 1 or self.judge.config.sample_mode == "n":
-            return [(task.item_id, want)]
-        return [(f"{task.item_id}#{k}", 1) for k in range(want)]
+            return [(task.item_id, want, "ab")]
+        return [(f"{task.item_id}#{k}", 1, "ab") for k in range(want)]
 
     def build_jsonl(self, tasks: Sequence[Task]) -> bytes:
         """The batch input file: one chat completion request a line."""
@@ -65,8 +70,8 @@ class BatchRunner:
         for task in tasks:
             if self.judge.schema_refusal(task) is not None:
                 continue
-            for custom_id, n in self._parts(task):
-                base, fmt = self.judge.request_for(task, n)
+            for custom_id, n, order in self._parts(task):
+                base, fmt = self.judge.request_for(task, n, order)
                 if self.judge.sends_schema(task):
                     base["response_format"] = fmt
                 lines.append({"custom_id": custom_id, "method": "POST", "url": CHAT_URL, "body": base})
@@ -169,7 +174,7 @@ class BatchRunner:
         version = self.judge.template_for(task).version
         if (refusal := self.judge.schema_refusal(task)) is not None:
             return Verdict(ok=False, error=refusal, prompt_version=version)
-        for custom_id, _n in self._parts(task):
+        for custom_id, _n, _order in self._parts(task):
             line = by_id.get(custom_id)
             if line is None:
                 return Verdict(

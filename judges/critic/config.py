@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from judges.config import ENV_UNSET, FILES_MISSING, NEEDS_REDIS, ConfigProblem, JudgeConfigModel
-from judges.critic.prompts import RUBRIC_RATING, STEP_CRITIQUE
+from judges.critic.prompts import TEMPLATES
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -48,6 +48,8 @@ class CriticConfig(JudgeConfigModel):
     sample_mode: Literal["n", "repeat"] = "n"  # one request with n=..., or n requests
     max_tokens: int = Field(default=1024, ge=1)
     structured_output: Literal["auto", "json_schema", "off"] = "auto"
+    # pairwise items: ask again with the responses swapped, keep both verdicts and their combination
+    swap_orders: bool = True
     prompt_dir: str | None = None  # a directory with the template files; default: built-in
     # transport: these do not change the output
     timeout: float = Field(default=60.0, gt=0)
@@ -97,7 +99,7 @@ class CriticConfig(JudgeConfigModel):
                 )
             )
         if self.prompt_dir is not None:
-            names = [f"{t}.{part}.txt" for t in (STEP_CRITIQUE, RUBRIC_RATING) for part in ("system", "user")]
+            names = [f"{t}.{part}.txt" for t in TEMPLATES for part in ("system", "user")]
             missing = [n for n in names if not (Path(self.prompt_dir) / n).is_file()]
             if missing:
                 problems.append(
@@ -141,4 +143,5 @@ class CriticConfig(JudgeConfigModel):
             "samples": self.samples,
             "max_tokens": self.max_tokens,
             "structured_output": self.structured_output,
+            "swap_orders": self.swap_orders,
         }

@@ -1,5 +1,7 @@
-"""The LLM critic: step-level critique of reasoning traces and persona-aware
-rubric ratings of summaries, through any OpenAI-compatible endpoint."""
+"""The LLM critic: step-level critique of reasoning traces, persona-aware rubric
+ratings of summaries and preferences between the two responses of a pair (asked
+in both orders unless `swap_orders` is off), through any OpenAI-compatible
+endpoint."""
 
 from __future__ import annotations
 
@@ -24,18 +26,36 @@ from judges.base import Task
 from judges.critic.cache import MemoryResponseCache, RedisResponseCache, ResponseCache
 from judges.critic.caller import SLOTS_PER_CLIENT, CallError, ChatCaller, ChatResult, Sleep
 from judges.critic.config import CriticConfig
-from judges.critic.output import OutputError, parse_answer, rubric_result, step_critique_result
+from judges.critic.output import (
+    OutputError,
+    pairwise_result,
+    parse_answer,
+    rubric_result,
+    step_critique_result,
+)
 from judges.critic.prompts import (
+    PAIRWISE_PREFERENCE,
     RUBRIC_RATING,
     STEP_CRITIQUE,
+    TEMPLATES,
     PromptTemplate,
+    pairwise_values,
     rubric_values,
     step_critique_values,
 )
 from judges.critic.ratelimit import RedisRateLimiter
 from judges.critic.retry import RetryPolicy
 from judges.critic.schema import answer_schema, schema_version
-from judges.types import ReasoningTask, SummaryTask, Verdict
+from judges.types import (
+    PAIR_ORDERS,
+    PREFERENCE_VALUES,
+    PairwiseTask,
+    ReasoningTask,
+    SummaryTask,
+    Verdict,
+    combine_orders,
+    unswap,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,16 +73,15 @@ def run_sync(coro: Awaitable[T]) -> T:
 
 
 class CriticJudge:
-    """Judges `ReasoningTask`s step by step and rates `SummaryTask`s on a rubric."""
+    """Judges `ReasoningTask`s step by step, rates `SummaryTask`s on a rubric and says
+    which response of a `PairwiseTask` is better."""
 
     kind = "critic"
-    item_kinds = ("reasoning", "summary")
+    item_kinds = ("reasoning", "summary", "pairwise")
 
     def __init__(self, config: CriticConfig, *, sleep: Sleep | None = None):
         self.config = config
-        self.prompts = {
-            name: PromptTemplate.load(name, config.prompt_dir) for name in (STEP_CRITIQUE, RUBRIC_RATING)
-        }
+        self.prompts = {name: PromptTemplate.load(name, config.prompt_dir) for name in TEMPLATES}
         self.stats: Counter[str] = Counter()  # calls, retries, cache_hits, ... over this judge's life
         self.waits: list[float] = []  # every backoff chosen, in order
         self.grants: list[float] = []  # when the shared rate limiter let each request go
@@ -74,8 +93,8 @@ class CriticJudge:
         return cls(CriticConfig.from_mapping(config))
 
     def version(self) -> str:
-        """Hash of the model, the sampling parameters, the prompt templates and the way
-        answer schemas are built."""
+        """Hash of the model, the sampling parameters (with `swap_orders`), the prompt
+        templates and the way answer schemas are built."""
         payload = {
             **self.config.output_params(),
             "prompts": sorted(p.version for p in self.prompts.values()),
@@ -90,14 +109,23 @@ class CriticJudge:
             return self.prompts[STEP_CRITIQUE]
         if isinstance(task, SummaryTask):
             return self.prompts[RUBRIC_RATING]
+        if isinstance(task, PairwiseTask):
+            return self.prompts[PAIRWISE_PREFERENCE]
         raise TypeError(f"the critic cannot judge {type(task).__name__}")
 
-    def request_for(self, task: Task, n: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
+    def orders_for(self, task: PairwiseTask) -> tuple[str, ...]:
+        """The orders a pair is shown in: both (`ab` then `ba`) unless `swap_orders` is off."""
+        return PAIR_ORDERS if self.config.swap_orders else PAIR_ORDERS[:1]
+
+    def request_for(self, task: Task, n: int = 1, order: str = "ab") -> tuple[dict[str, Any], dict[str, Any]]:
         """The request body (without response format) and the response format for `task`:
-        the item's own strict schema (its steps, or its rubric's criteria and scales)."""
+        the item's own strict schema (its steps, its rubric's criteria and scales, or its
+        pair's criteria and legal preferences). `order` is the order a pair is shown in."""
         template = self.template_for(task)
         if isinstance(task, ReasoningTask):
             messages = template.messages(**step_critique_values(task))
+        elif isinstance(task, PairwiseTask):
+            messages = template.messages(**pairwise_values(task, order))
         else:
             messages = template.messages(**rubric_values(task))
         fmt = answer_schema(task).response_format()
@@ -150,6 +178,8 @@ class CriticJudge:
         if not contents:
             return Verdict(ok=False, raw=raw, error="the server returned no choices", prompt_version=version)
         schema = answer_schema(task)
+        if isinstance(task, PairwiseTask):
+            return self._pair_verdict(task, contents, finish_reasons, raw, version)
         if isinstance(task, ReasoningTask):
             try:
                 labels, first_error = step_critique_result(task, parse_answer(contents[0], schema))
@@ -188,6 +218,54 @@ class CriticJudge:
                 means[crit.name] = sum(values) / len(values)
         raw["sample_ratings"] = samples
         return Verdict(ok=True, ratings=means, rationales=rationales, raw=raw, prompt_version=version)
+
+    def _pair_verdict(
+        self,
+        task: PairwiseTask,
+        contents: Sequence[str | None],
+        finish_reasons: Sequence[str],
+        raw: dict[str, Any],
+        version: str,
+    ) -> Verdict:
+        """One output per order (`orders_for`). Each answer is mapped back to the underlying
+        responses and kept in `raw["orders"]` ({criterion: {"ab": "A", "ba": "B"}}, the form
+        of an imported judge's); the preference is their combination (`combine_orders`: the
+        same rule as LLMBar's imported judges, a tie when the orders disagree, which
+        `raw["consistent"]` records). One order that fails fails the pair: no half verdict."""
+        orders = self.orders_for(task)
+        if len(contents) != len(orders):
+            return Verdict(
+                ok=False,
+                raw=raw,
+                error=f"{len(contents)} outputs for {len(orders)} orders",
+                prompt_version=version,
+            )
+        schema = answer_schema(task)
+        seen: dict[str, dict[str, str]] = {c.name: {} for c in task.criteria}
+        why: dict[str, dict[str, str]] = {c.name: {} for c in task.criteria}
+        for order, text, finish in zip(orders, contents, finish_reasons, strict=True):
+            try:
+                shown, rationales = pairwise_result(task, parse_answer(text, schema))
+            except OutputError as exc:
+                return Verdict(
+                    ok=False, raw=raw, error=f"order {order}: {_reason(exc, finish)}", prompt_version=version
+                )
+            for name, preference in shown.items():
+                seen[name][order] = unswap(preference, order)
+                why[name][order] = rationales[name]
+        ratings: dict[str, float] = {}
+        consistent: dict[str, bool] = {}
+        for name, by_order in seen.items():
+            if len(orders) == 1:
+                preference = by_order[orders[0]]
+            else:
+                preference, consistent[name] = combine_orders(by_order["ab"], by_order["ba"])
+            ratings[name] = PREFERENCE_VALUES[preference]
+        raw["orders"] = seen
+        if consistent:
+            raw["consistent"] = consistent
+        rationales_out = {name: "\n".join(f"[{o}] {t}" for o, t in by.items()) for name, by in why.items()}
+        return Verdict(ok=True, ratings=ratings, rationales=rationales_out, raw=raw, prompt_version=version)
 
     # --- running -------------------------------------------------------------
     def judge(self, tasks: Sequence[Task]) -> list[Verdict]:
@@ -309,13 +387,17 @@ class CriticJudge:
         if refusal is not None:
             return Verdict(ok=False, error=refusal, prompt_version=self.template_for(task).version)
         send = self.sends_schema(task)
+        # a pair: one request per order, the first of which `first` may hold already
+        orders = self.orders_for(task) if isinstance(task, PairwiseTask) else ()
+        if orders:
+            want = len(orders)
         try:
             while got < want:
-                n = want - got if self.config.sample_mode == "n" else 1
+                n = 1 if orders or self.config.sample_mode == "repeat" else want - got
                 if part == 0 and first is not None:
                     body, fmt, key = first[0], first[1], first_key
                 else:
-                    body, fmt = self.request_for(task, n)
+                    body, fmt = self.request_for(task, n, orders[part] if orders else "ab")
                     key = None
                 result = await caller.complete(body, fmt, part=part, key=key, send_format=send)
                 if not result.contents:

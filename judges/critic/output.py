@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from judges.critic.schema import AnswerSchema, step_key
-from judges.types import ReasoningTask, SummaryTask
+from judges.types import PairwiseTask, ReasoningTask, SummaryTask
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
@@ -63,3 +63,11 @@ def rubric_result(task: SummaryTask, answer: dict[str, Any]) -> tuple[dict[str, 
     ratings = {c.name: float(answer[c.name]["score"]) for c in task.criteria}
     rationales = {c.name: str(answer[c.name]["rationale"]) for c in task.criteria}
     return ratings, rationales
+
+
+def pairwise_result(task: PairwiseTask, answer: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Preferences ("A", "B" or "tie", about the slots as shown) and rationales by criterion
+    of an answer that matched the pair's schema."""
+    preferences = {c.name: str(answer[c.name]["preference"]) for c in task.criteria}
+    rationales = {c.name: str(answer[c.name]["rationale"]) for c in task.criteria}
+    return preferences, rationales

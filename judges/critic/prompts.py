@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from judges.types import Criterion, Persona, ReasoningTask, SummaryTask
+from judges.types import Criterion, PairwiseTask, Persona, ReasoningTask, SummaryTask
 
 PROMPT_DIR = Path(__file__).parent / "prompts"
 STEP_CRITIQUE = "step_critique"
 RUBRIC_RATING = "rubric_rating"
+PAIRWISE_PREFERENCE = "pairwise_preference"
+TEMPLATES = (STEP_CRITIQUE, RUBRIC_RATING, PAIRWISE_PREFERENCE)
 
 
 @dataclass(frozen=True)
@@ -96,3 +98,30 @@ def _rubric_answer_format(task: SummaryTask) -> str:
         for c in task.criteria
     )
     return "{" + entries + "}"
+
+
+def pair_choices(task: PairwiseTask) -> tuple[str, ...]:
+    """The answers a preference may take on `task`: A and B, and tie when the study allows it."""
+    return ("A", "B", "tie") if task.allow_tie else ("A", "B")
+
+
+def pairwise_values(task: PairwiseTask, order: str) -> dict[str, str]:
+    """Template values for a pair shown in `order` (`ab`: response A first, `ba`: B first).
+    The slots are called A and B as shown; the judge maps a `ba` answer back."""
+    first, second = (
+        (task.response_a, task.response_b) if order == "ab" else (task.response_b, task.response_a)
+    )
+    choices = pair_choices(task)
+    said = {"A": '"A" (Response A is better)', "B": '"B" (Response B is better)', "tie": '"tie" (neither)'}
+    legal = " or ".join(f'"{c}"' for c in choices)
+    entries = ", ".join(
+        f'"{c.name}": {{"rationale": "<short reason>", "preference": <{legal}>}}' for c in task.criteria
+    )
+    return {
+        "prompt": task.prompt,
+        "first": first,
+        "second": second,
+        "criteria": "\n".join(f"- name: {c.name}\n  description: {c.description}" for c in task.criteria),
+        "choices": ", ".join(said[c] for c in choices) + ".",
+        "answer_format": "{" + entries + "}",
+    }

@@ -7,7 +7,9 @@ prompt tags them), each -1, 0 or 1, and `first_error`, one of -1 and the item's
 step indexes. A rubric rating has one required key per criterion of the item's
 rubric, each `{"rationale": str, "score": one of the scale's points}`. A server
 that follows the schema to the letter can therefore only answer with steps that
-exist and criteria of the rubric, on their scales.
+exist and criteria of the rubric, on their scales. A pairwise preference has one required key per criterion
+of the pair, each `{"rationale": str, "preference": "A" | "B"}`, with `"tie"` among
+the choices only when the study allows ties.
 
 `strict_schema_problems` checks a schema against OpenAI's rules for strict
 structured output (https://platform.openai.com/docs/guides/structured-outputs,
@@ -26,8 +28,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from judges.critic.prompts import RUBRIC_RATING, STEP_CRITIQUE
-from judges.types import STEP_LABELS, Criterion, Persona, ReasoningTask, Step, SummaryTask
+from judges.critic.prompts import PAIRWISE_PREFERENCE, RUBRIC_RATING, STEP_CRITIQUE, pair_choices
+from judges.types import (
+    STEP_LABELS,
+    Criterion,
+    PairwiseTask,
+    Persona,
+    ReasoningTask,
+    Step,
+    SummaryTask,
+)
 
 # OpenAI's limits for one strict schema
 MAX_PROPERTIES = 5000
@@ -163,12 +173,14 @@ def _clip(text: str) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def answer_schema(task: ReasoningTask | SummaryTask) -> AnswerSchema:
-    """The answer schema of `task`: its step critique or its rubric rating."""
+def answer_schema(task: ReasoningTask | SummaryTask | PairwiseTask) -> AnswerSchema:
+    """The answer schema of `task`: its step critique, rubric rating or pairwise preference."""
     if isinstance(task, ReasoningTask):
         return _step_critique(tuple(s.index for s in task.steps))
     if isinstance(task, SummaryTask):
         return _rubric_rating(tuple((c.name, c.scale_min, c.scale_max) for c in task.criteria))
+    if isinstance(task, PairwiseTask):
+        return _pairwise_preference(tuple(c.name for c in task.criteria), pair_choices(task))
     raise TypeError(f"the critic cannot judge {type(task).__name__}")
 
 
@@ -199,6 +211,15 @@ def _rubric_rating(criteria: tuple[tuple[str, int, int], ...]) -> AnswerSchema:
         }
     )
     return AnswerSchema(RUBRIC_RATING, schema)
+
+
+@functools.lru_cache(maxsize=64)
+def _pairwise_preference(criteria: tuple[str, ...], choices: tuple[str, ...]) -> AnswerSchema:
+    preference = {"type": "string", "enum": list(choices)}
+    schema = _obj(
+        {name: _obj({"rationale": {"type": "string"}, "preference": preference}) for name in criteria}
+    )
+    return AnswerSchema(PAIRWISE_PREFERENCE, schema)
 
 
 # --- OpenAI's strict-mode rules -------------------------------------------------
@@ -308,9 +329,11 @@ def _node_problems(
 def schema_version() -> str:
     """A hash of the schemas built for two fixed probe items: it changes whenever the way
     schemas are built changes, and is part of the critic's version."""
-    probes: list[ReasoningTask | SummaryTask] = [
+    probes: list[ReasoningTask | SummaryTask | PairwiseTask] = [
         ReasoningTask("probe", "p", (Step(0, "a", "trajectory"), Step(1, "b"))),
         SummaryTask("probe", "d", "s", Persona("p", ""), (Criterion("c", "", 1, 3),)),
+        PairwiseTask("probe", "p", "a", "b", (Criterion("c", "", -1, 1),), allow_tie=True),
+        PairwiseTask("probe", "p", "a", "b", (Criterion("c", "", -1, 1),), allow_tie=False),
     ]
     text = json.dumps([answer_schema(t).response_format() for t in probes], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

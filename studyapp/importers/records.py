@@ -10,20 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The pair vocabulary and the combination of two orders are the judges' (the critic
+# combines its own two verdicts by the same rule as an imported judge's).
+from judges.types import PAIR_ORDERS as ORDERS  # noqa: F401
+from judges.types import PREFERENCE_OF_VALUE, PREFERENCE_VALUES, combine_orders  # noqa: F401
+
 STEP_VALUES = (-1, 0, 1)
-# A preference on a pair, as stored (Label.value): always about the underlying responses.
-PREFERENCE_VALUES: dict[str, float] = {"A": 1.0, "B": -1.0, "tie": 0.0}
-PREFERENCE_OF_VALUE: dict[float, str] = {v: k for k, v in PREFERENCE_VALUES.items()}
-# The two presentation orders of a pair: A shown first, B shown first.
-ORDERS = ("ab", "ba")
-
-
-def combine_orders(first: str | None, swapped: str | None) -> tuple[str, bool]:
-    """The verdict of a pair judged in both orders, and whether the two agree: a preference
-    when both orders give it, else a tie (inconsistent: the position decided)."""
-    if first is not None and first == swapped:
-        return first, True
-    return "tie", False
 
 
 class ImportFailure(ValueError):

@@ -10,10 +10,12 @@ from django.db.models import Count, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from judges.base import Task
-from judges.types import Criterion, Persona, ReasoningTask, Section, Step, SummaryTask
+from judges.types import Criterion, PairwiseTask, Persona, ReasoningTask, Section, Step, SummaryTask
 from studyapp.models import Criterion as CriterionRow
 from studyapp.models import Item, JudgeRun, Judgment, Rater, Study
 from studyapp.models import Step as StepRow
+
+PREFERENCE_SCALE = (-1, 1)  # a rubric criterion a pair is labelled on: B -1, tie 0, A +1
 
 
 def judge_of_study(*, study: Study, rater_id: Any) -> Rater:
@@ -64,6 +66,18 @@ def judge_task_for(*, judgment: Judgment) -> Task:
             problem=item.problem,
             steps=steps,
             reference_answer=item.reference_answer or None,
+            domain=item.domain.name,
+        )
+    if item.kind == Item.Kind.PAIRWISE:
+        # a pair is judged on the rubric's preference criteria (scale [-1, 1]: B, tie, A)
+        annotation = (item.study.spec or {}).get("annotation") or {}
+        return PairwiseTask(
+            item_id=key,
+            prompt=item.problem,
+            response_a=item.response_a,
+            response_b=item.response_b,
+            criteria=tuple(c for c in _criteria(item) if (c.scale_min, c.scale_max) == PREFERENCE_SCALE),
+            allow_tie=bool(annotation.get("allow_tie", True)),
             domain=item.domain.name,
         )
     assert item.persona is not None  # a constraint: summary items have a persona

@@ -103,12 +103,13 @@ def test_a_shared_rate_limit_needs_redis():
     assert judge_config_problems("critic", {**OK, "tpm": 1000, "redis_url": "redis://127.0.0.1:6379/3"}) == []
 
 
-def test_a_prompt_dir_needs_all_four_templates(tmp_path: Path):
+def test_a_prompt_dir_needs_all_six_templates(tmp_path: Path):
     (tmp_path / "step_critique.system.txt").write_text("s")
     (tmp_path / "step_critique.user.txt").write_text("u")
     [problem] = judge_config_problems("critic", {**OK, "prompt_dir": str(tmp_path)})
     assert (str(problem), problem.code) == (
-        f"prompt_dir: {tmp_path} lacks rubric_rating.system.txt, rubric_rating.user.txt",
+        f"prompt_dir: {tmp_path} lacks rubric_rating.system.txt, rubric_rating.user.txt, "
+        "pairwise_preference.system.txt, pairwise_preference.user.txt",
         FILES_MISSING,
     )
     with pytest.raises(JudgeConfigError):  # not a FileNotFoundError from deep inside

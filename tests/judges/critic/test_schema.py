@@ -23,7 +23,7 @@ from judges.critic.config import CriticConfig
 from judges.critic.judge import CriticJudge
 from judges.critic.retry import RetryPolicy
 from judges.critic.schema import answer_schema, strict_schema_problems
-from judges.types import Criterion, Persona, ReasoningTask, Step, SummaryTask
+from judges.types import Criterion, PairwiseTask, Persona, ReasoningTask, Step, SummaryTask
 from tests.judges.critic.conftest import NURSE, reasoning_task, summary_task
 from tests.support.openai_server import (
     FREE_INTEGER,
@@ -99,7 +99,14 @@ def reasoning_tasks(draw: st.DrawFn) -> ReasoningTask:
     return ReasoningTask("r", "p", steps)
 
 
-TASKS = st.one_of(rubric_tasks(), reasoning_tasks())
+@st.composite
+def pairwise_tasks(draw: st.DrawFn) -> PairwiseTask:
+    names = draw(st.lists(NAMES, min_size=1, max_size=6, unique=True))
+    criteria = tuple(Criterion(name, "d", -1, 1) for name in names)
+    return PairwiseTask("p", "prompt", "a", "b", criteria, allow_tie=draw(st.booleans()))
+
+
+TASKS = st.one_of(rubric_tasks(), reasoning_tasks(), pairwise_tasks())
 
 
 def _strict_rules_by_hand(schema: dict[str, Any]) -> None:
@@ -142,6 +149,13 @@ def test_a_schema_holds_exactly_the_items_steps_or_criteria(task):
         assert steps["required"] == [f"step_{s.index}" for s in task.steps]
         assert schema["properties"]["first_error"]["enum"] == [-1, *(s.index for s in task.steps)]
         assert schema["$defs"]["step_label"]["enum"] == [-1, 0, 1]
+    elif isinstance(task, PairwiseTask):
+        assert schema["required"] == [c.name for c in task.criteria]
+        for c in task.criteria:
+            entry = schema["properties"][c.name]
+            assert entry["required"] == ["rationale", "preference"]
+            legal = ["A", "B", "tie"] if task.allow_tie else ["A", "B"]
+            assert entry["properties"]["preference"]["enum"] == legal
     else:
         assert schema["required"] == [c.name for c in task.criteria]
         for c in task.criteria:
