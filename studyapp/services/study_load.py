@@ -39,10 +39,10 @@ from studyapp.models import (
     Step,
     Study,
 )
+from studyapp.selectors.annotation_tasks import PREFERENCE_SCALE
 from studyapp.spec import JudgeSpec, SourceSpec, StudySpec, parse_spec
 
 IMPORTED = "imported"
-PREFERENCE_SCALE = (-1, 1)  # a rubric criterion a pair is labelled on: B -1, tie 0, A +1
 
 
 @dataclass
@@ -219,12 +219,7 @@ def _check_record(
         if not criteria:
             raise ValueError(None, "summary items need a rubric in the spec")
     if record.kind == "pairwise":
-        # Pairs are imported and reported; the annotator page and the critic for them are not built.
-        if spec.status == "open":
-            raise ValueError(
-                "kind",
-                "pairwise items have no annotator page yet: load their study with status closed or draft",
-            )
+        # People label pairs on the annotator page; the critic for pairs is not built.
         if spec.judges:
             raise ValueError("kind", "no judge kind judges pairs yet: imported judges only (no `judges:`)")
         preference = [name for name, scale in criteria.items() if tuple(scale) == PREFERENCE_SCALE]
