@@ -72,7 +72,7 @@ def test_a_pair_is_labelled_against_the_underlying_responses_in_both_orders(page
     }
 
 
-def test_a_study_without_ties_offers_no_tie_and_the_key_does_nothing(page, live_server):
+def test_without_ties_no_tie_is_offered_and_a_draft_survives_a_reload(page, live_server):
     study = StudyFactory(overlap=1, spec={"annotation": {"allow_tie": False}})
     rubric = RubricFactory(study=study)
     CriterionFactory(rubric=rubric, name="overall", scale_min=-1, scale_max=1, anchors={}, position=0)
@@ -86,8 +86,14 @@ def test_a_study_without_ties_offers_no_tie_and_the_key_does_nothing(page, live_
     page.keyboard.press("2")  # tie: not offered, nothing chosen
     assert page.query_selector('.choice[aria-pressed="true"]') is None
     page.keyboard.press("3")
+    page.fill("#comment", "kept over a reload")
+    page.reload()  # the draft (screen answers) comes back, and so does the same screen order
+    page.wait_for_function("window.concordancePage && window.concordancePage.ready")
+    assert page.get_attribute('.choice[data-value="-1"]', "aria-pressed") == "true"
+    assert page.input_value("#comment") == "kept over a reload"
     with page.expect_navigation():
         page.keyboard.press("Control+Enter")
     value = Label.objects.get(annotation__item=item).value
     swapped = pair_swapped(seed=study.seed, rater_id=Annotation.objects.get().rater_id, item_id=item.id)
     assert value == (1.0 if swapped else -1.0)  # the right-hand response: A when B was shown first
+    assert Annotation.objects.get().comment == "kept over a reload"
