@@ -201,3 +201,12 @@ class LabelFactory(factory.django.DjangoModelFactory):
     step = factory.LazyAttribute(lambda o: (o.annotation or o.judgment).item.steps.order_by("index").first())
     judgment = None
     value = 1
+
+
+class PairwiseItemFactory(ItemFactory):
+    """A pair: a prompt (in `problem`) and responses A and B."""
+
+    kind = models.Item.Kind.PAIRWISE
+    problem = "Name a prime number greater than 10."
+    response_a = "**Eleven** (11) is prime."
+    response_b = "Twelve (12) is prime."

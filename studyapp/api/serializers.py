@@ -118,7 +118,10 @@ class SubmitIn(serializers.Serializer):
     ratings = serializers.DictField(
         child=serializers.IntegerField(),
         required=False,
-        help_text='summary: criterion name -> score on its scale, e.g. {"accuracy": 4}',
+        help_text=(
+            'summary: criterion name -> score on its scale, e.g. {"accuracy": 4}; pairwise: criterion'
+            " -> 1 (the first of task.responses), -1 (the second) or 0 (tie, when task.allow_tie)"
+        ),
     )
     trajectory_rating = serializers.IntegerField(required=False, allow_null=True)
     comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=COMMENT_MAX)

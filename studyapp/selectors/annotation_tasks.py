@@ -16,8 +16,10 @@ from django.utils import timezone
 from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Step, Study
 from studyapp.selectors.queues import items_free_for
 from studyapp.selectors.studies import study_by_slug
-from studyapp.services.assignments import participation_finished, study_quota
+from studyapp.services.assignments import pair_shown, participation_finished, study_quota
 from studyapp.services.errors import StudyNotOpen
+
+PREFERENCE_SCALE = (-1, 1)  # a rubric criterion a pair is labelled on: B -1, tie 0, A +1
 
 
 def study_joinable_by_slug(*, slug: str, enrolled: bool) -> Study:
@@ -70,6 +72,16 @@ def study_criteria(*, study: Study) -> list[Criterion]:
     return list(Criterion.objects.filter(rubric__study=study).order_by("position", "id"))
 
 
+def study_preference_criteria(*, study: Study) -> list[Criterion]:
+    """The criteria a pair is judged on: those on the preference scale (-1 B, 0 tie, +1 A)."""
+    return [c for c in study_criteria(study=study) if (c.scale_min, c.scale_max) == PREFERENCE_SCALE]
+
+
+def study_allows_tie(*, study: Study) -> bool:
+    """The spec's `annotation.allow_tie` (true when absent)."""
+    return bool((study.spec or {}).get("annotation", {}).get("allow_tie", True))
+
+
 def item_task(*, assignment: Assignment) -> dict[str, Any]:
     """The blinded content of the assigned item as plain data (2 queries at most)."""
     item: Item = assignment.item
@@ -85,6 +97,16 @@ def item_task(*, assignment: Assignment) -> dict[str, Any]:
         steps = list(item.steps.all())
         task["problem"] = item.problem
         task["steps"] = [{"index": s.index, "section": s.section, "text": s.text} for s in steps]
+    elif item.kind == Item.Kind.PAIRWISE:
+        # Blinded: the responses in this rater's screen order, never labelled A or B.
+        task["prompt"] = item.problem
+        task["responses"] = list(pair_shown(seed=study.seed, rater_id=assignment.rater_id, item=item))
+        task["allow_tie"] = study_allows_tie(study=study)
+        answers = {"1": "first shown", "0": "tie", "-1": "second shown"}
+        task["criteria"] = [
+            {"name": c.name, "description": c.description, "answers": answers}
+            for c in study_preference_criteria(study=study)
+        ]
     else:
         persona = item.persona
         assert persona is not None  # a database constraint: summaries have one

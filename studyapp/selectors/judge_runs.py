@@ -14,8 +14,7 @@ from judges.types import Criterion, PairwiseTask, Persona, ReasoningTask, Sectio
 from studyapp.models import Criterion as CriterionRow
 from studyapp.models import Item, JudgeRun, Judgment, Rater, Study
 from studyapp.models import Step as StepRow
-
-PREFERENCE_SCALE = (-1, 1)  # a rubric criterion a pair is labelled on: B -1, tie 0, A +1
+from studyapp.selectors.annotation_tasks import PREFERENCE_SCALE
 
 
 def judge_of_study(*, study: Study, rater_id: Any) -> Rater:

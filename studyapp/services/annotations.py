@@ -9,6 +9,11 @@ inline):
   there is no -1). A trajectory rating on 1-5 is required when the study asks
   for one and the item has trajectory steps.
 - summary items: every rubric criterion rated, an integer on its scale.
+- pairwise items: every preference criterion (scale [-1, 1]) answered +1
+  (the response shown first, on the left), -1 (shown second) or 0 (tie, only
+  when the study's `annotation.allow_tie`). The server recomputes which
+  response was shown first (`assignments.pair_swapped`) and stores the label
+  against the underlying responses: +1 = A, -1 = B.
 - both: the comment and each step comment at most `COMMENT_MAX` characters,
   text every database can store; time on task a number of seconds bounded by
   `assignments.time_on_task_bounded`.
@@ -39,8 +44,8 @@ from studyapp.models import (
     Step,
     Study,
 )
-from studyapp.selectors.annotation_tasks import study_criteria
-from studyapp.services.assignments import time_on_task_bounded
+from studyapp.selectors.annotation_tasks import study_allows_tie, study_criteria, study_preference_criteria
+from studyapp.services.assignments import pair_swapped, time_on_task_bounded
 from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
 from studyapp.text import UNSTORABLE, unstorable_text
@@ -146,13 +151,14 @@ def _text_checked(*, comment: Any, comments: dict[Any, Any]) -> str:
     return comment
 
 
-def _validate_summary(*, criteria: list[Criterion], ratings: dict[str, Any]) -> dict[str, int]:
-    errors: dict[str, str] = {}
-    values: dict[str, int] = {}
+def _unknown_criteria(criteria: list[Criterion], ratings: dict[str, Any]) -> dict[str, str]:
     names = {criterion.name for criterion in criteria}
-    for name in ratings:
-        if name not in names:
-            errors[name] = "There is no such criterion."
+    return {name: "There is no such criterion." for name in ratings if name not in names}
+
+
+def _validate_summary(*, criteria: list[Criterion], ratings: dict[str, Any]) -> dict[str, int]:
+    errors = _unknown_criteria(criteria, ratings)
+    values: dict[str, int] = {}
     for criterion in criteria:
         value = _as_int(ratings.get(criterion.name))
         if value is None:
@@ -163,6 +169,27 @@ def _validate_summary(*, criteria: list[Criterion], ratings: dict[str, Any]) -> 
             )
         else:
             values[criterion.name] = value
+    if errors:
+        raise AnnotationInvalid({"ratings": errors})
+    return values
+
+
+def _validate_pairwise(
+    *, criteria: list[Criterion], ratings: dict[str, Any], allow_tie: bool, swapped: bool
+) -> dict[str, int]:
+    """Screen answers (+1 first shown, -1 second, 0 tie) checked and turned into A/B preferences."""
+    errors = _unknown_criteria(criteria, ratings)
+    values: dict[str, int] = {}
+    for criterion in criteria:
+        value = _as_int(ratings.get(criterion.name))
+        if value is None:
+            errors[criterion.name] = "Choose a response (or a tie)." if allow_tie else "Choose a response."
+        elif value not in (-1, 0, 1):
+            errors[criterion.name] = "A preference is +1 (first response), -1 (second) or 0 (tie)."
+        elif value == 0 and not allow_tie:
+            errors[criterion.name] = "This study does not allow ties: choose one response."
+        else:
+            values[criterion.name] = -value if swapped else value
     if errors:
         raise AnnotationInvalid({"ratings": errors})
     return values
@@ -224,6 +251,15 @@ def annotation_submit(
             for step in steps
             if step.index in step_values
         ]
+    elif item.kind == Item.Kind.PAIRWISE:
+        criteria = study_preference_criteria(study=study)
+        rating_values = _validate_pairwise(
+            criteria=criteria,
+            ratings=ratings,
+            allow_tie=study_allows_tie(study=study),
+            swapped=pair_swapped(seed=study.seed, rater_id=assignment.rater_id, item_id=item.id),
+        )
+        labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
     else:
         criteria = study_criteria(study=study)
         rating_values = _validate_summary(criteria=criteria, ratings=ratings)

@@ -48,6 +48,19 @@ def queue_position(*, seed: int, rater_id: int, item_id: int) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
+def pair_swapped(*, seed: int, rater_id: int, item_id: int) -> bool:
+    """Whether this rater is shown a pair's response B first (on the left): a seeded hash, stable."""
+    digest = hashlib.blake2b(f"pair:{seed}:{rater_id}:{item_id}".encode(), digest_size=8).digest()
+    return bool(digest[0] & 1)
+
+
+def pair_shown(*, seed: int, rater_id: int, item: Item) -> tuple[str, str]:
+    """A pair's responses in the order this rater sees them (left, right)."""
+    if pair_swapped(seed=seed, rater_id=rater_id, item_id=item.id):
+        return item.response_b, item.response_a
+    return item.response_a, item.response_b
+
+
 def _unit_draw(*, seed: int, rater_id: int, n: int) -> float:
     """A uniform number in [0, 1) fixed by the seed, the rater and the claim count."""
     digest = hashlib.blake2b(f"gold:{seed}:{rater_id}:{n}".encode(), digest_size=8).digest()
@@ -537,6 +550,8 @@ __all__ = [
     "assignment_skip",
     "completion_code",
     "draft_problem",
+    "pair_shown",
+    "pair_swapped",
     "participation_finished",
     "queue_position",
     "study_quota",

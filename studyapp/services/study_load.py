@@ -39,7 +39,7 @@ from studyapp.models import (
     Step,
     Study,
 )
-from studyapp.selectors.judge_runs import PREFERENCE_SCALE
+from studyapp.selectors.annotation_tasks import PREFERENCE_SCALE
 from studyapp.spec import JudgeSpec, SourceSpec, StudySpec, parse_spec
 
 IMPORTED = "imported"
@@ -219,12 +219,7 @@ def _check_record(
         if not criteria:
             raise ValueError(None, "summary items need a rubric in the spec")
     if record.kind == "pairwise":
-        # Pairs are imported, judged by critics (both orders) and reported; the annotator page is not built.
-        if spec.status == "open":
-            raise ValueError(
-                "kind",
-                "pairwise items have no annotator page yet: load their study with status closed or draft",
-            )
+        # People label pairs on the annotator page, critics judge them in both orders.
         preference = [name for name, scale in criteria.items() if tuple(scale) == PREFERENCE_SCALE]
         if not preference:
             raise ValueError(

@@ -31,13 +31,15 @@ from studyapp.selectors.annotation_tasks import (
     newcomer_rater,
     participation_progress,
     rater_of_user,
+    study_allows_tie,
     study_criteria,
     study_joinable_by_slug,
+    study_preference_criteria,
 )
 from studyapp.selectors.participants import participant_account_exists, participant_account_of
 from studyapp.selectors.queues import rater_retry_after
 from studyapp.selectors.studies import study_by_slug
-from studyapp.services.assignments import assignment_claim_next
+from studyapp.services.assignments import assignment_claim_next, pair_shown
 from studyapp.services.errors import ParticipationBlocked, ServiceError, StudyNotOpen
 from studyapp.services.participants import (
     participant_enter,
@@ -219,6 +221,13 @@ def assignment_page(request: HttpRequest, pk: int) -> HttpResponse:
         context["ask_trajectory"] = study.trajectory_rating and bool(context["trajectory"])
         context["page"]["steps"] = [s.index for s in steps]
         return render(request, "studyapp/annotate/reasoning.html", context)
+    if item.kind == Item.Kind.PAIRWISE:
+        # Which response is on the left is fixed per rater and item; the page never learns A from B.
+        context["shown"] = pair_shown(seed=study.seed, rater_id=assignment.rater_id, item=item)
+        context["allow_tie"] = study_allows_tie(study=study)
+        context["criteria"] = study_preference_criteria(study=study)
+        context["page"]["criteria"] = [c.name for c in context["criteria"]]
+        return render(request, "studyapp/annotate/pairwise.html", context)
     criteria = study_criteria(study=study)
     context["criteria"] = [
         {

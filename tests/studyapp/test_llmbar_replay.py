@@ -57,7 +57,6 @@ def test_every_published_figure_is_reproduced(shared_data: Path, tmp_path: Path,
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("status: closed", "pairwise items have no annotator page yet"),
         (
             "rubric:\n  name: r\n  criteria:\n    - name: overall\n      scale: [1, 5]",
             "need a rubric criterion with scale [-1, 1]",
@@ -71,11 +70,8 @@ def test_what_pairs_cannot_have_yet_is_refused_with_the_line(
 
     monkeypatch.setenv("CONCORDANCE_SHARED_DATA", str(shared_data))
     text = SPEC.read_text().replace("../../../../shared/data", str(shared_data))
-    if change.startswith("status"):
-        text = text.replace("status: closed", "status: open")
-    else:
-        start, end = text.index("rubric:"), text.index("annotation:")
-        text = text[:start] + change + "\n" + text[end:]
+    start, end = text.index("rubric:"), text.index("annotation:")
+    text = text[:start] + change + "\n" + text[end:]
     spec = tmp_path / "llmbar.yaml"
     spec.write_text(text)
     with pytest.raises(ImportFailure) as info:

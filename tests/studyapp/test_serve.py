@@ -195,6 +195,7 @@ def test_demo_sets_up_and_serves_with_a_worker(tmp_path: Path) -> None:
     )
     assert setup.returncode == 0, setup.stderr
     assert "annotator1" in setup.stdout and "researcher" in setup.stdout
+    assert "Demo study 'demo-pairs' ready: 4 pairs" in setup.stdout
     assert (tmp_path / "concordance.sqlite3").is_file()
     # The demo's SPRM judge is trained on the demo's own outcome labels, offline.
     assert (tmp_path / "models" / "demo-sprm" / "card.json").is_file()

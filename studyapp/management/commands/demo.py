@@ -14,10 +14,11 @@ from studyapp.services.demo import demo_accounts_ensure
 from studyapp.services.study_load import study_load
 
 DEMO_SPEC = Path(settings.BASE_DIR) / "fixtures" / "demo" / "study.yaml"
+DEMO_PAIRS_SPEC = DEMO_SPEC.with_name("pairs.yaml")  # the pairwise demo study (same logins)
 
 
 class Command(BaseCommand):
-    help = "Load the demo study, create demo accounts, print them, and serve on 127.0.0.1:8000."
+    help = "Load the demo studies, create demo accounts, print them, and serve on 127.0.0.1:8000."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         report = study_load(path=DEMO_SPEC)
         self.stdout.write(
             self.style.SUCCESS(f"Demo study '{report.study.slug}' ready: {report.study.items.count()} items")
+        )
+        pairs = study_load(path=DEMO_PAIRS_SPEC)
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo study '{pairs.study.slug}' ready: {pairs.study.items.count()} pairs")
         )
         self._train_demo_sprm(report.study)
         self.stdout.write("Demo logins (password for all: the one shown):")

@@ -12,6 +12,7 @@
   var form = document.getElementById("annotation");
   var rows = Array.prototype.slice.call(form.querySelectorAll(".row"));
   var isReasoning = page.kind === "reasoning";
+  var isPairwise = page.kind === "pairwise";
   var stopAtError = isReasoning && page.labelMode === "first_error";
   var storageKey = "concordance:draft:" + page.assignment;
   var saveState = document.getElementById("save-state");
@@ -396,6 +397,7 @@
 
   /* ---- keyboard ------------------------------------------------------ */
   var reasoningKeys = { "1": 1, "+": 1, "=": 1, "2": 0, "0": 0, "3": -1, "-": -1 };
+  var pairKeys = { "1": 1, "2": 0, "3": -1 };
 
   document.addEventListener("keydown", function (e) {
     var typing = e.target.closest && e.target.closest("textarea, input[type=text]");
@@ -424,6 +426,13 @@
     } else if (e.key === "t" && trajectoryDetails) trajectoryDetails.open = !trajectoryDetails.open;
     else if (isReasoning && Object.prototype.hasOwnProperty.call(reasoningKeys, e.key)) {
       setValue(state.current, reasoningKeys[e.key]);
+    } else if (isPairwise && Object.prototype.hasOwnProperty.call(pairKeys, e.key)) {
+      // 1 first (left) response, 2 tie, 3 second (right); the server maps screen sides to A/B.
+      var pairRow = rows[state.current];
+      var pairValue = pairKeys[e.key];
+      if (pairRow && pairRow.querySelector('.choice[data-value="' + pairValue + '"]')) {
+        setValue(state.current, pairValue);
+      }
     } else if (!isReasoning && /^[0-9]$/.test(e.key)) {
       var row = rows[state.current];
       var button = row && row.querySelector('.choice[data-value="' + e.key + '"]');

@@ -205,6 +205,16 @@ def test_demo_fixture_loads_every_kind_and_domain() -> None:
     assert study.items.filter(is_gold=True).count() >= 1
 
 
+def test_demo_pairs_fixture_loads_open_pairs_with_an_imported_judge() -> None:
+    report = study_load(path=ROOT / "fixtures" / "demo" / "pairs.yaml")
+    study = report.study
+    assert study.status == "open"  # people label pairs on the annotator page
+    assert set(study.items.values_list("kind", flat=True)) == {"pairwise"}
+    assert study.items.count() == report.items_created >= 3
+    assert all(i.problem and i.response_a and i.response_b for i in study.items.all())
+    assert set(study.raters.filter(kind="judge").values_list("name", flat=True)) == {"example-judge"}
+
+
 def test_changed_item_is_replaced_until_someone_labels_it(tmp_path: Path, django_user_model: Any) -> None:
     data = tmp_path / "items.jsonl"
     data.write_text('{"id": "r1", "problem": "p", "steps": ["a", "b"]}\n')
