@@ -46,6 +46,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+# A scratch database on a server: settings refuse to start without a key (any will do here).
+os.environ.setdefault("DJANGO_SECRET_KEY", "import-bench-scratch-key")
 DB_NAME = os.environ.get("BENCH_DB", "concordance_import_bench")
 SLUG = "import-bench"
 PUBLISHED = ("Label Studio 1.23, 5,000 tasks", 1.0)
