@@ -174,7 +174,7 @@ def rank_correlations(
             float(value),
             n_units=n,
             n_dropped=n_dropped,
-            replicates=reps[1:],
+            replicates=reps,
             level=ci,
             resampled="pairs",
         )

@@ -64,3 +64,20 @@ def test_shared_resample_weights_give_the_coefficient_of_each_resample():
     assert res.ci_method == "95% percentile bootstrap over pairs, 20 resamples"
     codes = np.array([2, 0, 2, 1])
     np.testing.assert_array_equal(grouped_sums(np.array([[1.0, 2, 3, 4]]), codes, 4), [[2, 4, 4, 0]])
+
+
+def test_rank_correlations_use_every_resample_as_kendall_and_spearman_do() -> None:
+    """One contingency table for both coefficients gives the intervals that each
+    coefficient's own function gives with the same resample counts (all of them)."""
+    from analysis.bootstrap import unit_weights
+    from analysis.correlation import rank_correlations
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(1, 6, 120).astype(float)
+    y = np.clip(x + rng.integers(-2, 3, 120), 1, 5)
+    w = unit_weights(120, n_resamples=200, seed=3)
+    both = rank_correlations(x, y, weights=w)
+    for name, fn in (("kendall", kendall), ("spearman", spearman)):
+        alone = fn(x, y, weights=w, ci=0.95)
+        assert both[name].value == pytest.approx(alone.value, abs=1e-12)
+        assert both[name].ci == pytest.approx(alone.ci, abs=1e-12)
