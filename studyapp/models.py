@@ -241,6 +241,11 @@ class Annotation(models.Model):
     trajectory_rating = models.FloatField(null=True, blank=True)
     comment = models.TextField(blank=True)
     time_on_task = models.FloatField(null=True, blank=True, help_text="seconds")
+    pair_swapped = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="pairwise items: the screen order the labels were mapped from (True: B was shown first)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -24,9 +24,9 @@ WITH held AS (
     RETURNING id
 ), annotation AS (
     INSERT INTO {annotation}
-        (item_id, rater_id, first_error, trajectory_rating, comment, time_on_task, created_at)
+        (item_id, rater_id, first_error, trajectory_rating, comment, time_on_task, pair_swapped, created_at)
     SELECT %(item)s::bigint, %(rater)s::bigint, %(first_error)s::integer, %(trajectory_rating)s::float8,
-           %(comment)s::text, %(time_on_task)s::float8, %(now)s::timestamptz
+           %(comment)s::text, %(time_on_task)s::float8, %(pair_swapped)s::boolean, %(now)s::timestamptz
     WHERE NOT %(slotted)s::boolean OR EXISTS (SELECT 1 FROM held)
     RETURNING id
 ), labels AS (
@@ -106,6 +106,7 @@ def annotation_store_postgres(
             "trajectory_rating": annotation.trajectory_rating,
             "comment": annotation.comment,
             "time_on_task": annotation.time_on_task,
+            "pair_swapped": annotation.pair_swapped,
             "now": now,
             "labels": json.dumps(rows),
             "gold_correct": gold_correct,

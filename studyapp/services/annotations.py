@@ -230,6 +230,7 @@ def annotation_submit(
     rating_values: dict[str, int] = {}
     first_error: int | None = None
     trajectory: float | None = None
+    swapped: bool | None = None  # pairwise items only
     if item.kind == Item.Kind.REASONING:
         if steps is None:
             # Plain rows, not model instances: this runs on every submission.
@@ -253,11 +254,12 @@ def annotation_submit(
         ]
     elif item.kind == Item.Kind.PAIRWISE:
         criteria = study_preference_criteria(study=study)
+        swapped = pair_swapped(seed=study.seed, rater_id=assignment.rater_id, item_id=item.id)
         rating_values = _validate_pairwise(
             criteria=criteria,
             ratings=ratings,
             allow_tie=study_allows_tie(study=study),
-            swapped=pair_swapped(seed=study.seed, rater_id=assignment.rater_id, item_id=item.id),
+            swapped=swapped,
         )
         labels = [Label(criterion=criterion, value=rating_values[criterion.name]) for criterion in criteria]
     else:
@@ -271,6 +273,7 @@ def annotation_submit(
         trajectory_rating=trajectory,
         comment=comment,
         time_on_task=seconds,
+        pair_swapped=swapped,  # recorded: the order the labels were mapped from
     )
     annotation.clean_fields(exclude=["item", "rater"])
     gold_correct = None

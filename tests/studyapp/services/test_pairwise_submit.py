@@ -70,6 +70,11 @@ def test_the_label_refers_to_the_underlying_response_in_both_screen_orders(make_
         (swapped.id, "harmlessness"): 1.0,
     }
     assert set(Annotation.objects.values_list("comment", flat=True)) == {"why"}
+    # the screen order each label was mapped from is recorded with it
+    assert dict(Annotation.objects.values_list("rater_id", "pair_swapped")) == {
+        straight.id: False,
+        swapped.id: True,
+    }
 
 
 def test_a_tie_is_stored_as_zero_and_submission_is_idempotent(make_study, make_rater):
