@@ -178,12 +178,27 @@ def _check_records(spec: StudySpec, sources: list[SourceItems]) -> None:
     personas = {p.name for p in spec.personas}
     criteria = {c.name: c.scale for c in spec.rubric.criteria} if spec.rubric else {}
     seen: dict[str, str] = {}
+    first_of_kind: dict[str, str] = {}
     for src in sources:
         for record in src.records:
             try:
                 _check_record(spec, src, record, seen, domains, personas, criteria)
+                _check_kinds(src, record, first_of_kind)
             except ValueError as exc:
                 raise ImportFailure(src.path, record.line, exc.args[0], exc.args[1]) from None
+
+
+def _check_kinds(src: SourceItems, record: ItemRecord, first_of_kind: dict[str, str]) -> None:
+    """Summaries and pairs share the study's one rubric: in one study, summaries would be
+    rated on the pairs' preference criteria and pairs on the summaries' scales."""
+    first_of_kind.setdefault(record.kind, f"{src.path}:{record.line}")
+    other = {"summary": "pairwise", "pairwise": "summary"}.get(record.kind)
+    if other in first_of_kind:
+        raise ValueError(
+            "kind",
+            f"a {record.kind} item in a study that has {other} items (the first at {first_of_kind[other]}): "
+            "they would share one rubric; load them as two studies",
+        )
 
 
 def _check_record(

@@ -76,3 +76,20 @@ def test_mtbench_study_report(tmp_path: Path) -> None:
     assert (
         group["level"] == "pairwise" and group["judges_vs_humans"][0]["alt_test"]["alignment"] == "accuracy"
     )
+
+
+def test_summaries_and_pairs_in_one_study_are_refused_with_the_line(tmp_path: Path) -> None:
+    from studyapp.importers import ImportFailure
+
+    pair = {"id": "p1", "kind": "pairwise", "prompt": "Which?", "response_a": "One.", "response_b": "Two."}
+    summary = {"id": "s1", "kind": "summary", "document": "A text.", "summary": "Short.", "persona": "public"}
+    (tmp_path / "items.jsonl").write_text(json.dumps(pair) + "\n" + json.dumps(summary) + "\n")
+    (tmp_path / "study.yaml").write_text(
+        SPEC.replace("judgments.jsonl, format: mtbench_human", "items.jsonl, format: native")
+        + "personas: [{name: public}]\n"
+    )
+    with pytest.raises(ImportFailure) as info:
+        study_load(path=tmp_path / "study.yaml")
+    assert info.value.line == 2 and info.value.field == "kind"
+    assert "has pairwise items (the first at " in info.value.message and ":1)" in info.value.message
+    assert not Item.objects.exists()
