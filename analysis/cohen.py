@@ -52,7 +52,7 @@ def confusion_table(
     if len(a) != len(b):
         raise ValueError("a and b must have the same length")
     index = {_key(lab): i for i, lab in enumerate(labels)}
-    kept = np.array([not (_is_missing(x) or _is_missing(y)) for x, y in zip(a, b, strict=True)])
+    kept = np.array([not (_is_missing(x) or _is_missing(y)) for x, y in zip(a, b, strict=True)], dtype=bool)
     table = np.zeros((len(labels), len(labels)), dtype=np.int64)
     for x, y, k in zip(a, b, kept, strict=True):
         if not k:

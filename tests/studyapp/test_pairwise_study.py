@@ -93,3 +93,30 @@ def test_summaries_and_pairs_in_one_study_are_refused_with_the_line(tmp_path: Pa
     assert info.value.line == 2 and info.value.field == "kind"
     assert "has pairwise items (the first at " in info.value.message and ":1)" in info.value.message
     assert not Item.objects.exists()
+
+
+def test_the_demo_pairs_report_before_and_after_a_person_labels(tmp_path: Path, make_rater) -> None:
+    """The demo's pairs: an imported judge and, at first, no person; then one person's label."""
+    from studyapp.services.annotations import annotation_submit
+    from studyapp.services.assignments import assignment_claim_next
+    from studyapp.services.participants import participation_consent, participation_instructions_read
+
+    study = study_load(path=Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "pairs.yaml").study
+    out = tmp_path / "report.json"
+    call_command("report", study.slug, "--format", "json", "--out", str(out), "--resamples", "50")
+    sections = json.loads(out.read_text())["pairwise"]
+    assert sections and all(s["n_human_votes"] == 0 for s in sections)
+    judge = sections[0]["judges"][0]
+    assert judge["kappa_vs_majority"] == {"value": None, "n": 0, "reason": "no pair with both ratings"}
+    assert judge["position"]["n_pairs"] == sections[0]["n_pairs"]
+    call_command("report", study.slug, "--format", "html", "--out", str(tmp_path / "report.html"))
+
+    rater = make_rater(study)
+    participation_consent(rater=rater)
+    participation_instructions_read(rater=rater)
+    assignment = assignment_claim_next(rater=rater, study=study)
+    criteria = [s["criterion"] for s in sections]
+    annotation_submit(assignment=assignment, ratings={c: 1 for c in criteria})
+    call_command("report", study.slug, "--format", "json", "--out", str(out), "--resamples", "50")
+    after = json.loads(out.read_text())["pairwise"]
+    assert all(s["n_human_votes"] == 1 and s["judges"][0]["kappa_vs_majority"]["n"] == 1 for s in after)
