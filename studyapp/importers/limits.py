@@ -125,7 +125,10 @@ def read_jsonl(path: Path, limits: ImportLimits) -> Iterator[tuple[int, dict[str
 
 def read_json(path: Path, limits: ImportLimits) -> Any:
     """The one JSON document in `path` (formats published as a .json file)."""
-    text = read_json_text(path, limits)
+    return _parse(path, read_json_text(path, limits))
+
+
+def _parse(path: Path, text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -135,34 +138,15 @@ def read_json(path: Path, limits: ImportLimits) -> Any:
 def read_json_list(path: Path, limits: ImportLimits) -> list[tuple[int, Any]]:
     """(line where it starts, element) for each element of the JSON list in `path`, read
     within the file, line and depth limits, so a bad record of a published .json list is
-    named by its line."""
-    text = "".join(line for _, line in read_lines(path, limits))
-    too_deep = check_json_depth(text, limits.json_depth)
-    if too_deep is not None:
-        raise ImportFailure(path, text.count("\n", 0, too_deep) + 1, None, _too_deep(limits))
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportFailure(path, exc.lineno, None, f"invalid JSON ({exc.msg})") from None
+    named by its line. The whole document is parsed first: content after the list, or a
+    document that is not a list, is refused."""
+    text = read_json_text(path, limits)
+    data = _parse(path, text)
     if not isinstance(data, list):
         raise ImportFailure(path, 1, None, f"expected a JSON list, got {type(data).__name__}")
-    decoder = json.JSONDecoder()
-    out: list[tuple[int, Any]] = []
-    position = _skip_space(text, 0) + 1  # after "["
-    line, counted = 1, 0
-    for element in data:
-        position = _skip_space(text, position)
-        line += text.count("\n", counted, position)
-        counted = position
-        out.append((line, element))
-        _, end = decoder.raw_decode(text, position)
-        position = _skip_space(text, end) + 1  # after ","
-    return out
+    return [(line, element) for _, element, line, _ in json_entries(path, text)]
 
 
-def _skip_space(text: str, position: int) -> int:
-    match = WHITESPACE.match(text, position)
-    return match.end() if match else position
 def read_json_text(path: Path, limits: ImportLimits) -> str:
     """The text of the JSON document in `path`, checked for size, line length, UTF-8 and
     nesting (not parsed); a line too long or not UTF-8 is named."""
