@@ -76,8 +76,11 @@ def test_a_chunk_whose_workers_died_twice_fails_what_is_left(
     assert run.status == JudgeRun.Status.DONE and openai_server.calls() == 0
     errors = set(Judgment.objects.values_list("status", "error"))
     assert errors == {
-        ("failed", f"not judged: the worker process judging it died 2 times (chunk {chunk.pk}); "
-         "the next run tries it again")
+        (
+            "failed",
+            f"not judged: the worker process judging it died 2 times (chunk {chunk.pk}); "
+            "the next run tries it again",
+        )
     }
     with django_capture_on_commit_callbacks(execute=True):  # and the next run does
         again = judge_run_start(study=study, rater=critic(study))
