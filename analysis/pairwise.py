@@ -21,7 +21,10 @@ Statistics, per ``(domain, criterion)`` and judge:
   orders agree) and **position bias**: of the non-tie verdicts over both
   orders, the share that chose the response shown first (0.5 = none), and
   the inconsistent pairs split into "first slot won both times" and "second
-  slot won both times";
+  slot won both times"; for people, who each saw a pair in one seeded order
+  (``ab`` or ``ba`` holds their vote), their first-slot share with a CI
+  resampling pairs (``human_position``; None for imported labels, shown in no
+  order);
 - **accuracy by order** against a single reference rater (a gold label, as in
   LLMBar), in each order, averaged, both orders right, and the orders' equality;
   LLMBar's own ``kappa_*`` figures are kept as ``llmbar_kappa`` (see
@@ -285,6 +288,7 @@ def _section(
         "human_human": panel_agreement(human_votes)
         if any(len(v) > 1 for v in human_votes.values())
         else None,
+        "human_position": _human_position(humans, n_resamples, ci, np.random.default_rng(seed)),
         "judges": [],
         "bradley_terry": None,
     }
@@ -385,6 +389,29 @@ def _position_cis(
             (both & (ab == ba)).astype(float), both.astype(float), n_resamples, ci, rng
         ),
         "first_slot_share_ci": _ratio_ci(first.astype(float), decided, n_resamples, ci, rng),
+    }
+
+
+def _human_position(
+    humans: pd.DataFrame, n_resamples: int, ci: float, rng: np.random.Generator
+) -> dict[str, Any] | None:
+    """People's first-slot share: of their non-tie verdicts in the order each was shown, the
+    share for the response shown first (0.5 = no position bias; the order is seeded per rater
+    and pair), with a CI resampling pairs with all their votes. None without a recorded order."""
+    ab, ba = humans["ab"].to_numpy(dtype=float), humans["ba"].to_numpy(dtype=float)
+    if not (~np.isnan(ab) | ~np.isnan(ba)).any():
+        return None
+    stats = position_stats(ab, ba)
+    first = (ab == 1).astype(float) + (ba == -1).astype(float)
+    decided = (~np.isnan(ab) & (ab != 0)).astype(float) + (~np.isnan(ba) & (ba != 0)).astype(float)
+    per_pair = pd.DataFrame({"item": humans["item"].astype(str).to_numpy(), "f": first, "d": decided})
+    sums = per_pair.groupby("item", sort=True)[["f", "d"]].sum()
+    return {
+        "first_slot_share": stats["first_slot_share"],
+        "n_decided_verdicts": stats["n_decided_verdicts"],
+        "n_shown_first_a": int((~np.isnan(ab)).sum()),
+        "n_shown_first_b": int((~np.isnan(ba)).sum()),
+        "first_slot_share_ci": _ratio_ci(sums["f"].to_numpy(), sums["d"].to_numpy(), n_resamples, ci, rng),
     }
 
 

@@ -346,6 +346,13 @@ def _pairwise(sections: list[dict[str, Any]]) -> str:
             f"{sec['n_human_votes']} votes by {sec['human_raters']} people; human-human agreement "
             f"{_pct(hh.get('with_ties'))} with ties, {_pct(hh.get('without_ties'))} without.</p>"
         )
+        hp = sec.get("human_position")
+        if hp and hp.get("first_slot_share") is not None:
+            parts.append(
+                f"<p class='note'>People chose the response shown first in {_f(hp['first_slot_share'])}"
+                f"{_ci(hp.get('first_slot_share_ci'))} of {hp['n_decided_verdicts']} non-tie verdicts "
+                "(0.5 = no position bias; each person's order is seeded per pair).</p>"
+            )
         rows = []
         for j in sec["judges"]:
             pos, acc = j.get("position") or {}, j.get("order_accuracy") or {}

@@ -226,7 +226,9 @@ def _tidy_tuples(study: Study, include_gold: bool, humans_only: bool = False) ->
 def pairwise_votes(*, study: Study, include_gold: bool = False) -> pd.DataFrame:
     """One row per preference on a pair (columns ``analysis.pairwise.VOTE_COLUMNS``): the
     combined preference, a judge's verdicts in each order (``ab``, ``ba``; NaN where it has
-    none) and the compared systems from the item's metadata (``model_a``, ``model_b``)."""
+    none), a person's in the one order they were shown (the other NaN; both NaN for an
+    imported label) and the compared systems from the item's metadata (``model_a``,
+    ``model_b``)."""
     import pandas as pd
 
     from analysis.pairwise import VOTE_COLUMNS
@@ -243,14 +245,18 @@ def pairwise_votes(*, study: Study, include_gold: bool = False) -> pd.DataFrame:
             f"{owner}__item__external_id",
             f"{owner}__item__domain__name",
             f"{owner}__item__metadata",
-            *((f"{owner}__raw",) if owner == "judgment" else ()),
+            f"{owner}__raw" if owner == "judgment" else f"{owner}__pair_swapped",
         )
-        for value, criterion, rater_id, item, domain, metadata, *raw in (
+        for value, criterion, rater_id, item, domain, metadata, extra in (
             labels.filter(value__isnull=False).values_list(*fields).order_by("id").iterator(chunk_size=_CHUNK)
         ):
             name, kind, _ = raters[rater_id]
-            orders = ((raw[0] or {}).get("orders") or {}).get(criterion) or {} if raw else {}
-            ab, ba = (PREFERENCE_VALUES.get(orders.get(o), float("nan")) for o in ("ab", "ba"))  # type: ignore[arg-type]
+            if owner == "judgment":
+                orders = ((extra or {}).get("orders") or {}).get(criterion) or {}
+                ab, ba = (PREFERENCE_VALUES.get(orders.get(o), float("nan")) for o in ("ab", "ba"))  # type: ignore[arg-type]
+            else:  # a person saw one order: theirs (None for imported labels, shown in no order)
+                ab = float(value) if extra is False else float("nan")
+                ba = float(value) if extra is True else float("nan")
             metadata = metadata or {}
             rows.append(
                 (

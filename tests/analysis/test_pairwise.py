@@ -199,3 +199,24 @@ def test_report_overview_has_the_pairwise_section_and_the_alt_test() -> None:
     assert section["judges"][0]["position"]["consistency"] == 1.0
     page = render_html(report)
     assert "Pairwise preferences (A / B / tie)" in page and "Bradley-Terry log-strength" in page
+
+
+def test_people_first_slot_share_counts_the_order_each_was_shown() -> None:
+    """A person's vote sits in ``ab`` (A shown first) or ``ba`` (B first); imported labels in
+    neither. The share and its CI are over non-tie verdicts, resampling pairs."""
+    rows = [
+        ("p1", "h1", "human", "d", "overall", 1.0, 1.0, NAN, "", ""),  # A first, chose A: first slot
+        ("p1", "h2", "human", "d", "overall", -1.0, NAN, -1.0, "", ""),  # B first, chose B: first slot
+        ("p2", "h1", "human", "d", "overall", 1.0, NAN, 1.0, "", ""),  # B first, chose A: second slot
+        ("p2", "h2", "human", "d", "overall", 0.0, 0.0, NAN, "", ""),  # a tie: not decided
+        ("p3", "h1", "human", "d", "overall", -1.0, NAN, NAN, "", ""),  # imported: no order
+    ]
+    (section,) = pairwise_section(_votes(rows), n_resamples=200, seed=1)
+    people = section["human_position"]
+    assert (people["first_slot_share"], people["n_decided_verdicts"]) == (round(2 / 3, 6), 3)
+    assert (people["n_shown_first_a"], people["n_shown_first_b"]) == (2, 2)
+    low, high = people["first_slot_share_ci"]
+    assert 0.0 <= low <= 2 / 3 <= high <= 1.0
+    only_imported = [r for r in rows if r[0] == "p3"]
+    (section,) = pairwise_section(_votes(only_imported), n_resamples=10, seed=1)
+    assert section["human_position"] is None

@@ -120,3 +120,7 @@ def test_the_demo_pairs_report_before_and_after_a_person_labels(tmp_path: Path, 
     call_command("report", study.slug, "--format", "json", "--out", str(out), "--resamples", "50")
     after = json.loads(out.read_text())["pairwise"]
     assert all(s["n_human_votes"] == 1 and s["judges"][0]["kappa_vs_majority"]["n"] == 1 for s in after)
+    # The person chose the left response (screen answer 1) whichever response was on the left.
+    assert all(s["human_position"]["first_slot_share"] == 1.0 for s in after)
+    assert all(s["human_position"]["n_decided_verdicts"] == 1 for s in after)
+    assert sections[0]["human_position"] is None  # before: no person, no order
