@@ -22,6 +22,7 @@ traces, and the trace-level share (first errors) is what to plan on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,16 @@ from scipy.stats import norm
 
 from analysis.tidy import HUMAN_KINDS, validate_tidy
 
-__all__ = ["labels_for_width", "plan_table"]
+__all__ = [
+    "RHO_GRID",
+    "alt_test_items",
+    "judge_only_plan",
+    "labels_for_width",
+    "labels_for_width_from_judge",
+    "plan_table",
+]
+
+RHO_GRID: tuple[float, ...] = (0.0, 0.5, 0.8)  # assumed judge-human correlations without a pilot
 
 
 def labels_for_width(
@@ -62,15 +72,25 @@ def labels_for_width(
         raise ValueError(f"the pilot needs at least 2 units with both labels (got {y.shape[0]})")
     if not np.isfinite(y).all() or not np.isfinite(yhat).all():
         raise ValueError("the pilot holds a missing or infinite value")
+    _check_target(n_units, width, alpha)
+    cov = float(np.mean((y - y.mean()) * (yhat - yhat.mean())))
+    return _labels_from_moments(float(y.var()), float(yhat.var()), cov, n_units, width, alpha)
+
+
+def _check_target(n_units: int, width: float, alpha: float) -> None:
     if not width > 0:
         raise ValueError(f"width must be positive (got {width})")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie strictly between 0 and 1 (got {alpha})")
     if n_units < 2:
         raise ValueError(f"n_units must be at least 2 (got {n_units})")
+
+
+def _labels_from_moments(
+    var_y: float, var_h: float, cov: float, n_units: int, width: float, alpha: float
+) -> tuple[int | None, int | None]:
+    """The smallest ``n`` reaching ``width``, human-only and PPI++, from the moments (module docstring)."""
     z = norm.ppf(1 - alpha / 2)
-    var_y, var_h = y.var(), yhat.var()
-    cov = float(np.mean((y - y.mean()) * (yhat - yhat.mean())))
     n = np.arange(2, n_units + 1, dtype=float)
     human = 2 * z * np.sqrt(var_y / n)
     big_n = n_units - n
@@ -89,6 +109,62 @@ def labels_for_width(
     return first(human), first(ppi)
 
 
+def labels_for_width_from_judge(
+    yhat: Any, n_units: int, width: float, rho: float, alpha: float = 0.05
+) -> tuple[int | None, int | None]:
+    """Human labels needed for a target width before any person has labelled (no pilot).
+
+    Assumptions (stated by ``plan_study``): the human values have the variance
+    of the judge's values on the ``n_units`` judged units, ``var(y) =
+    var(yhat)``, and judge and people correlate at ``rho`` across units, so
+    ``cov = rho var(yhat)``. The answer is then :func:`labels_for_width` at
+    those moments. ``rho = 0`` gives PPI++ no gain (its lambda is 0).
+    """
+    yhat = np.asarray(yhat, dtype=float)
+    if yhat.ndim != 1 or yhat.shape[0] < 2:
+        raise ValueError(f"yhat must be 1-D with at least 2 judged units (got shape {yhat.shape})")
+    if not np.isfinite(yhat).all():
+        raise ValueError("the judge's labels hold a missing or infinite value")
+    if not -1 <= rho <= 1:
+        raise ValueError(f"rho must lie in [-1, 1] (got {rho})")
+    _check_target(n_units, width, alpha)
+    var_h = float(yhat.var())
+    return _labels_from_moments(var_h, var_h, rho * var_h, n_units, width, alpha)
+
+
+def alt_test_items(
+    epsilon: float, *, annotators: int = 3, q: float = 0.05, power: float = 0.8, sd: float = 1.0
+) -> int:
+    """Items per annotator for the alternative-annotator test to pass with probability ``power``.
+
+    The test (:func:`analysis.replacement.alt_test`) rejects ``H0: mean(d) >=
+    epsilon`` per annotator with a one-sided t-test on ``d_i = W^h_i - W^f_i``
+    and Benjamini-Yekutieli at ``q`` over the annotators. Assumed: the judge
+    is exactly as good as a person (``E[d] = 0``: a judge that is better
+    needs fewer), ``sd(d) = sd`` (1 is the largest possible for ``d`` in
+    {-1, 0, 1}; ties lower it), and every annotator is to be beaten, so each
+    p-value must clear BY's strictest common threshold ``q / c(m)``, ``c(m) =
+    sum_{i<=m} 1/i``, and all ``m`` are beaten with probability ``power``
+    (annotators' differences taken as independent: each one's power is
+    ``power^(1/m)``). Normal approximation, one-sided:
+    ``n = ((z_{1 - q/c(m)} + z_{power^(1/m)}) sd / epsilon)^2``, at least 30 (the
+    test's t-test minimum). Every item needs the ``annotators`` people's labels
+    (the leave-one-out needs two others), so the study needs this many items
+    at overlap ``k >= annotators``.
+    """
+    if not 0 < epsilon <= 1:
+        raise ValueError(f"epsilon must lie in (0, 1] (got {epsilon})")
+    if annotators < 3:
+        raise ValueError(f"the alternative-annotator test needs at least 3 annotators (got {annotators})")
+    if not 0 < q < 1 or not 0 < power < 1:
+        raise ValueError(f"q and power must lie strictly between 0 and 1 (got {q}, {power})")
+    if not sd > 0:
+        raise ValueError(f"sd must be positive (got {sd})")
+    c_m = float(np.sum(1.0 / np.arange(1, annotators + 1)))
+    n = ((norm.ppf(1 - q / c_m) + norm.ppf(power ** (1 / annotators))) * sd / epsilon) ** 2
+    return max(30, int(np.ceil(n)))
+
+
 def _unit_values(rows: pd.DataFrame, level: str) -> pd.DataFrame:
     """Per unit: the human value (mean over people) and each judge's value."""
     value = rows["value"]
@@ -102,6 +178,17 @@ def _unit_values(rows: pd.DataFrame, level: str) -> pd.DataFrame:
     return judges.join(human.rename("__human__"), how="outer")
 
 
+def _judged(table: pd.DataFrame) -> Iterator[tuple[Any, Any, Any, pd.DataFrame, str]]:
+    """Per item-level (domain, level, criterion) and judge: the unit values (:func:`_unit_values`)."""
+    df = validate_tidy(table)
+    for (domain, level, criterion), rows in df.groupby(["domain", "level", "criterion"], sort=True):
+        if level == "step_label":
+            continue
+        units = _unit_values(rows, str(level))
+        for judge in [c for c in units.columns if c != "__human__"]:
+            yield domain, level, criterion, units, judge
+
+
 def plan_table(table: pd.DataFrame, *, width: float, alpha: float = 0.05) -> pd.DataFrame:
     """The plan per (domain, level, criterion, judge) of a tidy ratings table.
 
@@ -113,39 +200,34 @@ def plan_table(table: pd.DataFrame, *, width: float, alpha: float = 0.05) -> pd.
         (units with a human value), ``human_only``, ``ppi`` (labels needed;
         ``None``: not reachable with the study's units) and ``note``.
     """
-    df = validate_tidy(table)
     out = []
-    for (domain, level, criterion), rows in df.groupby(["domain", "level", "criterion"], sort=True):
-        if level == "step_label":
-            continue
-        units = _unit_values(rows, str(level))
+    for domain, level, criterion, units, judge in _judged(table):
         human = units["__human__"]
-        for judge in [c for c in units.columns if c != "__human__"]:
-            judged = units[judge].notna()
-            pilot = judged & human.notna()
-            row: dict[str, Any] = {
-                "domain": domain,
-                "level": level,
-                "criterion": criterion,
-                "judge": judge,
-                "n_units": int(judged.sum()),
-                "n_pilot": int(pilot.sum()),
-                "n_human": int(human.notna().sum()),
-                "human_only": None,
-                "ppi": None,
-                "note": "",
-            }
-            if row["n_pilot"] < 2 or row["n_units"] < 2:
-                row["note"] = (
-                    f"needs a pilot of 2 or more units with human and judge labels (has {row['n_pilot']})"
-                )
-            else:
-                row["human_only"], row["ppi"] = labels_for_width(
-                    human[pilot].to_numpy(), units.loc[pilot, judge].to_numpy(), row["n_units"], width, alpha
-                )
-                if row["n_pilot"] < 30:
-                    row["note"] = f"pilot of {row['n_pilot']} units: a rough guide"
-            out.append(row)
+        judged = units[judge].notna()
+        pilot = judged & human.notna()
+        row: dict[str, Any] = {
+            "domain": domain,
+            "level": level,
+            "criterion": criterion,
+            "judge": judge,
+            "n_units": int(judged.sum()),
+            "n_pilot": int(pilot.sum()),
+            "n_human": int(human.notna().sum()),
+            "human_only": None,
+            "ppi": None,
+            "note": "",
+        }
+        if row["n_pilot"] < 2 or row["n_units"] < 2:
+            row["note"] = (
+                f"needs a pilot of 2 or more units with human and judge labels (has {row['n_pilot']})"
+            )
+        else:
+            row["human_only"], row["ppi"] = labels_for_width(
+                human[pilot].to_numpy(), units.loc[pilot, judge].to_numpy(), row["n_units"], width, alpha
+            )
+            if row["n_pilot"] < 30:
+                row["note"] = f"pilot of {row['n_pilot']} units: a rough guide"
+        out.append(row)
     return pd.DataFrame(
         out,
         columns=[
@@ -161,3 +243,40 @@ def plan_table(table: pd.DataFrame, *, width: float, alpha: float = 0.05) -> pd.
             "note",
         ],
     )
+
+
+def judge_only_plan(
+    table: pd.DataFrame, *, width: float, alpha: float = 0.05, rhos: tuple[float, ...] = RHO_GRID
+) -> pd.DataFrame:
+    """The plan per (domain, level, criterion, judge) from the judge's labels alone.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``domain, level, criterion, judge, n_units, sd_judge`` and, per
+        ``rho`` of ``rhos``, ``ppi_rho=<rho>`` (labels needed with PPI++ at that
+        assumed correlation); ``human_only`` (labels needed without PPI, the
+        same at every ``rho``). ``None``: not reachable with the study's units.
+    """
+    out = []
+    for domain, level, criterion, units, judge in _judged(table):
+        values = units[judge].dropna().to_numpy()
+        row: dict[str, Any] = {
+            "domain": domain,
+            "level": level,
+            "criterion": criterion,
+            "judge": judge,
+            "n_units": len(values),
+            "sd_judge": float(values.std()) if len(values) else None,
+            "human_only": None,
+        }
+        for rho in rhos:
+            row[f"ppi_rho={rho:g}"] = None
+        if len(values) >= 2:
+            for rho in rhos:
+                row["human_only"], row[f"ppi_rho={rho:g}"] = labels_for_width_from_judge(
+                    values, len(values), width, rho, alpha
+                )
+        out.append(row)
+    columns = ["domain", "level", "criterion", "judge", "n_units", "sd_judge", "human_only"]
+    return pd.DataFrame(out, columns=columns + [f"ppi_rho={rho:g}" for rho in rhos])

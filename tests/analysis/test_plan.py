@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,79 @@ def test_plan_table_per_domain_and_judge():
     assert 2 <= rub["ppi"] < rub["human_only"] <= 40
     narrow = plan_table(make_tidy(n_items=40), width=0.05)
     assert narrow[["human_only", "ppi"]].isna().all().all()  # 40 items cannot give that width
+
+
+def test_judge_only_plan_matches_the_closed_form() -> None:
+    from scipy.stats import norm
+
+    from analysis.plan import labels_for_width_from_judge
+
+    rng = np.random.default_rng(3)
+    yhat = rng.normal(2, 1.5, size=400)
+    z = norm.ppf(0.975)
+    human, ppi0 = labels_for_width_from_judge(yhat, 400, 0.4, rho=0.0)
+    # human-only: the smallest n with 2 z sd / sqrt(n) <= width, sd the judge's (assumed the people's)
+    assert human == int(np.ceil((2 * z * yhat.std() / 0.4) ** 2))
+    assert ppi0 == human  # rho 0: lambda 0, no gain
+    needed = [labels_for_width_from_judge(yhat, 400, 0.4, rho=r)[1] for r in (0.0, 0.5, 0.8, 1.0)]
+    assert needed == sorted(needed, reverse=True) and needed[2] < human
+    # the same as a pilot whose moments are exactly var(y) = var(yhat), cov = rho var(yhat)
+    y_equiv = 0.8 * (yhat - yhat.mean()) + np.sqrt(1 - 0.8**2) * _orthogonal(yhat, rng)
+    assert labels_for_width(y_equiv, yhat, 400, 0.4) == labels_for_width_from_judge(yhat, 400, 0.4, rho=0.8)
+
+
+def _orthogonal(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A vector with mean 0, uncorrelated with x, with x's variance (divisor n)."""
+    xc = x - x.mean()
+    e = rng.normal(size=x.shape)
+    e -= e.mean()
+    e -= (e @ xc) / (xc @ xc) * xc
+    return e * xc.std() / e.std()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"yhat": [1.0], "n_units": 10, "width": 1, "rho": 0.5}, "at least 2 judged units"),
+        ({"yhat": [1.0, np.nan], "n_units": 10, "width": 1, "rho": 0.5}, "missing or infinite"),
+        ({"yhat": [1.0, 2.0], "n_units": 10, "width": 1, "rho": 1.5}, "rho must lie in [-1, 1]"),
+        ({"yhat": [1.0, 2.0], "n_units": 10, "width": -1, "rho": 0.5}, "width must be positive"),
+    ],
+)
+def test_judge_only_bad_input(kwargs, message) -> None:
+    from analysis.plan import labels_for_width_from_judge
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        labels_for_width_from_judge(**kwargs)
+
+
+def test_alt_test_items_reach_the_power_by_simulation() -> None:
+    """Second implementation: simulate d = W_h - W_f at the assumptions (E d = 0, sd 1), t-test per
+    annotator, Benjamini-Yekutieli over three, as analysis.replacement runs them."""
+    from scipy import stats
+
+    from analysis.plan import alt_test_items
+    from analysis.replacement import benjamini_yekutieli
+
+    eps, m = 0.2, 3
+    n = alt_test_items(eps, annotators=m)
+    assert n == alt_test_items(eps, annotators=m, power=0.8) and n > alt_test_items(0.3, annotators=m)
+    rng = np.random.default_rng(0)
+    sims, all_beaten, passed = 1000, 0, 0
+    for _ in range(sims):
+        d = rng.choice([-1.0, 1.0], size=(m, n))
+        p = [stats.ttest_1samp(row, eps, alternative="less").pvalue for row in d]
+        rejected = np.asarray(benjamini_yekutieli(p, q=0.05), dtype=bool)
+        all_beaten += bool(rejected.all())
+        passed += rejected.mean() >= 0.5
+    assert 0.75 <= all_beaten / sims <= 0.9  # the target: 0.8 for all three beaten (normal approximation)
+    assert passed / sims >= all_beaten / sims
+
+
+def test_alt_test_items_bad_input() -> None:
+    from analysis.plan import alt_test_items
+
+    with pytest.raises(ValueError, match="at least 3 annotators"):
+        alt_test_items(0.1, annotators=2)
+    with pytest.raises(ValueError, match=re.escape("epsilon must lie in (0, 1]")):
+        alt_test_items(0)

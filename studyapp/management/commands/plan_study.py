@@ -1,5 +1,7 @@
 """`manage.py plan_study SLUG --width W`: human labels per domain for a target interval width, with and
-without PPI, from the study's current labels (analysis.plan)."""
+without PPI, from a pilot (units with human and judge labels) and from the judge's labels alone (an
+assumed judge-human correlation grid), and the items the alternative-annotator test needs at the
+study's epsilon (analysis.plan)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analysis.plan import plan_table
+from analysis.plan import RHO_GRID, alt_test_items, judge_only_plan, plan_table
 from studyapp.models import Study
 from studyapp.selectors.ratings import ratings_table
+from studyapp.selectors.reports import study_analysis_settings
 
 
 class Command(BaseCommand):
@@ -21,6 +24,15 @@ class Command(BaseCommand):
             "--width", type=float, required=True, help="target total width (high - low) of the interval"
         )
         parser.add_argument("--alpha", type=float, default=0.05, help="error level (0.05: 95%% intervals)")
+        parser.add_argument(
+            "--epsilon",
+            type=float,
+            default=None,
+            help="alt-test margin (default: the spec's analysis.epsilon)",
+        )
+        parser.add_argument(
+            "--annotators", type=int, default=3, help="people per item for the alt-test (3 or more)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         study = Study.objects.filter(slug=options["slug"]).first()
@@ -30,6 +42,16 @@ class Command(BaseCommand):
             raise CommandError(f"--width must be positive (got {options['width']})")
         if not 0 < options["alpha"] < 1:
             raise CommandError(f"--alpha must lie strictly between 0 and 1 (got {options['alpha']})")
+        epsilon = options["epsilon"]
+        if epsilon is None:
+            epsilon = float(study_analysis_settings(study=study)["epsilon"])
+        if not 0 < epsilon <= 1:
+            raise CommandError(f"--epsilon must lie in (0, 1] (got {epsilon})")
+        if options["annotators"] < 3:
+            raise CommandError(
+                f"--annotators must be at least 3, the alternative-annotator test's minimum "
+                f"(got {options['annotators']})"
+            )
         table = ratings_table(study=study, include_gold=False)
         plan = plan_table(table, width=options["width"], alpha=options["alpha"]) if len(table) else None
         level = round((1 - options["alpha"]) * 100, 3)
@@ -39,7 +61,13 @@ class Command(BaseCommand):
         )
         if plan is None or plan.empty:
             self.stdout.write("no item-level ratings yet: nothing to plan from")
-            return
+        else:
+            self._pilot(plan)
+            self._judge_only(table, options["width"], options["alpha"])
+        self._alt_test(epsilon, options["annotators"], study.overlap)
+
+    def _pilot(self, plan: Any) -> None:
+        self.stdout.write("From a pilot (units with both human and judge labels):")
         self.stdout.write(
             "domain | level | criterion | judge | judged | pilot | human-only | with PPI | note"
         )
@@ -48,6 +76,36 @@ class Command(BaseCommand):
                 f"{r.domain} | {r.level} | {r.criterion or '-'} | {r.judge} | {r.n_units} | {r.n_pilot} | "
                 f"{_n(r.human_only)} | {_n(r.ppi)} | {r.note}"
             )
+
+    def _judge_only(self, table: Any, width: float, alpha: float) -> None:
+        plan = judge_only_plan(table, width=width, alpha=alpha)
+        if plan.empty:
+            return
+        grid = ", ".join(f"{r:g}" for r in RHO_GRID)
+        self.stdout.write(
+            "From the judge's labels alone (no pilot). Assumed: the human values have the judge's variance, "
+            f"and judge and people correlate at rho in {{{grid}}} (rho 0: PPI gains nothing):"
+        )
+        self.stdout.write(
+            "domain | level | criterion | judge | judged | judge sd | human-only | "
+            + " | ".join(f"PPI rho={r:g}" for r in RHO_GRID)
+        )
+        for r in plan.to_dict("records"):
+            sd = "-" if r["sd_judge"] is None else f"{r['sd_judge']:.3g}"
+            self.stdout.write(
+                f"{r['domain']} | {r['level']} | {r['criterion'] or '-'} | {r['judge']} | {r['n_units']} | "
+                f"{sd} | {_n(r['human_only'])} | " + " | ".join(_n(r[f"ppi_rho={x:g}"]) for x in RHO_GRID)
+            )
+
+    def _alt_test(self, epsilon: float, annotators: int, overlap: int) -> None:
+        items = alt_test_items(epsilon, annotators=annotators)
+        self.stdout.write(
+            f"Alternative-annotator test at epsilon {epsilon:g}: {items} items per domain, each labelled by "
+            f"{annotators} annotators (overlap k >= {annotators}; the study has k = {overlap}), for an 80% "
+            "chance that the judge beats every annotator (q = 0.05, Benjamini-Yekutieli). Assumed: the judge "
+            "is exactly as good as a person (a better one needs fewer), sd of the paired difference 1 (the "
+            "largest; ties lower it), annotators independent."
+        )
 
 
 def _n(v: Any) -> str:

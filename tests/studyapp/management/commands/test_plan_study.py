@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from analysis.plan import plan_table
+from analysis.plan import alt_test_items, judge_only_plan, plan_table
 from studyapp.selectors.ratings import ratings_table
 from studyapp.services.study_load import study_load
+from tests.factories import JudgmentFactory
 from tests.studyapp.report_study import load_report_study
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +41,8 @@ def test_plan_of_a_study_with_human_and_judge_labels(tmp_path: Path) -> None:
         assert f"{head} | {ho} | {pp}" in text
     assert "medical | rubric | accuracy | critic | 8 | 8 |" in text
     assert "pilot of 8 units: a rough guide" in text
+    assert "From a pilot (units with both human and judge labels):" in text
+    assert "From the judge's labels alone (no pilot)." in text
 
 
 def test_demo_study(monkeypatch, tmp_path: Path) -> None:
@@ -47,8 +50,38 @@ def test_demo_study(monkeypatch, tmp_path: Path) -> None:
     study_load(path=DEMO)
     text = _run("demo", "--width", "0.5")
     assert text.startswith("demo: human labels for a 95% interval of width 0.5")
-    # Freshly loaded, the demo has neither annotations nor judgments: nothing to estimate from.
+    # Freshly loaded, the demo has neither annotations nor judgments: nothing to estimate from,
+    # but the alternative-annotator test's needs follow from the study's epsilon alone.
     assert text.splitlines()[1] == "no item-level ratings yet: nothing to plan from"
+    items = alt_test_items(0.1, annotators=3)
+    assert text.splitlines()[2].startswith(
+        f"Alternative-annotator test at epsilon 0.1: {items} items per domain, each labelled by 3 annotators"
+    )
+
+
+def test_demo_from_the_judge_labels_alone(monkeypatch, tmp_path: Path) -> None:
+    """After a judge run on the demo (judgments written here as a run writes them), no person has
+    labelled yet: the plan comes from the judge's labels and the assumed correlation grid."""
+    monkeypatch.setenv("CONCORDANCE_VAR_DIR", str(tmp_path))
+    study = study_load(path=DEMO).study
+    judge = study.raters.get(name="sprm")
+    reasoning = [i for i in study.items.all() if i.steps.exists()]
+    assert len(reasoning) >= 4
+    for n, item in enumerate(reasoning):
+        JudgmentFactory(item=item, rater=judge, first_error=-1 if n % 2 else 0)
+    text = _run("demo", "--width", "0.5", "--epsilon", "0.2")
+    assert "rho in {0, 0.5, 0.8}" in text
+    table = ratings_table(study=study, include_gold=False)
+    plan = judge_only_plan(table, width=0.5)
+    assert not plan.empty and "needs a pilot of 2 or more units" in text
+    for r in plan.to_dict("records"):
+        cells = " | ".join(
+            "not reachable" if r[c] is None else str(int(r[c]))
+            for c in ("human_only", "ppi_rho=0", "ppi_rho=0.5", "ppi_rho=0.8")
+        )
+        head = f"{r['domain']} | first_error | - | sprm | {r['n_units']} | {r['sd_judge']:.3g}"
+        assert f"{head} | {cells}" in text
+    assert f"epsilon 0.2: {alt_test_items(0.2, annotators=3)} items per domain" in text
 
 
 @pytest.mark.parametrize(
@@ -57,6 +90,12 @@ def test_demo_study(monkeypatch, tmp_path: Path) -> None:
         (("nope", "--width", "1"), "no study with slug 'nope'"),
         (("demo", "--width", "0"), "--width must be positive (got 0.0)"),
         (("demo", "--width", "1", "--alpha", "1.5"), "--alpha must lie strictly between 0 and 1 (got 1.5)"),
+        (("demo", "--width", "1", "--epsilon", "0"), "--epsilon must lie in (0, 1] (got 0.0)"),
+        (("demo", "--width", "1", "--epsilon", "nan"), "--epsilon must lie in (0, 1] (got nan)"),
+        (
+            ("demo", "--width", "1", "--annotators", "2"),
+            "--annotators must be at least 3, the alternative-annotator test's minimum (got 2)",
+        ),
     ],
 )
 def test_bad_arguments(monkeypatch, tmp_path: Path, args, message) -> None:
