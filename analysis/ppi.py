@@ -141,7 +141,12 @@ class PPIRows:
 
 
 def ppi_rows(
-    y: np.ndarray, yhat: np.ndarray, yhat_unlabeled: np.ndarray, lam: float | None = None
+    y: np.ndarray,
+    yhat: np.ndarray,
+    yhat_unlabeled: np.ndarray,
+    lam: float | None = None,
+    *,
+    finite: bool = False,
 ) -> PPIRows:
     """PPI++ estimates for each row of 2-D arrays (the vectorised core).
 
@@ -155,6 +160,9 @@ def ppi_rows(
     lam : float, optional
         Fixed lambda for every row; ``None`` tunes it per row (PPI++, clipped
         to ``[0, 1]``).
+    finite : bool
+        The finite-population interval (:func:`ppi_mean_ci`); default off,
+        ``ppi_py``'s semantics.
 
     Returns
     -------
@@ -171,6 +179,8 @@ def ppi_rows(
     n, big_n = y.shape[1], yu.shape[1]
     if n < 2 or big_n < 1:
         raise ValueError(f"need n >= 2 human-labelled and N >= 1 unlabelled items (got n={n}, N={big_n})")
+    if finite:
+        return _finite_rows(y, yhat, yu, lam)
     if lam is None:
         yc = y - y.mean(axis=1, keepdims=True)
         hc = yhat - yhat.mean(axis=1, keepdims=True)
@@ -195,9 +205,45 @@ def ppi_rows(
     )
 
 
-def _one(y: Any, yhat: Any, yhat_unlabeled: Any, lam: float | None) -> PPIRows:
+def _finite_rows(y: np.ndarray, yhat: np.ndarray, yu: np.ndarray, lam: float | None) -> PPIRows:
+    """The difference (model-assisted) estimator of survey sampling, row-wise.
+
+    The ``n`` labelled items are a simple random sample without replacement of
+    the ``n + N`` items, the judge labelled all of them, and the target is the
+    mean human label of those items. The judge's mean over all items is then
+    known exactly and the only sampling error is the residual's:
+    ``se^2 = (1 - n / (n + N)) * S^2(y - lambda * yhat) / n`` (``S^2`` with
+    divisor ``n - 1``; Sarndal, Swensson & Wretman, "Model Assisted Survey
+    Sampling", 1992, section 6.3). The tuned lambda minimises that residual
+    variance, ``cov(y, yhat) / var(yhat)`` over the labelled items, clipped to
+    ``[0, 1]`` (0 where the judge's labels do not vary).
+    """
+    n = y.shape[1]
+    fpc = 1.0 - n / (n + yu.shape[1])
+    if lam is None:
+        yc = y - y.mean(axis=1, keepdims=True)
+        hc = yhat - yhat.mean(axis=1, keepdims=True)
+        var_h = (hc * hc).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam_rows = np.where(var_h > 0, (yc * hc).sum(axis=1) / np.where(var_h > 0, var_h, 1.0), 0.0)
+        lam_rows = np.clip(lam_rows, 0.0, 1.0)
+    else:
+        lam_rows = np.full(y.shape[0], float(lam))
+    lam_col = lam_rows[:, None]
+    rect = y - lam_col * yhat
+    all_mean = (yhat.sum(axis=1) + yu.sum(axis=1)) / (n + yu.shape[1])
+    return PPIRows(
+        value=lam_rows * all_mean + rect.mean(axis=1),
+        se=np.sqrt(fpc * rect.var(axis=1, ddof=1) / n),
+        lam=lam_rows,
+        classical_value=y.mean(axis=1),
+        classical_se=np.sqrt(fpc * y.var(axis=1, ddof=1) / n),
+    )
+
+
+def _one(y: Any, yhat: Any, yhat_unlabeled: Any, lam: float | None, finite: bool = False) -> PPIRows:
     y, yhat, yu = _inputs(y, yhat, yhat_unlabeled)
-    return ppi_rows(y[None, :], yhat[None, :], yu[None, :], lam=lam)
+    return ppi_rows(y[None, :], yhat[None, :], yu[None, :], lam=lam, finite=finite)
 
 
 def ppi_lambda(y: Any, yhat: Any, yhat_unlabeled: Any) -> float:
@@ -229,7 +275,13 @@ def ppi_mean_pointestimate(y: Any, yhat: Any, yhat_unlabeled: Any, lam: float | 
 
 
 def ppi_mean_ci(
-    y: Any, yhat: Any, yhat_unlabeled: Any, alpha: float = 0.05, lam: float | None = None
+    y: Any,
+    yhat: Any,
+    yhat_unlabeled: Any,
+    alpha: float = 0.05,
+    lam: float | None = None,
+    *,
+    finite: bool = False,
 ) -> tuple[float, float]:
     """Prediction-powered confidence interval for the mean human label.
 
@@ -247,6 +299,13 @@ def ppi_mean_ci(
         Error level: the interval targets coverage ``1 - alpha``.
     lam : float, optional
         Power-tuning parameter; ``None`` (default) tunes it (PPI++).
+    finite : bool
+        ``False`` (default, ``ppi_py``): the items are a sample of a larger
+        population whose mean is the target. ``True``: the target is the mean
+        human label of these ``n + N`` items, the ``n`` labelled ones drawn
+        without replacement; the interval is the difference estimator's with
+        the finite-population correction ``1 - n / (n + N)`` (see
+        ``_finite_rows``), and lambda is tuned for it.
 
     Returns
     -------
@@ -259,19 +318,32 @@ def ppi_mean_ci(
         holding NaN or infinity, and for ``alpha`` outside (0, 1).
     """
     alpha = _check_alpha(alpha)
-    low, high = _one(y, yhat, yhat_unlabeled, lam).ci(alpha)
+    low, high = _one(y, yhat, yhat_unlabeled, lam, finite).ci(alpha)
     return float(low[0]), float(high[0])
 
 
-def classical_mean_ci(y: Any, alpha: float = 0.05) -> tuple[float, float]:
+def classical_mean_ci(
+    y: Any, alpha: float = 0.05, *, population_size: int | None = None
+) -> tuple[float, float]:
     """The human-only interval ``mean(y) +- z * sd(y) / sqrt(n)`` (sd with divisor n).
 
-    ``ppi_py.classical_mean_ci`` without weights.
+    ``ppi_py.classical_mean_ci`` without weights. With ``population_size`` (the
+    ``N >= n`` items the ``n`` labelled ones were drawn from without
+    replacement, the target their mean) the standard error is
+    ``sqrt((1 - n / N) * S^2 / n)`` with ``S^2`` of divisor ``n - 1``.
     """
     alpha = _check_alpha(alpha)
     y = _vector("y", y, min_len=2)
     z = norm.ppf(1 - alpha / 2)
-    half = z * y.std() / np.sqrt(y.shape[0])
+    n = y.shape[0]
+    if population_size is None:
+        half = z * y.std() / np.sqrt(n)
+    else:
+        if int(population_size) != population_size or population_size < n:
+            raise ValueError(
+                f"population_size must be a whole number of at least n = {n} (got {population_size})"
+            )
+        half = z * np.sqrt((1 - n / population_size) * y.var(ddof=1) / n)
     return float(y.mean() - half), float(y.mean() + half)
 
 

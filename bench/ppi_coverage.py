@@ -1,6 +1,6 @@
 """Coverage of the prediction-powered intervals on real data, beside the human-only ones.
 
-    python bench/ppi_coverage.py [--reps 1000] [--seed 0] [--design split|iid] [--out FILE]
+    python bench/ppi_coverage.py [--reps 1000] [--seed 0] [--design split|split-finite|iid] [--out FILE]
 
 For each real dataset of ``../shared/data`` the recorded human labels of all
 items are the truth; the estimand is their mean over the items. In each of
@@ -18,7 +18,11 @@ without replacement from the finite set of items, so at 50% the intervals,
 which assume independent draws, ignore a finite-population correction of
 1 - n/N = 0.5 and over-cover; ``iid`` draws the labelled and the unlabelled
 items with replacement from the items (the items' empirical distribution is
-then the population, exactly the interval's assumption).
+then the population, exactly the interval's assumption); ``split-finite``
+draws as ``split`` and uses the finite-population intervals
+(``ppi_rows(..., finite=True)``, ``classical_mean_ci(population_size=N)``:
+the survey difference estimator with the correction 1 - n/N), the intervals
+for that design.
 
 Datasets and judges (all offline, nothing tuned to the coverage):
 
@@ -90,12 +94,13 @@ def hanna_populations() -> list[Population]:
     return out
 
 
-def _bbm_records(task: str) -> list[dict]:
+def bbm_records(task: str) -> list[dict]:
     path = shared_data_dir() / "bigbench_mistake" / f"{task}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _sprm_flags(task: str, records: list[dict], sprm_dir: Path) -> np.ndarray | None:
+def sprm_min_scores(task: str, records: list[dict], sprm_dir: Path) -> np.ndarray | None:
+    """The lowest step score of each trace by the model trained without ``task`` (1.0 for no steps)."""
     model_dir = sprm_dir / f"bbm-no-{task}-sprm"
     if not model_dir.is_dir():
         return None
@@ -110,14 +115,19 @@ def _sprm_flags(task: str, records: list[dict], sprm_dir: Path) -> np.ndarray | 
     if any(len(s.steps) != len(r["steps"]) for s, r in zip(sols, records, strict=True)):
         raise SystemExit(f"{path}: the importer's traces are not the file's, in order")
     scored = model.score(sols)
-    return np.array([float(np.min(s.step_scores) < 0.5) if len(s.step_scores) else 0.0 for s in scored])
+    return np.array([float(np.min(s.step_scores)) if len(s.step_scores) else 1.0 for s in scored])
+
+
+def _sprm_flags(task: str, records: list[dict], sprm_dir: Path) -> np.ndarray | None:
+    scores = sprm_min_scores(task, records, sprm_dir)
+    return None if scores is None else (scores < 0.5).astype(float)
 
 
 def bbm_populations(sprm_dir: Path | None) -> list[Population]:
     out = []
     pooled: dict[str, list[np.ndarray]] = {"y": [], "outcome": [], "sprm": []}
     for task in BBM_TASKS:
-        recs = _bbm_records(task)
+        recs = bbm_records(task)
         y = np.array([float(r["mistake_index"] is not None) for r in recs])
         outcome = np.array([float(str(r["answer"]).strip() != str(r["target"]).strip()) for r in recs])
         out.append(Population("BIG-Bench Mistake", task, "trace has an error", "outcome", y, outcome))
@@ -168,13 +178,13 @@ def simulate(pop: Population, fraction: float, reps: int, rng: np.random.Generat
     """Coverage and widths of the PPI++ and human-only 95% intervals over ``reps`` draws."""
     big = pop.y.shape[0]
     n = max(2, round(fraction * big))
-    if design == "split":
+    if design in ("split", "split-finite"):
         order = rng.random((reps, big)).argsort(axis=1)
         lab, unl = order[:, :n], order[:, n:]
     else:
         lab = rng.integers(0, big, size=(reps, n))
         unl = rng.integers(0, big, size=(reps, big - n))
-    rows = ppi_rows(pop.y[lab], pop.yhat[lab], pop.yhat[unl])
+    rows = ppi_rows(pop.y[lab], pop.yhat[lab], pop.yhat[unl], finite=design == "split-finite")
     truth = pop.y.mean()
     lo, hi = rows.ci(0.05)
     clo, chi = rows.classical_ci(0.05)
@@ -267,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--design", choices=["split", "iid"], default="split")
+    parser.add_argument("--design", choices=["split", "split-finite", "iid"], default="split")
     parser.add_argument(
         "--sprm-dir",
         type=Path,
