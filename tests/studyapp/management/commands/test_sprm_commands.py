@@ -121,8 +121,18 @@ TINY_FINETUNE = {
 
 
 def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(tmp_path, gsm8k, bbm, cache_dir):
-    out = train(gsm8k, tmp_path / "ft", cache_dir, split="train", variant="orm", **TINY_FINETUNE)
+    # 8 training problems: the default hold-out (0.2) would keep none of them out
+    out = train(
+        gsm8k,
+        tmp_path / "ft",
+        cache_dir,
+        split="train",
+        variant="orm",
+        calibration_holdout=0.5,
+        **TINY_FINETUNE,
+    )
     card = json.loads((tmp_path / "ft" / "card.json").read_text())
+    assert card["n_calibration_solutions"] > 0 and card["hyperparameters"]["calibration_holdout"] == 0.5
     assert card["featurizer"]["kind"] == "finetune" and card["hyperparameters"]["encoder"] == "finetune"
     assert card["featurizer"]["max_length"] == 64 and card["featurizer"]["train_layers"] == 2
     assert card["calibration"]["a"] > 0 and "saved" in out
