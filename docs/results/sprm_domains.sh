@@ -3,7 +3,8 @@
 # encoder, MLP head) SPRM: for each domain, train on outcome labels only (sprm, orm,
 # last_step), in-domain on a seeded split by problem and leaving the domain out, and
 # evaluate on the domain's held-out problems (the same test split both ways).
-#   bash docs/results/sprm_domains.sh [domain ...]     (default: every domain)
+#   bash docs/results/sprm_domains.sh [domain ...]     (default: every domain;
+#   VARIANTS="orm last_step" to run only those)
 # Writes runs/domains/<domain>-<in|out>-<variant>.json, skipping reports that exist
 # (variant by variant, so an interrupted run has the SPRM for every domain first); then
 #   .venv/bin/python docs/results/sprm_domains_table.py
@@ -28,7 +29,7 @@ data_args() {  # --data for each file of a domain
   for f in ${FILES[$1]}; do printf -- "--data %s " "$f"; done
 }
 
-for v in sprm orm last_step; do
+for v in ${VARIANTS:-sprm orm last_step}; do
   for dom in "${DOMAINS[@]}"; do
     for setting in in out; do
       report=$OUT/$dom-$setting-$v.json

@@ -69,32 +69,45 @@ def ci(m: dict | None) -> str:
     return f"{m['value']:.2f} [{m['ci_low']:.2f}, {m['ci_high']:.2f}]"
 
 
+BBM_TASKS = ("multistep_arithmetic", "tracking_shuffled_objects", "word_sorting")
+
+
+def rows(label: str, setting: str, reports: dict[str, dict]) -> None:
+    """One table row per trained variant, then the baselines of the first report."""
+    if not reports:
+        print(f"| {label} | {setting} | (not run) | | | | |")
+        return
+    first = next(iter(reports.values()))
+    scored = [(v, r["model"], r.get("collapsed")) for v, r in reports.items()]
+    scored += [(name, block, None) for name, block in first["baselines"].items()]
+    n = f"{first['n_labelled_traces']} traces"
+    for name, block, collapsed in scored:
+        flag = " (collapsed)" if collapsed else ""
+        print(
+            f"| {label} ({n}) | {setting} | {name}{flag} | {ci(block.get('step_auroc'))} | "
+            f"{ci(block.get('first_error_accuracy'))} | "
+            f"{ci((block.get('processbench') or {}).get('f1'))} | "
+            f"{ci((block.get('calibration') or {}).get('ece'))} |"
+        )
+
+
+def reports_at(paths: dict[str, Path]) -> dict[str, dict]:
+    return {v: json.loads(p.read_text()) for v, p in paths.items() if p.exists() and p.stat().st_size}
+
+
 def table() -> None:
     cols = "| domain | setting | scorer | step AUROC | first-error acc. | ProcessBench F1 | ECE |"
     print(cols + "\n|---|---|---|---|---|---|---|")
     for domain in DOMAINS:
         for setting in ("in", "out"):
-            reports = {}
-            for v in VARIANTS:
-                path = RUNS / f"{domain}-{setting}-{v}.json"
-                if path.exists() and path.stat().st_size:
-                    reports[v] = json.loads(path.read_text())
-            if not reports:
-                print(f"| {LABELS[domain]} | {setting} | (not run) | | | | |")
-                continue
-            first = next(iter(reports.values()))
-            rows = [(v, r["model"], r.get("collapsed")) for v, r in reports.items()]
-            rows += [(name, block, None) for name, block in first["baselines"].items()]
-            n = f"{first['n_labelled_traces']} traces"
-            for name, block, collapsed in rows:
-                flag = " (collapsed)" if collapsed else ""
-                label = "in-domain" if setting == "in" else "domain left out"
-                print(
-                    f"| {LABELS[domain]} ({n}) | {label} | {name}{flag} | {ci(block.get('step_auroc'))} | "
-                    f"{ci(block.get('first_error_accuracy'))} | "
-                    f"{ci((block.get('processbench') or {}).get('f1'))} | "
-                    f"{ci((block.get('calibration') or {}).get('ece'))} |"
-                )
+            label = "in-domain" if setting == "in" else "domain left out"
+            paths = {v: RUNS / f"{domain}-{setting}-{v}.json" for v in VARIANTS}
+            rows(LABELS[domain], label, reports_at(paths))
+    # BIG-Bench Mistake: the reports of docs/results/sprm_experiment.sh bbm (trained on
+    # the other two human-labelled tasks), read from runs/.
+    for task in BBM_TASKS:
+        paths = {v: ROOT / "runs" / f"bbm-{task}-{v}.json" for v in VARIANTS}
+        rows(f"BIG-Bench Mistake: {task}", "task left out", reports_at(paths))
 
 
 if __name__ == "__main__":

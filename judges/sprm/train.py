@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from judges.sprm.calibrate import apply_calibration, fit_product_calibration
-from judges.sprm.data import Solution
+from judges.sprm.data import Solution, split_by_group
 from judges.sprm.features import Featurizer, TraceFeatures
 from judges.sprm.finetune import FinetunedFeaturizer
 from judges.sprm.head import SPRMHead
@@ -63,6 +63,10 @@ class TrainConfig:
     encoder: str = "frozen"  # "finetune": MiniLM trained end to end (judges.sprm.finetune)
     encoder_lr: float = 3e-5  # finetune only: the encoder's learning rate (the head's is lr)
     trace_batch: int = 8  # finetune only: traces per update
+    # share of the training problems kept out of the head's (and encoder's) training and
+    # used only to fit the calibration and the outcome threshold (0: fit on the training
+    # solutions themselves, which a fine-tuned encoder has learnt, so the fit is too flat)
+    calibration_holdout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -75,6 +79,8 @@ class TrainConfig:
             raise ValueError("trace_batch must be at least 1")
         if self.epochs < 1:
             raise ValueError("epochs must be at least 1")
+        if not 0.0 <= self.calibration_holdout < 1.0:
+            raise ValueError(f"calibration_holdout must be in [0, 1), got {self.calibration_holdout}")
 
 
 @dataclass
@@ -312,6 +318,16 @@ def fit(
     data has thinking-trajectory items; return the model with its card."""
     if any(s.outcome is None for s in solutions):
         raise ValueError("every training solution needs an outcome label")
+    held: list[Solution] = []
+    if config.calibration_holdout > 0:  # whole problems, seeded as the train/test split
+        solutions, held = split_by_group(
+            list(solutions), test_fraction=config.calibration_holdout, seed=config.seed
+        )
+        if not any(s.steps for s in held) or not any(s.steps for s in solutions):
+            raise ValueError(
+                f"calibration_holdout {config.calibration_holdout} leaves no problem with steps "
+                "on one side; use more problems or another fraction"
+            )
     outcomes = [bool(s.outcome) for s in solutions]
     if config.encoder == "finetune":
         if not isinstance(featurizer, FinetunedFeaturizer):
@@ -325,7 +341,9 @@ def fit(
             raise ValueError("a FinetunedFeaturizer trains with encoder 'finetune'")
         feats = featurizer.build(solutions)
         result = train_head([f.x for f in feats], outcomes, config, on_epoch)
-    return _finish(solutions, featurizer, feats, outcomes, result, config)
+    # the held-out calibration solutions are scored by the trained featurizer, never trained on
+    cal = (featurizer.build(held), [bool(s.outcome) for s in held]) if held else (feats, outcomes)
+    return _finish(solutions, featurizer, feats, outcomes, result, config, cal)
 
 
 def _finish(
@@ -335,11 +353,15 @@ def _finish(
     outcomes: list[bool],
     result: TrainResult,
     config: TrainConfig,
+    cal: tuple[Sequence[TraceFeatures], list[bool]],
 ) -> SPRMModel:
-    sizes = [len(f.x) for f in feats if len(f.x)]
-    train_scores = head_scores(result.head, np.concatenate([f.x for f in feats if len(f.x)]))
-    per_solution = np.split(train_scores, np.cumsum(sizes)[:-1])
-    with_steps = [o for f, o in zip(feats, outcomes, strict=True) if len(f.x)]
+    """The card, with the calibration and outcome threshold fitted on `cal` (the
+    held-out calibration solutions' features and outcomes, or the training ones)."""
+    cal_feats, cal_outcomes = cal
+    sizes = [len(f.x) for f in cal_feats if len(f.x)]
+    cal_scores = head_scores(result.head, np.concatenate([f.x for f in cal_feats if len(f.x)]))
+    per_solution = np.split(cal_scores, np.cumsum(sizes)[:-1])
+    with_steps = [o for f, o in zip(cal_feats, cal_outcomes, strict=True) if len(f.x)]
     calibration = fit_product_calibration(per_solution, with_steps) if config.calibrate else None
     if calibration is not None:
         per_solution = [apply_calibration(p, calibration["a"], calibration["b"]) for p in per_solution]
@@ -373,6 +395,7 @@ def _finish(
         "outcome_threshold": {"value": threshold, "train_balanced_accuracy": balanced},
         # sigmoid(a logit + b), fitted on training outcomes (see judges.sprm.calibrate)
         "calibration": calibration,
+        "n_calibration_solutions": len(with_steps),
         "train_positive_rate": float(np.mean(outcomes)),
         "trajectory": {"trained_head": traj_head is not None, "n_items": len(traj_idx)},
     }

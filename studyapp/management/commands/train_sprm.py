@@ -81,6 +81,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--train-layers", type=int, default=2, help="finetune: top MiniLM layers trained (of 6)"
         )
+        parser.add_argument(
+            "--calibration-holdout",
+            type=float,
+            default=None,
+            help="share of training problems kept out of training to fit the calibration on "
+            "(default 0.2 with --encoder finetune, 0 with frozen)",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument(
             "--backbone-dir", default=None, help="local HF model: boundary states instead of MiniLM"
@@ -106,6 +113,11 @@ class Command(BaseCommand):
                 encoder=options["encoder"],
                 encoder_lr=options["encoder_lr"],
                 trace_batch=options["trace_batch"],
+                calibration_holdout=(
+                    options["calibration_holdout"]
+                    if options["calibration_holdout"] is not None
+                    else (0.2 if finetune else 0.0)
+                ),
             )
             spec = (
                 FinetuneSpec(
@@ -144,14 +156,18 @@ class Command(BaseCommand):
             assert isinstance(featurizer, FinetunedFeaturizer)
             save_checkpoint(featurizer, head, Path(options["out"]) / "checkpoints" / f"epoch-{epoch}")
 
-        model = fit(
-            solutions,
-            featurizer,
-            config,
-            on_epoch=on_epoch,
-            on_batch=bar.update if finetune else None,
-            on_checkpoint=on_checkpoint if finetune else None,
-        )
+        try:
+            model = fit(
+                solutions,
+                featurizer,
+                config,
+                on_epoch=on_epoch,
+                on_batch=bar.update if finetune else None,
+                on_checkpoint=on_checkpoint if finetune else None,
+            )
+        except ValueError as exc:  # e.g. a calibration hold-out that leaves one side empty
+            bar.close()
+            raise CommandError(str(exc)) from None
         bar.close()
         save_model(model, options["out"])
         for h in model.card["training"]["history"]:

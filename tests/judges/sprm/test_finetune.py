@@ -201,3 +201,19 @@ def test_the_split_pass_equals_the_encoders_own_forward(train_layers):
         for k, j in enumerate(which, start=1):
             np.testing.assert_allclose(ours[si].x[j], hidden[r, blocks[r] == k].mean(0).numpy(), atol=1e-5)
     assert len(f.trainable_parameters()) == 16 * train_layers  # 16 tensors a BERT layer
+
+
+def test_finetuned_calibration_is_fitted_on_problems_it_never_trained_on():
+    from judges.sprm.data import split_by_group
+
+    sols = make_solutions(n_problems=6, per_problem=2)
+    model = fit(sols, FinetunedFeaturizer(TINY), tiny_config(calibration_holdout=0.4))
+    rest, held = split_by_group(list(sols), test_fraction=0.4, seed=0)
+    assert rest and held
+    assert model.card["n_solutions"] == len(rest)
+    assert model.card["n_calibration_solutions"] == len(held)
+    # the encoder and head trained on the rest alone: the same weights
+    plain = fit(rest, FinetunedFeaturizer(TINY), tiny_config())
+    wa, wb = _weights(model), _weights(plain)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert model.card["calibration"] != plain.card["calibration"]

@@ -85,3 +85,48 @@ def test_bad_config_and_unlabelled_data_are_refused(hash_encoder, solutions):
     unlabelled = [dataclasses.replace(solutions[0], outcome=None)]
     with pytest.raises(ValueError, match="every training solution needs an outcome label"):
         fit(unlabelled, SentenceFeaturizer(hash_encoder), TrainConfig(epochs=1))
+
+
+def test_calibration_holdout_trains_on_the_rest_and_calibrates_on_the_held_problems(hash_encoder, solutions):
+    from judges.sprm.calibrate import fit_product_calibration
+    from judges.sprm.data import split_by_group
+    from judges.sprm.score import head_scores
+
+    f = SentenceFeaturizer(hash_encoder)
+    held_model = fit(solutions, f, TrainConfig(epochs=2, calibration_holdout=0.4))
+    rest, held = split_by_group(list(solutions), test_fraction=0.4, seed=0)
+    assert rest and held
+    plain = fit(rest, f, TrainConfig(epochs=2))
+    # the head never saw the held problems: the same weights as training on the rest alone
+    assert all(torch.equal(weights(held_model)[k], weights(plain)[k]) for k in weights(plain))
+    assert held_model.card["n_solutions"] == len(rest)
+    assert held_model.card["n_calibration_solutions"] == len(held)
+    # and the calibration is the product fit on the held problems' outcomes
+    expected = fit_product_calibration(
+        [head_scores(plain.head, x.x) for x in f.build(held)], [bool(s.outcome) for s in held]
+    )
+    assert held_model.card["calibration"]["a"] == pytest.approx(expected["a"])
+    assert held_model.card["calibration"]["b"] == pytest.approx(expected["b"])
+    assert plain.card["n_calibration_solutions"] == len(rest)
+
+
+def test_calibration_holdout_never_reads_step_labels(hash_encoder, solutions):
+    f = SentenceFeaturizer(hash_encoder)
+    stripped = [dataclasses.replace(s, step_labels=None) for s in solutions]
+    flipped = [
+        dataclasses.replace(s, step_labels=[-1 if v == 1 else 1 for v in (s.step_labels or [])])
+        for s in solutions
+    ]
+    config = TrainConfig(epochs=2, calibration_holdout=0.4)
+    a, b = fit(stripped, f, config), fit(flipped, f, config)
+    assert all(torch.equal(weights(a)[k], weights(b)[k]) for k in weights(a))
+    assert a.card["calibration"] == b.card["calibration"]
+    assert a.card["outcome_threshold"] == b.card["outcome_threshold"]
+
+
+def test_a_bad_calibration_holdout_is_refused(hash_encoder, solutions):
+    with pytest.raises(ValueError, match="calibration_holdout must be in"):
+        TrainConfig(calibration_holdout=1.0)
+    one_problem = [s for s in solutions if s.group == solutions[0].group]
+    with pytest.raises(ValueError, match="leaves no problem with steps on one side"):
+        fit(one_problem, SentenceFeaturizer(hash_encoder), TrainConfig(epochs=1, calibration_holdout=0.5))

@@ -121,8 +121,18 @@ TINY_FINETUNE = {
 
 
 def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(tmp_path, gsm8k, bbm, cache_dir):
-    out = train(gsm8k, tmp_path / "ft", cache_dir, split="train", variant="orm", **TINY_FINETUNE)
+    # 8 training problems: the default hold-out (0.2) would keep none of them out
+    out = train(
+        gsm8k,
+        tmp_path / "ft",
+        cache_dir,
+        split="train",
+        variant="orm",
+        calibration_holdout=0.5,
+        **TINY_FINETUNE,
+    )
     card = json.loads((tmp_path / "ft" / "card.json").read_text())
+    assert card["n_calibration_solutions"] > 0 and card["hyperparameters"]["calibration_holdout"] == 0.5
     assert card["featurizer"]["kind"] == "finetune" and card["hyperparameters"]["encoder"] == "finetune"
     assert card["featurizer"]["max_length"] == 64 and card["featurizer"]["train_layers"] == 2
     assert card["calibration"]["a"] > 0 and "saved" in out
@@ -150,3 +160,16 @@ def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(tmp_path, 
 def test_a_finetune_length_too_short_is_a_command_error(tmp_path, gsm8k, cache_dir):
     with pytest.raises(CommandError, match="max_length 30 is below"):
         train(gsm8k, tmp_path / "m", cache_dir, **(TINY_FINETUNE | {"max_length": 30}))
+
+
+def test_a_calibration_holdout_is_recorded_and_a_bad_one_is_a_command_error(tmp_path, gsm8k, cache_dir):
+    train(gsm8k, tmp_path / "m", cache_dir, calibration_holdout=0.3)
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["hyperparameters"]["calibration_holdout"] == 0.3
+    assert (
+        0 < card["n_calibration_solutions"] < 40
+        and card["n_solutions"] == 40 - card["n_calibration_solutions"]
+    )
+    with pytest.raises(CommandError, match="calibration_holdout must be in"):
+        train(gsm8k, tmp_path / "bad", cache_dir, calibration_holdout=1.5)
+    assert not (tmp_path / "bad").exists()
