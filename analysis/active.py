@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from analysis.ppi import _check_alpha, _vector
+
 __all__ = ["ActiveEstimate", "active_mean_ci", "inclusion_probabilities"]
 
 
@@ -67,18 +69,6 @@ class ActiveEstimate:
     human_only_estimate: float
     human_only_low: float
     human_only_high: float
-
-
-def _floats(name: str, values: Any, *, allow_nan: bool = False) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional (got shape {arr.shape})")
-    bad = np.isinf(arr) if allow_nan else ~np.isfinite(arr)
-    if bad.any():
-        raise ValueError(
-            f"{name} holds a missing or infinite value at position {int(np.flatnonzero(bad)[0])}"
-        )
-    return arr
 
 
 def inclusion_probabilities(uncertainty: Any, *, budget: float, floor: float = 0.2) -> np.ndarray:
@@ -208,12 +198,11 @@ def active_mean_ci(
     -------
     ActiveEstimate
     """
-    if not 0.0 < float(alpha) < 1.0:
-        raise ValueError(f"alpha must lie strictly between 0 and 1 (got {alpha})")
-    yhat = _floats("yhat", yhat)
+    alpha = _check_alpha(alpha)
+    yhat = _vector("yhat", yhat)
     big_n = yhat.shape[0]
-    y = _floats("y", y, allow_nan=True)
-    pi = _floats("pi", pi)
+    y = _vector("y", y, allow_nan=True)
+    pi = _vector("pi", pi)
     xi_raw = np.asarray(labelled)
     if xi_raw.ndim != 1:
         raise ValueError(f"labelled must be one-dimensional (got shape {xi_raw.shape})")

@@ -81,13 +81,15 @@ __all__ = [
 ]
 
 
-def _vector(name: str, values: Any, *, min_len: int) -> np.ndarray:
+def _vector(name: str, values: Any, *, min_len: int = 0, allow_nan: bool = False) -> np.ndarray:
+    """A one-dimensional float array of at least ``min_len`` finite values (``allow_nan``:
+    NaN allowed, infinity still refused)."""
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional (got shape {arr.shape})")
     if arr.shape[0] < min_len:
         raise ValueError(f"{name} needs at least {min_len} values (got {arr.shape[0]})")
-    bad = np.flatnonzero(~np.isfinite(arr))
+    bad = np.flatnonzero(np.isinf(arr) if allow_nan else ~np.isfinite(arr))
     if bad.size:
         raise ValueError(f"{name} holds a missing or infinite value at position {int(bad[0])}")
     return arr
