@@ -37,7 +37,6 @@ expected to over-cover.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -50,11 +49,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # bench/ is on sys.path as the script's folder; bench is not a package.
-from ppi_coverage import BBM_TASKS, SQUALITY_CRITERIA, bbm_records, sprm_min_scores  # noqa: E402
+from ppi_coverage import BBM_TASKS, bbm_records, sprm_min_scores, squality_reviews  # noqa: E402
 
 from analysis.active import active_mean_ci, inclusion_probabilities  # noqa: E402
 from analysis.hanna import CRITERIA, load_hanna  # noqa: E402
-from analysis.shared_data import shared_data_dir  # noqa: E402
 
 FRACTIONS = (0.05, 0.10, 0.20, 0.50)
 
@@ -83,26 +81,7 @@ def hanna_signals() -> list[Signal]:
 
 
 def squality_signals() -> list[Signal]:
-    path = shared_data_dir() / "squality" / "all-responses.jsonl"
-    rows: dict[str, tuple[list[float], list[float], list[float]]] = {
-        c: ([], [], []) for c in SQUALITY_CRITERIA
-    }
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        for q in json.loads(line)["questions"].values():
-            for resp in q.values():
-                reviews = resp["reviews"]
-                if len(reviews) < 2:
-                    continue
-                for crit, key in SQUALITY_CRITERIA.items():
-                    others = [float(r[key]) for r in reviews[1:]]
-                    rows[crit][0].append(float(reviews[0][key]))
-                    rows[crit][1].append(float(np.mean(others)))
-                    rows[crit][2].append(abs(others[0] - others[1]) if len(others) >= 2 else np.nan)
-    return [
-        Signal("SQuALITY", crit, np.array(y), np.array(h), np.array(u)) for crit, (y, h, u) in rows.items()
-    ]
+    return [Signal("SQuALITY", crit, y, h, u) for crit, (y, h, u) in squality_reviews().items()]
 
 
 def bbm_signals(sprm_dir: Path) -> list[Signal]:

@@ -153,24 +153,34 @@ def bbm_populations(sprm_dir: Path | None) -> list[Population]:
     return out
 
 
-def squality_populations() -> list[Population]:
+def squality_reviews() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per criterion, over the summaries with two or more reviews: the first reviewer's
+    rating, the mean of the others', and the others' absolute difference (NaN unless there
+    are two others or more: the first two)."""
     path = shared_data_dir() / "squality" / "all-responses.jsonl"
-    rows: dict[str, tuple[list[float], list[float]]] = {c: ([], []) for c in SQUALITY_CRITERIA}
+    rows: dict[str, tuple[list[float], list[float], list[float]]] = {
+        c: ([], [], []) for c in SQUALITY_CRITERIA
+    }
     for line in path.read_text().splitlines():
         if not line.strip():
             continue
-        rec = json.loads(line)
-        for q in rec["questions"].values():
+        for q in json.loads(line)["questions"].values():
             for resp in q.values():
                 reviews = resp["reviews"]
                 if len(reviews) < 2:
                     continue
                 for crit, key in SQUALITY_CRITERIA.items():
+                    others = [float(r[key]) for r in reviews[1:]]
                     rows[crit][0].append(float(reviews[0][key]))
-                    rows[crit][1].append(float(np.mean([r[key] for r in reviews[1:]])))
+                    rows[crit][1].append(float(np.mean(others)))
+                    rows[crit][2].append(abs(others[0] - others[1]) if len(others) >= 2 else np.nan)
+    return {crit: (np.array(y), np.array(h), np.array(u)) for crit, (y, h, u) in rows.items()}
+
+
+def squality_populations() -> list[Population]:
     return [
-        Population("SQuALITY", "summaries", crit, "mean of the other reviewers", np.array(y), np.array(h))
-        for crit, (y, h) in rows.items()
+        Population("SQuALITY", "summaries", crit, "mean of the other reviewers", y, h)
+        for crit, (y, h, _) in squality_reviews().items()
     ]
 
 
