@@ -149,11 +149,24 @@ class Item(models.Model):
     gold = models.JSONField(null=True, blank=True, help_text="expected answer of a gold item")
     source = models.CharField(max_length=500, blank=True, help_text="file:line it came from")
     content_hash = models.CharField(max_length=64)
+    # `annotation.allocation: active` (services/allocation.py): the item's probability of a
+    # human label, fixed before the draw, and the draw (True: people label it). Null until
+    # the study's allocation has drawn it; never drawn again.
+    allocation_pi = models.FloatField(null=True, blank=True)
+    allocation_drawn = models.BooleanField(null=True, blank=True)
+    allocation_uncertainty = models.FloatField(
+        null=True, blank=True, help_text="the judges' disagreement and unsureness it was drawn from"
+    )
 
     class Meta:
         ordering = ["study", "position"]
         constraints = [
             models.UniqueConstraint(fields=["study", "external_id"], name="item_unique"),
+            models.CheckConstraint(
+                condition=(Q(allocation_pi__isnull=True) & Q(allocation_drawn__isnull=True))
+                | (Q(allocation_pi__gt=0) & Q(allocation_pi__lte=1) & Q(allocation_drawn__isnull=False)),
+                name="item_allocation_pi_range",
+            ),
             models.CheckConstraint(
                 condition=(Q(kind__in=["reasoning", "pairwise"]) & Q(persona__isnull=True))
                 | (Q(kind="summary") & Q(persona__isnull=False)),

@@ -97,6 +97,30 @@ class AnnotationSpec(Strict):
     completion_code: str = Field(
         default="", description="the crowdsourcing platform's completion code (e.g. Prolific's)"
     )
+    allocation: Literal["uniform", "active"] = Field(
+        default="uniform",
+        description="active: people label a random subset drawn with probabilities set by the judges",
+    )
+    allocation_budget: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="active: the expected share of each domain's real items that people label",
+    )
+    allocation_floor: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="active: each item's probability is at least this share of the uniform one",
+    )
+
+    @model_validator(mode="after")
+    def budget_with_active(self) -> AnnotationSpec:
+        if self.allocation == "active" and self.allocation_budget is None:
+            raise ValueError("allocation: active needs allocation_budget, the share of items people label")
+        if self.allocation == "uniform" and self.allocation_budget is not None:
+            raise ValueError("allocation_budget is only read with allocation: active")
+        return self
 
 
 class SourceSpec(Strict):

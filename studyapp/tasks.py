@@ -11,6 +11,7 @@ Acknowledgement is one policy for every task, set in `config/settings.py`
     studyapp.tasks.judge_batches_collect   True       True
     studyapp.tasks.judge_batch_cancel      True       True
     studyapp.tasks.report_build            True       True
+    studyapp.tasks.allocation_draw         True       True
     studyapp.tasks.workers_recover         True       True
 
 What that does when a worker dies during a task:
@@ -74,6 +75,14 @@ def report_build(report_id: int) -> str | None:
 
     report = study_report_build(report_id=report_id)
     return None if report is None else report.status
+
+
+@shared_task(name="studyapp.tasks.allocation_draw")
+def allocation_draw(study_id: int) -> int:
+    """Draw an active study's undrawn items (a judge run has finished); a redelivery draws none."""
+    from studyapp.services.allocation import allocation_draw_after_judges
+
+    return allocation_draw_after_judges(study_id=study_id)
 
 
 @shared_task(name="studyapp.tasks.workers_recover")

@@ -17,7 +17,21 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 
-from studyapp.models import Assignment, Item, Rater, Slot
+from studyapp.models import Assignment, Item, Rater, Slot, Study
+
+
+def allocation_settings(*, study: Study) -> tuple[str, float | None, float]:
+    """(allocation, budget share, floor) from the study's spec (`annotation.allocation...`)."""
+    annotation = (study.spec or {}).get("annotation") or {}
+    mode = annotation.get("allocation") or "uniform"
+    budget = annotation.get("allocation_budget")
+    floor = annotation.get("allocation_floor") or 0.2
+    return str(mode), (float(budget) if budget is not None else None), float(floor)
+
+
+def study_is_active(*, study: Study) -> bool:
+    """Whether the study serves only the real items its allocation drew (services/allocation.py)."""
+    return allocation_settings(study=study)[0] == "active"
 
 
 def _full(rater: Rater, held: Q) -> QuerySet[Any, Any]:
@@ -46,7 +60,11 @@ def _not_closed_to(rater: Rater) -> QuerySet[Item]:
     closed = Assignment.objects.filter(rater_id=rater.id, item_id=OuterRef("pk")).exclude(
         status=Assignment.Status.QUEUED
     )
-    return Item.objects.filter(study_id=rater.study_id, is_gold=False).filter(~Exists(closed)).order_by()
+    items = Item.objects.filter(study_id=rater.study_id, is_gold=False).filter(~Exists(closed)).order_by()
+    if study_is_active(study=rater.study):
+        # Not drawn: never served. Not allocated yet (null): may be once the draw has run.
+        items = items.exclude(allocation_drawn=False)
+    return items
 
 
 def items_left_for(*, rater: Rater) -> QuerySet[Item]:
@@ -79,12 +97,22 @@ def rater_retry_after(*, rater: Rater, now: datetime) -> int:
 def items_for_queue(*, rater: Rater) -> QuerySet[Item]:
     """Items not yet in the rater's queue that could ever be served to them (gold ones included)."""
     queued = Assignment.objects.filter(rater_id=rater.id, item_id=OuterRef("pk"))
-    return (
+    items = (
         Item.objects.filter(study_id=rater.study_id)
         .filter(~Exists(queued))
         .filter(Q(is_gold=True) | ~Q(id__in=_full(rater, _final())))
         .order_by()
     )
+    if study_is_active(study=rater.study):
+        items = items.filter(Q(is_gold=True) | Q(allocation_drawn=True))
+    return items
 
 
-__all__ = ["items_for_queue", "items_free_for", "items_left_for", "rater_retry_after"]
+__all__ = [
+    "allocation_settings",
+    "items_for_queue",
+    "items_free_for",
+    "items_left_for",
+    "rater_retry_after",
+    "study_is_active",
+]

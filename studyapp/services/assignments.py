@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from studyapp.db import claim
 from studyapp.models import Assignment, Item, Participation, Rater, Slot, Study
-from studyapp.selectors.queues import items_for_queue, items_left_for
+from studyapp.selectors.queues import items_for_queue, items_left_for, study_is_active
 from studyapp.services.errors import (
     AnnotationInvalid,
     AssignmentNotActive,
@@ -42,10 +42,18 @@ from studyapp.services.errors import (
 from studyapp.text import UNSTORABLE, unstorable_text
 
 
-def queue_position(*, seed: int, rater_id: int, item_id: int) -> int:
-    """The item's place in the rater's queue: a 63-bit hash, stable across runs."""
+def queue_position(*, seed: int, rater_id: int, item_id: int, pi: float | None = None) -> int:
+    """The item's place in the rater's queue: a 63-bit hash, stable across runs.
+
+    With an active allocation's probability `pi`, the items worth most come first: the top
+    16 bits order by 1 - pi, the hash orders items of equal pi.
+    """
     digest = hashlib.blake2b(f"{seed}:{rater_id}:{item_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    position = int.from_bytes(digest, "big") >> 1
+    if pi is None:
+        return position
+    rank = min(0xFFFF, max(0, round((1.0 - pi) * 0xFFFF)))
+    return (rank << 47) | (position >> 16)
 
 
 def pair_swapped(*, seed: int, rater_id: int, item_id: int) -> bool:
@@ -111,8 +119,13 @@ def assignment_queue_extend(*, rater: Rater, role: str, limit: int | None = None
     study = rater.study
     qualifying = study.qualification_pass_mark is not None
     candidates = items_for_queue(rater=rater)
+    pis: dict[int, float | None] = {}
     if role == Assignment.Role.ITEM:
-        item_ids = list(candidates.filter(is_gold=False).values_list("id", flat=True))
+        if study_is_active(study=study):
+            pis = dict(candidates.filter(is_gold=False).values_list("id", "allocation_pi"))
+            item_ids = list(pis)
+        else:
+            item_ids = list(candidates.filter(is_gold=False).values_list("id", flat=True))
     else:
         wanted = role == Assignment.Role.QUALIFICATION
         item_ids = [
@@ -122,7 +135,9 @@ def assignment_queue_extend(*, rater: Rater, role: str, limit: int | None = None
             )
             if (qualifying and bool(qualification)) == wanted
         ]
-    rows = [(queue_position(seed=study.seed, rater_id=rater.id, item_id=i), i) for i in item_ids]
+    rows = [
+        (queue_position(seed=study.seed, rater_id=rater.id, item_id=i, pi=pis.get(i)), i) for i in item_ids
+    ]
     chosen = heapq.nsmallest(limit, rows) if limit is not None else rows
     if not chosen:
         return 0

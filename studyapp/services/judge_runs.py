@@ -46,6 +46,7 @@ from studyapp.models import (
     WorkerProcess,
 )
 from studyapp.selectors.judge_runs import judge_task_for, judgments_for_tasks, price_for
+from studyapp.services.allocation import allocation_request
 from studyapp.services.workers import (
     Claim,
     lease_claim,
@@ -149,6 +150,8 @@ def judge_run_start(
             run.status, run.finished_at = JudgeRun.Status.DONE, timezone.now()
         run.full_clean()
         run.save()
+        if not ids:
+            allocation_request(study=study)
         if ids:
             # batch mode: one chunk, the submission of the run's one batch
             size = len(ids) if mode == JudgeRun.Mode.BATCH else judge_run_chunk_size(run=run)
@@ -214,11 +217,15 @@ def judge_run_finish_if_complete(*, run_id: int) -> bool:
     """Mark the run done once none of its judgments is pending."""
     if Judgment.objects.filter(run_id=run_id, status=Judgment.Status.PENDING).exists():
         return False
-    return bool(
+    finished = bool(
         JudgeRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
             status=JudgeRun.Status.DONE, finished_at=timezone.now()
         )
     )
+    if finished:
+        run = JudgeRun.objects.select_related("study").get(pk=run_id)
+        allocation_request(study=run.study)  # an active study's draw waits for its judges
+    return finished
 
 
 # --- chunks and their leases --------------------------------------------------------
