@@ -75,6 +75,7 @@ from analysis.pairwise import pairwise_section
 from analysis.ppi import ppi_clustered_mean, ppi_mean
 from analysis.ratings import category_counts
 from analysis.replacement import AltTestResult, agreement_gap, alt_test, alt_test_pooled
+from analysis.result import AgreementResult, undefined
 from analysis.tidy import HUMAN_KINDS, pivot, validate_tidy
 
 __all__ = ["ALPHA_LEVEL", "SCHEMA_VERSION", "Report", "ReportSettings", "build_report"]
@@ -96,6 +97,10 @@ class ReportSettings:
     outside the declared scale. ``unstable_raters``: human rater ids that are
     slots, not people (the alternative-annotator test's premise fails on them).
     ``max_points`` caps the scatter points kept for the HTML page.
+    ``inclusion``: for a study with active allocation, each allocated item's
+    probability of a human label ({item: pi}), and ``drawn`` the items the draw
+    sent to people; then the prediction-powered estimate is the active-inference
+    one (:func:`analysis.active.active_mean_ci`) over the allocated items.
     """
 
     ci: float = 0.95
@@ -108,6 +113,8 @@ class ReportSettings:
     out_of_scale: OutOfScale = "exclude"
     unstable_raters: frozenset[str] = frozenset()
     max_points: int = 3000
+    inclusion: Mapping[str, float] = field(default_factory=dict)
+    drawn: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -269,6 +276,7 @@ def _group(
             weights,
             consensus,
             cache,
+            items=items,
         )
         pts = detail.pop("_points", None)
         if pts is not None:
@@ -331,6 +339,8 @@ def _judge(
     weights: np.ndarray,
     consensus: np.ndarray | None,
     cache: dict[bytes, Any],
+    *,
+    items: np.ndarray,
 ) -> dict[str, Any]:
     j, out_of_scale = _out_of_scale(raw, level, cats, declared, settings.out_of_scale)
     observed = j[~np.isnan(j)]
@@ -428,7 +438,10 @@ def _judge(
                     j, consensus, weights=unit_w, ci=settings.ci, methods=("kendall",)
                 )["kendall"].to_dict()
             }
-    detail["ppi"] = _ppi(level, ref, labels if categorical else j, clusters, settings.ci)
+    if settings.inclusion:
+        detail["ppi"] = _ppi_active(level, ref, labels if categorical else j, items, settings)
+    else:
+        detail["ppi"] = _ppi(level, ref, labels if categorical else j, clusters, settings.ci)
     if continuous or not categorical:
         detail["_points"] = _sample_points(_human_mean(h), j, settings)
     if len(humans) >= 2:
@@ -461,6 +474,78 @@ PPI_QUANTITY = {
     "trajectory": "mean human rating",
     "pairwise": "mean human preference (+1 A, -1 B, 0 tie; the majority per pair)",
 }
+
+
+def _targets(level: str, ref: np.ndarray, judged: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The human quantity per unit (y) and the judge's (yhat) of a level, NaN kept."""
+    if level == "step_label":
+        return np.where(np.isnan(ref), np.nan, ref == -1), (judged == -1).astype(float)
+    if level == "first_error":
+        return np.where(np.isnan(ref), np.nan, ref >= 0), (judged >= 0).astype(float)
+    return ref, judged
+
+
+def _ppi_active(
+    level: str, ref: np.ndarray, judged: np.ndarray, items: np.ndarray, settings: ReportSettings
+) -> dict[str, Any]:
+    """The active-inference estimate of the level's human quantity (``settings.inclusion``).
+
+    Every unit of an item the judge rated and the allocation gave a probability is in
+    the population (items never allocated are left out: an allocation covers the
+    study's real items). A unit is labelled when a person labelled it; a drawn item
+    with no human label yet counts as not drawn, which is exact only once every drawn
+    item is labelled: ``extra.drawn_unlabelled`` says how many are not, and
+    ``extra.complete`` whether the estimate is final. Steps are clustered by item.
+    """
+    from analysis.active import active_mean_ci
+
+    quantity = PPI_QUANTITY[level]
+    statistic = "active_mean"
+    pi = np.array([settings.inclusion.get(str(i), np.nan) for i in items], dtype=float)
+    ok = ~np.isnan(judged) & ~np.isnan(pi)
+    y, yhat = _targets(level, ref, judged)
+    drawn = np.array([str(i) in settings.drawn for i in items], dtype=bool)
+    labelled = ok & drawn & ~np.isnan(ref)  # a person's label on an item not drawn is not used
+    drawn_items = {str(i) for i in items[ok & drawn]}
+    labelled_items = {str(i) for i in items[labelled]}
+    unlabelled = len(drawn_items - labelled_items)
+    if labelled.sum() < 2:
+        res = undefined(
+            statistic,
+            f"fewer than 2 human-labelled units ({int(labelled.sum())})",
+            n_units=int(labelled.sum()),
+        )
+        return {"quantity": quantity, "method": "active", **res.to_dict()}
+    clusters = items[ok] if level == "step_label" else None
+    est = active_mean_ci(
+        np.where(labelled, y, np.nan)[ok],
+        yhat[ok],
+        labelled[ok],
+        pi[ok],
+        alpha=1 - settings.ci,
+        clusters=clusters,
+    )
+    level_pct = round(settings.ci * 100, 3)
+    res = AgreementResult(
+        statistic=statistic,
+        value=est.estimate,
+        n_units=int(labelled.sum()),
+        ci=(est.low, est.high),
+        ci_method=f"{level_pct:g}% normal interval, active inference (inverse-probability weights)",
+        extra={
+            "lambda": est.lam,
+            "n_population": int(ok.sum()),
+            "classical_value": est.human_only_estimate,
+            "classical_ci": [est.human_only_low, est.human_only_high],
+            "n_effective": est.effective_n,
+            "width_ratio": (est.high - est.low) / (est.human_only_high - est.human_only_low)
+            if est.human_only_high > est.human_only_low
+            else None,
+            "drawn_unlabelled": unlabelled,
+            "complete": unlabelled == 0,
+        },
+    )
+    return {"quantity": quantity, "method": "active", **res.to_dict()}
 
 
 def _ppi(

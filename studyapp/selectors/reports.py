@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from studyapp.models import Criterion, Study, StudyReport
+from studyapp.models import Criterion, Item, Study, StudyReport
+from studyapp.selectors.queues import study_is_active
 from studyapp.selectors.ratings import pairwise_votes, ratings_table
 
 if TYPE_CHECKING:  # the statistics load when a report is built, not with every page
@@ -73,6 +74,23 @@ def study_analysis_settings(*, study: Study) -> dict[str, Any]:
     return {**analysis, "unstable_raters": frozenset(unstable)}
 
 
+def study_inclusion(*, study: Study) -> dict[str, Any]:
+    """An active study's allocation for the report: {"inclusion": {item: pi}, "drawn": items sent
+    to people} over its allocated items (tidy item ids are external ids); {} for a uniform one."""
+    if not study_is_active(study=study):
+        return {}
+    rows = Item.objects.filter(study=study, allocation_pi__isnull=False).values_list(
+        "external_id", "allocation_pi", "allocation_drawn"
+    )
+    inclusion: dict[str, float] = {}
+    drawn: set[str] = set()
+    for external_id, pi, was_drawn in rows:
+        inclusion[external_id] = float(pi or 0.0)  # not null: filtered above
+        if was_drawn:
+            drawn.add(external_id)
+    return {"inclusion": inclusion, "drawn": frozenset(drawn)} if inclusion else {}
+
+
 def study_report(
     *,
     study: Study,
@@ -96,7 +114,7 @@ def study_report(
     spec = study_analysis_settings(study=study)
     if epsilon is not None:
         spec["epsilon"] = epsilon
-    settings = dataclasses.replace(settings, scales=scales, **spec)
+    settings = dataclasses.replace(settings, scales=scales, **spec, **study_inclusion(study=study))
     table = ratings_table(study=study, include_gold=include_gold)
     votes = pairwise_votes(study=study, include_gold=include_gold)
     return build_report(table, title=f"{study.title} ({study.slug})", settings=settings, pairwise=votes)

@@ -241,14 +241,24 @@ def allocation_draw(*, study: Study) -> AllocationResult:
 
 
 def allocation_draw_after_judges(*, study_id: int) -> int:
-    """The draw a finished judge run asks for: once no judge run of the study is still
-    going (so every judge's labels count), for an active study with undrawn items. Returns
-    the items drawn (0 when there is nothing to do)."""
+    """The draw a finished judge run asks for, for an active study with undrawn items: once
+    each of the study's active judges (but imported ones) has finished a run and none is
+    still going, so that every judge's labels count. Returns the items drawn (0 when there
+    is nothing to do yet; `manage.py allocate` draws regardless)."""
     study = Study.objects.filter(pk=study_id).first()
     if study is None or not study_is_active(study=study):
         return 0
     if JudgeRun.objects.filter(study=study, status__in=RUNNING).exists():
         log.info("study %s: a judge run is still going; the draw waits for the last one", study.slug)
+        return 0
+    waiting = (
+        Rater.objects.filter(study=study, kind=Rater.Kind.JUDGE, active=True)
+        .exclude(judge_kind="imported")  # their labels came with the data
+        .exclude(runs__status=JudgeRun.Status.DONE)
+        .values_list("name", flat=True)
+    )
+    if waiting:
+        log.info("study %s: the draw waits for judge(s) %s to finish a run", study.slug, ", ".join(waiting))
         return 0
     if not Item.objects.filter(study=study, is_gold=False, allocation_pi__isnull=True).exists():
         return 0

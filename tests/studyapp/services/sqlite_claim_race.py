@@ -1,5 +1,8 @@
 """Run as a script: 20 threads claim and submit on a file SQLite database, print JSON.
 
+With `--active` the study has `allocation: active` and only the even items are drawn
+(pi 0.5), so the invariants are checked on the drawn items and none undrawn is served.
+
 Used by test_assignment_concurrency_sqlite.py; pytest-django's SQLite test
 database lives in memory and cannot be shared by threads, so this one runs in
 its own process against `$CONCORDANCE_VAR_DIR/concordance.sqlite3`.
@@ -36,11 +39,14 @@ def main() -> None:
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     call_command("migrate", verbosity=0)
-    study = Study.objects.create(slug="race", title="race", overlap=K)
+    active = "--active" in sys.argv
+    spec = {"annotation": {"allocation": "active", "allocation_budget": 0.5}} if active else {}
+    study = Study.objects.create(slug="race", title="race", overlap=K, spec=spec)
     domain = Domain.objects.create(study=study, name="math")
     for i in range(N_ITEMS):
+        drawn = {"allocation_pi": 0.5, "allocation_drawn": i % 2 == 0} if active else {}
         item = Item.objects.create(
-            study=study, domain=domain, kind="reasoning", external_id=str(i), content_hash=str(i)
+            study=study, domain=domain, kind="reasoning", external_id=str(i), content_hash=str(i), **drawn
         )
         Step.objects.create(item=item, index=0, text="A step.")
     users = [get_user_model().objects.create(username=f"r{i}") for i in range(N_RATERS)]
@@ -75,6 +81,7 @@ def main() -> None:
                 "annotations": len(pairs),
                 "distinct_pairs": len(set(pairs)),
                 "per_item": sorted(Counter(i for i, _ in pairs).values()),
+                "undrawn_served": Annotation.objects.filter(item__allocation_drawn=False).count(),
             }
         )
     )

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from studyapp.models import Annotation, Item, Judgment, Label, Step, Study
+from studyapp.models import Annotation, Item, Judgment, Label, Rater, Step, Study
 from studyapp.selectors.queues import items_left_for
 from studyapp.services.allocation import (
     AllocationError,
@@ -133,9 +133,12 @@ def test_queues_serve_only_drawn_items_most_valuable_first_k_each(active_study, 
     assert set(per_item) == drawn and set(per_item.values()) == {2}  # k = 2, the third got none
 
 
-def test_a_finished_judge_run_draws_once_the_last_run_is_done(active_study):
-    running = JudgeRunFactory(study=active_study, status="running")
-    assert allocation_draw_after_judges(study_id=active_study.pk) == 0
+def test_a_finished_judge_run_draws_once_every_judge_has_finished_one(active_study):
+    judge_a, judge_b = Rater.objects.filter(study=active_study, kind="judge").order_by("name")
+    JudgeRunFactory(study=active_study, rater=judge_a, status="done")
+    assert allocation_draw_after_judges(study_id=active_study.pk) == 0  # sprm-b has not run
+    running = JudgeRunFactory(study=active_study, rater=judge_b, status="running")
+    assert allocation_draw_after_judges(study_id=active_study.pk) == 0  # still going
     assert not Item.objects.filter(allocation_pi__isnull=False).exists()
     running.status = "done"
     running.save()

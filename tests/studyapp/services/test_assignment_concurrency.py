@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 import pytest
 from django.db import connection
 
-from studyapp.models import Annotation, Assignment, Slot
+from studyapp.models import Annotation, Assignment, Item, Slot
 from studyapp.services.annotations import annotation_submit
 from studyapp.services.assignments import assignment_claim_next
 
@@ -137,3 +137,36 @@ def test_concurrent_first_claims_on_small_queue_chunks(make_study, make_rater, s
     for rater_id, items in served.items():
         order = [positions[rows[(rater_id, item)]] for item in items]
         assert order == sorted(order)
+
+
+def test_thirty_annotators_on_an_active_study_get_only_drawn_items_k_each(make_study, make_rater, settings):
+    """`allocation: active`: the same claims, on the drawn items only, most valuable first."""
+    settings.ASSIGNMENT_QUEUE_CHUNK = 4
+    study = make_study(
+        n=30, steps=1, overlap=K, spec={"annotation": {"allocation": "active", "allocation_budget": 0.5}}
+    )
+    items = list(Item.objects.filter(study=study).order_by("pk"))
+    for i, item in enumerate(items):  # a third drawn, with three levels of pi
+        item.allocation_pi = (0.3, 0.6, 0.9)[i % 3]
+        item.allocation_drawn = i % 3 != 0
+    Item.objects.bulk_update(items, ["allocation_pi", "allocation_drawn"])
+    drawn = {item.id for item in items if item.allocation_drawn}
+    pi = {item.id: item.allocation_pi for item in items}
+    raters = [make_rater(study) for _ in range(30)]
+    served: dict[int, list[int]] = defaultdict(list)
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        rater = raters[i]
+        while (a := assignment_claim_next(rater=rater, study=study)) is not None:
+            with lock:
+                served[rater.id].append(a.item_id)
+            annotation_submit(assignment=a, step_labels={0: 1})
+
+    assert _run_threads(30, work) == []
+    pairs = [(r, item) for r, got in served.items() for item in got]
+    assert len(set(pairs)) == len(pairs)
+    per_item = Counter(Annotation.objects.values_list("item_id", flat=True))
+    assert set(per_item) == drawn and set(per_item.values()) == {K}
+    for got in served.values():  # no skips or timeouts: each rater's items by decreasing pi
+        assert [pi[i] for i in got] == sorted((pi[i] for i in got), reverse=True)
