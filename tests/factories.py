@@ -210,3 +210,17 @@ class PairwiseItemFactory(ItemFactory):
     problem = "Name a prime number greater than 10."
     response_a = "**Eleven** (11) is prime."
     response_b = "Twelve (12) is prime."
+
+
+def judge_step_scores(study: models.Study, scores: dict[int, list[float]], name: str) -> models.Rater:
+    """A judge (an SPRM) that gave each item's steps these scores ({item id: scores}), each
+    step's label thresholded at 0.5; done judgments with their labels."""
+    judge = JudgeRaterFactory(study=study, name=name, judge_kind="sprm")
+    for item_id, item_scores in scores.items():
+        judgment = JudgmentFactory(item_id=item_id, rater=judge)
+        steps = list(models.Step.objects.filter(item_id=item_id).order_by("index"))
+        models.Label.objects.bulk_create(
+            models.Label(judgment=judgment, step=step, value=1 if s >= 0.5 else -1, score=s)
+            for step, s in zip(steps, item_scores, strict=True)
+        )
+    return judge

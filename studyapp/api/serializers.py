@@ -63,6 +63,9 @@ class ProgressOut(serializers.Serializer):
     assigned = serializers.IntegerField()
     finished = serializers.BooleanField(help_text="no item can ever be served to you again")
     wait = serializers.BooleanField(help_text="no item is free now (others hold the slots left): ask later")
+    awaiting_draw = serializers.BooleanField(
+        help_text="with wait: an active-allocation study has not drawn the items people label yet"
+    )
     completion_code = serializers.CharField(allow_null=True)
     qualification = serializers.CharField()
     consented = serializers.BooleanField()
@@ -77,7 +80,8 @@ class NextOut(serializers.Serializer):
     )
     wait = serializers.BooleanField(
         help_text="no item now, but the study is not over for you: every slot left is held by another "
-        "annotator's claim, which their submission, a skip or a timeout may free; ask again"
+        "annotator's claim, which their submission, a skip or a timeout may free, or an active-allocation "
+        "study has not drawn its items yet; ask again"
     )
     retry_after = serializers.IntegerField(
         allow_null=True, help_text="with wait: seconds until asking again is worth it (also Retry-After)"

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from studyapp.models import Assignment, Criterion, Item, Participation, Rater, Step, Study
-from studyapp.selectors.queues import items_free_for
+from studyapp.selectors.queues import items_awaiting_draw, items_free_for
 from studyapp.selectors.studies import study_by_slug
 from studyapp.services.assignments import pair_shown, participation_finished, study_quota
 from studyapp.services.errors import StudyNotOpen
@@ -168,6 +168,8 @@ def participation_progress(*, rater: Rater, now: datetime | None = None) -> dict
         "assigned": max(assigned, done),
         "finished": finished,
         "wait": wait,
+        # an active study's items wait for its judges and the draw (services/allocation.py)
+        "awaiting_draw": wait and items_awaiting_draw(study=rater.study),
         "completion_code": (participation.completion_code or None) if finished else None,
         "qualification": participation.qualification,
         "consented": participation.consented_at is not None,

@@ -13,12 +13,15 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 
 from studyapp.models import Assignment, Item, JudgeRun, Judgment, Rater, Slot, Study
+from studyapp.selectors.allocation import allocation_summary
+from studyapp.selectors.queues import study_is_active
 
 FLAG_LIST_LIMIT = 200
 
 
 def domain_progress(*, study: Study) -> list[dict[str, Any]]:
-    """Per domain: real items, items started, items with all k annotations (1 query)."""
+    """Per domain: real items (an active study's drawn ones), items started, items with all k
+    annotations (1 query)."""
     filled = (
         Slot.objects.filter(item=OuterRef("pk"), holder__isnull=False, held_until__isnull=True)
         .order_by()
@@ -26,9 +29,11 @@ def domain_progress(*, study: Study) -> list[dict[str, Any]]:
         .annotate(c=Count("id"))
         .values("c")
     )
+    real = Item.objects.filter(study=study, is_gold=False)
+    if study_is_active(study=study):  # people label the drawn items only
+        real = real.filter(allocation_drawn=True)
     rows = (
-        Item.objects.filter(study=study, is_gold=False)
-        .annotate(filled=Coalesce(Subquery(filled, output_field=IntegerField()), Value(0)))
+        real.annotate(filled=Coalesce(Subquery(filled, output_field=IntegerField()), Value(0)))
         .values("domain__name")
         .annotate(
             items=Count("id"),
@@ -197,4 +202,5 @@ def study_dashboard(*, study: Study) -> dict[str, Any]:
         "judge_runs": judge_runs(study=study),
         "judges": study_judges(study=study),
         "agreement": human_agreement(study=study),
+        "allocation": allocation_summary(study=study),
     }

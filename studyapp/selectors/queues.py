@@ -56,15 +56,22 @@ def _live(now: datetime) -> Q:
     return Q(holder__isnull=False) & (Q(held_until__isnull=True) | Q(held_until__gte=now))
 
 
-def _not_closed_to(rater: Rater) -> QuerySet[Item]:
+def _not_closed_to(rater: Rater, *, now_only: bool = False) -> QuerySet[Item]:
     closed = Assignment.objects.filter(rater_id=rater.id, item_id=OuterRef("pk")).exclude(
         status=Assignment.Status.QUEUED
     )
     items = Item.objects.filter(study_id=rater.study_id, is_gold=False).filter(~Exists(closed)).order_by()
     if study_is_active(study=rater.study):
-        # Not drawn: never served. Not allocated yet (null): may be once the draw has run.
-        items = items.exclude(allocation_drawn=False)
+        # Not drawn: never served. Not allocated yet (null): may be, once the draw has run.
+        items = items.filter(allocation_drawn=True) if now_only else items.exclude(allocation_drawn=False)
     return items
+
+
+def items_awaiting_draw(*, study: Study) -> bool:
+    """Whether an active study has real items its allocation has not drawn yet."""
+    return study_is_active(study=study) and (
+        Item.objects.filter(study=study, is_gold=False, allocation_pi__isnull=True).exists()
+    )
 
 
 def items_left_for(*, rater: Rater) -> QuerySet[Item]:
@@ -74,7 +81,7 @@ def items_left_for(*, rater: Rater) -> QuerySet[Item]:
 
 def items_free_for(*, rater: Rater, now: datetime) -> QuerySet[Item]:
     """Real items the rater could be served now: not closed to them, fewer than k live claims."""
-    return _not_closed_to(rater).exclude(id__in=_full(rater, _live(now)))
+    return _not_closed_to(rater, now_only=True).exclude(id__in=_full(rater, _live(now)))
 
 
 def rater_retry_after(*, rater: Rater, now: datetime) -> int:
@@ -110,6 +117,7 @@ def items_for_queue(*, rater: Rater) -> QuerySet[Item]:
 
 __all__ = [
     "allocation_settings",
+    "items_awaiting_draw",
     "items_for_queue",
     "items_free_for",
     "items_left_for",

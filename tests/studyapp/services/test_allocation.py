@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 
-from studyapp.models import Annotation, Item, Judgment, Label, Rater, Step, Study
+from studyapp.models import Annotation, Item, Judgment, Rater, Study
 from studyapp.selectors.queues import items_left_for
 from studyapp.services.allocation import (
     AllocationError,
@@ -19,23 +19,17 @@ from studyapp.services.allocation import (
 )
 from studyapp.services.annotations import annotation_submit
 from studyapp.services.assignments import assignment_claim_next
-from tests.factories import JudgeRaterFactory, JudgeRunFactory, JudgmentFactory, ReasoningItemFactory
+from tests.factories import (
+    JudgeRaterFactory,
+    JudgeRunFactory,
+    JudgmentFactory,
+    ReasoningItemFactory,
+    judge_step_scores,
+)
 
 pytestmark = pytest.mark.django_db
 
 ACTIVE = {"annotation": {"allocation": "active", "allocation_budget": 0.25, "allocation_floor": 0.2}}
-
-
-def _judge_steps(study: Study, scores: dict[int, list[float]], name: str) -> None:
-    """A judge that gave each item's steps these scores (an SPRM: value thresholded at 0.5)."""
-    judge = JudgeRaterFactory(study=study, name=name, judge_kind="sprm")
-    for item_id, item_scores in scores.items():
-        judgment = JudgmentFactory(item_id=item_id, rater=judge)
-        steps = list(Step.objects.filter(item_id=item_id).order_by("index"))
-        Label.objects.bulk_create(
-            Label(judgment=judgment, step=step, value=1 if s >= 0.5 else -1, score=s)
-            for step, s in zip(steps, item_scores, strict=True)
-        )
 
 
 @pytest.fixture
@@ -44,8 +38,8 @@ def active_study(make_study) -> Study:
     study = make_study(n=40, steps=2, overlap=2, spec=ACTIVE)
     ids = list(Item.objects.filter(study=study).order_by("pk").values_list("pk", flat=True))
     sure = {i: [0.95, 0.97] for i in ids}
-    _judge_steps(study, sure | {i: [0.5, 0.55] for i in ids[:8]}, "sprm-a")
-    _judge_steps(study, sure | {i: [0.05, 0.1] for i in ids[:8]}, "sprm-b")
+    judge_step_scores(study, sure | {i: [0.5, 0.55] for i in ids[:8]}, "sprm-a")
+    judge_step_scores(study, sure | {i: [0.05, 0.1] for i in ids[:8]}, "sprm-b")
     return study
 
 
