@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from studyapp.models import Annotation, Item, Judgment, Label, Rater, Step, Study, StudyReport
+from studyapp.selectors.allocation import allocation_summary
 
 REPORTS_LISTED = 5
 
@@ -71,6 +72,7 @@ def study_status(*, study: Study) -> dict[str, Any]:
             "response": steps.filter(section="response").count(),
         },
         "raters": raters,
+        "allocation": allocation_summary(study=study),
         "annotations": {
             "total": sum(annotations.values()),
             "by_rater_kind": annotations,

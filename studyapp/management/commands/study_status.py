@@ -33,6 +33,12 @@ class Command(BaseCommand):
             self.stdout.write(f"  steps: {s['steps']['total']}")
             self.stdout.write(f"  annotations: {s['annotations']['by_rater_kind']}")
             self.stdout.write(f"  judgments: {s['judgments']['by_judge']}")
+            if s["allocation"]:
+                for d in s["allocation"]["domains"]:
+                    self.stdout.write(
+                        f"  allocation (active, budget {s['allocation']['budget']:.0%}) {d['domain']}: "
+                        f"{d['drawn']} of {d['items']} items sent to people, {d['waiting']} not drawn yet"
+                    )
             for r in s["reports"]:
                 error = f": {r['error']}" if r["error"] else ""
                 self.stdout.write(

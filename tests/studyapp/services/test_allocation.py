@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 
@@ -148,3 +149,17 @@ def test_a_judge_with_no_labels_leaves_the_draw_uniform(make_study):
     allocation_draw(study=study)
     assert all(math.isclose(p, 0.25) for p in Item.objects.values_list("allocation_pi", flat=True))
     assert Judgment.objects.count() == 10
+
+
+def test_study_status_gives_the_draw(active_study, capsys):
+    call_command("study_status", active_study.slug, "--json")
+    before = json.loads(capsys.readouterr().out)["allocation"]
+    assert before["mode"] == "active" and before["budget"] == 0.25
+    assert before["domains"] == [
+        {"domain": "math", "items": 40, "allocated": 0, "drawn": 0, "expected": 0.0}
+        | {"pi_min": None, "pi_max": None, "waiting": 40}
+    ]
+    allocation_draw(study=active_study)
+    call_command("study_status", active_study.slug)
+    drawn = Item.objects.filter(allocation_drawn=True).count()
+    assert f"math: {drawn} of 40 items sent to people, 0 not drawn yet" in capsys.readouterr().out
