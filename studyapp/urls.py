@@ -25,6 +25,11 @@ urlpatterns = [
         researcher.judge_run_cancel,
         name="judge_run_cancel",
     ),
+    path(
+        "researcher/studies/<slug:slug>/allocation/",
+        researcher.allocation_draw_now,
+        name="allocation_draw_now",
+    ),
     path("researcher/studies/<slug:slug>/reports/<int:pk>/", reports.report_html, name="report_html"),
     path("researcher/studies/<slug:slug>/reports/<int:pk>.json", reports.report_json, name="report_json"),
     path("researcher/studies/<slug:slug>/export.csv", reports.export_csv, name="export_csv"),

@@ -42,7 +42,8 @@ def allocation_summary(*, study: Study) -> dict[str, Any] | None:
         }
         for r in rows
     ]
-    return {"mode": mode, "budget": budget, "floor": floor, "domains": domains}
+    waiting = sum(d["waiting"] for d in domains)
+    return {"mode": mode, "budget": budget, "floor": floor, "domains": domains, "waiting": waiting}
 
 
 __all__ = ["allocation_summary"]

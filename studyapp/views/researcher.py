@@ -15,6 +15,7 @@ from studyapp.selectors.judge_runs import judge_of_study, judge_run_of_study
 from studyapp.selectors.reports import study_reports_recent
 from studyapp.selectors.studies import study_by_slug
 from studyapp.services import judge_runs
+from studyapp.services.allocation import AllocationError, allocation_draw
 
 REPORTS_SHOWN = 10
 
@@ -58,3 +59,17 @@ def judge_run_cancel(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     else:
         messages.error(request, f"Run {run.pk} had already ended.")
     return redirect(_dashboard_section(slug, "judge-runs"))
+
+
+@researcher_required
+@require_POST
+def allocation_draw_now(request: HttpRequest, slug: str) -> HttpResponse:
+    """Draw an active study's undrawn items now (a finished judge run does it by itself)."""
+    study = study_by_slug(slug=slug)
+    try:
+        result = allocation_draw(study=study)
+    except AllocationError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{result.drawn_now} item(s) drawn.")
+    return redirect(_dashboard_section(slug, "allocation"))
