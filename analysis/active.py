@@ -29,6 +29,13 @@ cluster when none are given: ``sum_i e_i^2 / (N (N - 1))``). The interval is
 variance treats the items as draws from a population (no finite-population
 correction), like the rest of ``analysis``.
 
+**Finite population** (``finite=True``): when the estimand is the
+mean over these ``N`` items themselves, the judge's mean over them is a known
+constant and the design-based (Poisson-sampling) variance is
+``sum_g E_g^2 / N^2`` with ``e_i = sqrt(1 - pi_i) * w_i * (r_i - R) * N / N_hat``
+(the Taylor variance of the ratio under Poisson sampling, Sarndal et al. ch. 5):
+items sure to be labelled add nothing. For HT, ``e_i = sqrt(1 - pi_i) * w_i * r_i``.
+
 **Horvitz-Thompson estimator** (``estimator="ht"``, the paper's form)
 
     theta_lambda = mean_i [ lambda * yhat_i + w_i * r_i ]
@@ -212,37 +219,48 @@ class _Parts:
         return est, se
 
 
-def _hajek_parts(
-    y: np.ndarray, yhat: np.ndarray, xi: np.ndarray, pi: np.ndarray, codes: np.ndarray | None, n_groups: int
-) -> _Parts:
-    w = np.where(xi, 1.0 / pi, 0.0)
-    y0 = np.where(xi, y, 0.0)
-    n_hat = float(w.sum())
-    ry, rh = float((w * y0).sum()) / n_hat, float((w * yhat).sum()) / n_hat
-    judge_mean = float(yhat.mean())
-    s = yhat.shape[0] / n_hat
-    a = _totals(w * (y0 - ry) * s, codes, n_groups)
-    b = _totals((yhat - judge_mean) - w * (yhat - rh) * s, codes, n_groups)
-    return _Parts(ry, judge_mean - rh, a, b)
+@dataclass(frozen=True)
+class _Draw:
+    """One draw: the labels (0 where unlabelled), the judge, the weights ``xi / pi``,
+    the inclusion probabilities and the cluster codes, sizes and count."""
 
+    y0: np.ndarray
+    yhat: np.ndarray
+    w: np.ndarray
+    pi: np.ndarray
+    codes: np.ndarray | None
+    sizes: np.ndarray
+    n_groups: int
 
-def _ht_parts(
-    y: np.ndarray,
-    yhat: np.ndarray,
-    xi: np.ndarray,
-    pi: np.ndarray,
-    codes: np.ndarray | None,
-    n_groups: int,
-    sizes: np.ndarray,
-) -> _Parts:
-    big_n = yhat.shape[0]
-    w = np.where(xi, 1.0 / pi, 0.0)
-    a = _totals(np.where(xi, y, 0.0) * w, codes, n_groups)
-    b = _totals(yhat * (1.0 - w), codes, n_groups)
-    # Centred totals: a cluster's total minus its size times the overall mean.
-    a_c = a - sizes * a.sum() / big_n
-    b_c = b - sizes * b.sum() / big_n
-    return _Parts(float(a.sum() / big_n), float(b.sum() / big_n), a_c, b_c)
+    def totals(self, values: np.ndarray) -> np.ndarray:
+        return _totals(values, self.codes, self.n_groups)
+
+    def hajek(self, finite: bool) -> _Parts:
+        w, y0, yhat = self.w, self.y0, self.yhat
+        n_hat = float(w.sum())
+        ry, rh = float((w * y0).sum()) / n_hat, float((w * yhat).sum()) / n_hat
+        judge_mean = float(yhat.mean())
+        s = yhat.shape[0] / n_hat
+        if finite:
+            # The items are the population: the judge's mean over them is a constant,
+            # and a labelled item adds (1 - pi) of its term (Poisson sampling).
+            k = np.sqrt(1.0 - self.pi) * w * s
+            a, b = self.totals(k * (y0 - ry)), self.totals(-k * (yhat - rh))
+        else:
+            a = self.totals(w * (y0 - ry) * s)
+            b = self.totals((yhat - judge_mean) - w * (yhat - rh) * s)
+        return _Parts(ry, judge_mean - rh, a, b)
+
+    def ht(self, finite: bool) -> _Parts:
+        w, y0, yhat = self.w, self.y0, self.yhat
+        big_n = yhat.shape[0]
+        e0, e1 = float((y0 * w).sum() / big_n), float((yhat * (1.0 - w)).sum() / big_n)
+        if finite:
+            k = np.sqrt(1.0 - self.pi) * w
+            return _Parts(e0, e1, self.totals(k * y0), self.totals(-k * yhat))
+        a, b = self.totals(y0 * w), self.totals(yhat * (1.0 - w))
+        # Centred totals: a cluster's total minus its size times the overall mean.
+        return _Parts(e0, e1, a - self.sizes * a.sum() / big_n, b - self.sizes * b.sum() / big_n)
 
 
 def active_mean_ci(
@@ -255,6 +273,7 @@ def active_mean_ci(
     lam: float | None = None,
     clusters: Any = None,
     estimator: str = "hajek",
+    finite: bool = False,
 ) -> ActiveEstimate:
     """Active-inference estimate and normal interval of the mean human label.
 
@@ -279,6 +298,11 @@ def active_mean_ci(
         ``"hajek"`` (default) the self-normalised estimator, ``"ht"`` the
         Horvitz-Thompson one (module docstring). The ``human_only_*`` fields
         are the lambda = 0 Hajek interval with either.
+    finite : bool
+        ``False`` (default): the items are draws from a population and the
+        estimand is its mean. ``True``: the estimand is the mean over these
+        ``N`` items, with the design-based variance (module docstring), which
+        shrinks to 0 as every ``pi`` reaches 1.
 
     Returns
     -------
@@ -329,8 +353,10 @@ def active_mean_ci(
             raise ValueError("clusters must name at least 2 clusters")
         sizes = np.bincount(codes, minlength=n_groups).astype(float)
 
-    hajek = _hajek_parts(y, yhat, xi, pi, codes, n_groups)
-    parts = hajek if estimator == "hajek" else _ht_parts(y, yhat, xi, pi, codes, n_groups, sizes)
+    finite = bool(finite)
+    draw = _Draw(np.where(xi, y, 0.0), yhat, np.where(xi, 1.0 / pi, 0.0), pi, codes, sizes, n_groups)
+    hajek = draw.hajek(finite)
+    parts = hajek if estimator == "hajek" else draw.ht(finite)
     if lam is None:
         bb = float((parts.b * parts.b).sum())
         # A constant judge carries no information (bb is then 0 up to rounding).
@@ -338,7 +364,7 @@ def active_mean_ci(
         lam_used = float(np.clip(-(parts.a * parts.b).sum() / bb, 0.0, 1.0)) if varies else 0.0
     else:
         lam_used = float(lam)
-    scale = n_groups / (n_groups - 1) / big_n**2
+    scale = (1.0 if finite else n_groups / (n_groups - 1)) / big_n**2
     z = norm.ppf(1 - float(alpha) / 2)
     est, se = parts.fit(lam_used, scale)
     h_est, h_se = hajek.fit(0.0, scale)
