@@ -11,7 +11,7 @@ item) and ``r_i = y_i - lambda * yhat_i``.
 
 the judge's mean over all items plus the weighted mean of the human-minus-judge
 residual over the labelled ones (a ratio estimator; Sarndal, Swensson & Wretman,
-*Model Assisted Survey Sampling*, 1992, sec. 5.7; the mean-estimation case of
+*Model Assisted Survey Sampling*, 1992, ch. 5; the mean-estimation case of
 Zrnic & Candes, "Active Statistical Inference", ICML 2024, with the correction
 term normalised by the realised total weight ``N_hat = sum_i w_i`` instead of
 ``N``). It is consistent, not exactly unbiased (bias O(1/n)). Under a uniform
@@ -41,7 +41,7 @@ items sure to be labelled add nothing. For HT, ``e_i = sqrt(1 - pi_i) * w_i * r_
     theta_lambda = mean_i [ lambda * yhat_i + w_i * r_i ]
 
 is exactly unbiased, but not self-normalised: under Bernoulli draws the number
-of labels is random and its variance includes ``var(sum w) * mean(r)^2 / N^2``,
+of labels is random and its variance includes about ``var(sum w) * mean(r)^2 / N^2``,
 so where the residual's mean is far from 0 (a weak judge, ratings far from 0)
 it is wider than the sample mean of the same labels. Its variance is the same
 formula with ``e_i = z_i - theta``, ``z_i = lambda * yhat_i + w_i * r_i``.
