@@ -2,39 +2,76 @@
 
 Each of the ``N`` items ``i`` is labelled by a person with a probability
 ``pi_i`` fixed before the draw (independent Bernoulli draws ``xi_i``), and a
-judge labelled all ``N``. The active-inference estimator of the mean human label
-(Zrnic & Candes, "Active Statistical Inference", ICML 2024, eq. for the mean
-with power tuning) is
+judge labelled all ``N``. Write ``w_i = xi_i / pi_i`` (0 for an unlabelled
+item) and ``r_i = y_i - lambda * yhat_i``.
 
-    theta_lambda = mean_i [ lambda * yhat_i + (y_i - lambda * yhat_i) * xi_i / pi_i ]
+**Hajek (self-normalised) estimator, the default.**
 
-which is unbiased for any ``lambda`` and any ``pi_i > 0``: the second term is
-an inverse-probability (Horvitz-Thompson) correction of the judge. ``lambda = 0``
-is inverse-probability weighting of the human labels alone (the human-only
-estimate); with a uniform ``pi_i = n / N`` and ``lambda = 1`` it is PPI.
+    theta_lambda = lambda * mean_i yhat_i + sum_i w_i r_i / sum_i w_i
 
-**Variance.** Write ``z_i = a_i + lambda * b_i`` with ``a_i = y_i xi_i / pi_i``
-and ``b_i = yhat_i (1 - xi_i / pi_i)``. Without clusters the estimated variance
-of ``theta`` is ``sum_i (z_i - theta)^2 / (N (N - 1))``, and the interval is
-``theta +- z_(1-alpha/2) * se`` (normal approximation, as in the paper).
+the judge's mean over all items plus the weighted mean of the human-minus-judge
+residual over the labelled ones (a ratio estimator; Sarndal, Swensson & Wretman,
+*Model Assisted Survey Sampling*, 1992, ch. 5; the mean-estimation case of
+Zrnic & Candes, "Active Statistical Inference", ICML 2024, with the correction
+term normalised by the realised total weight ``N_hat = sum_i w_i`` instead of
+``N``). It is consistent, not exactly unbiased (bias O(1/n)). Under a uniform
+``pi`` and ``lambda = 0`` it is the sample mean of the labels, exactly.
 
-**Tuned lambda.** The variance is quadratic in lambda; its plug-in minimiser is
-``lambda = -sum_g A~_g B~_g / sum_g B~_g^2`` over the same centred unit (or
-cluster) totals used by the variance (``A~``, ``B~`` the centred totals of
-``a`` and ``b``), clipped to ``[0, 1]``; 0 where ``b`` does not vary. It is
+Its linearised variance: with ``R = sum w r / N_hat`` and the per-item
+influence values
+
+    e_i = lambda * (yhat_i - mean yhat) + w_i * (r_i - R) * N / N_hat,
+
+which sum to 0, the variance is ``G / (G - 1) * sum_g E_g^2 / N^2`` over the
+cluster totals ``E_g = sum_{i in g} e_i`` of ``G`` clusters (each item its own
+cluster when none are given: ``sum_i e_i^2 / (N (N - 1))``). The interval is
+``theta +- z_(1-alpha/2) * se`` (normal approximation, as in the paper). The
+variance treats the items as draws from a population (no finite-population
+correction), like the rest of ``analysis``.
+
+**Finite population** (``finite=True``): when the estimand is the
+mean over these ``N`` items themselves, the judge's mean over them is a known
+constant and the design-based (Poisson-sampling) variance is
+``sum_g E_g^2 / N^2`` with ``e_i = sqrt(1 - pi_i) * w_i * (r_i - R) * N / N_hat``
+(the Taylor variance of the ratio under Poisson sampling, Sarndal et al. ch. 5):
+items sure to be labelled add nothing. For HT, ``e_i = sqrt(1 - pi_i) * w_i * r_i``.
+
+**Horvitz-Thompson estimator** (``estimator="ht"``, the paper's form)
+
+    theta_lambda = mean_i [ lambda * yhat_i + w_i * r_i ]
+
+is exactly unbiased, but not self-normalised: under Bernoulli draws the number
+of labels is random and its variance includes about ``var(sum w) * mean(r)^2 / N^2``,
+so where the residual's mean is far from 0 (a weak judge, ratings far from 0)
+it is wider than the sample mean of the same labels. Its variance is the same
+formula with ``e_i = z_i - theta``, ``z_i = lambda * yhat_i + w_i * r_i``.
+
+**Tuned lambda.** Either way ``e_i = a_i + lambda * b_i`` is linear in lambda
+(for Hajek ``a_i = w_i (y_i - R_y) N / N_hat`` and ``b_i = (yhat_i - mean yhat)
+- w_i (yhat_i - R_yhat) N / N_hat``, with ``R_y``, ``R_yhat`` the weighted means
+over the labelled items), so the estimated variance is quadratic in lambda
+with plug-in minimiser ``lambda = -sum_g A_g B_g / sum_g B_g^2`` over the
+cluster totals, clipped to ``[0, 1]``; 0 where the judge does not vary. It is
 estimated on the same draws, as in PPI++; asymptotically the interval is then
-never wider than the human-only one.
+never wider than the human-only one. Under a uniform ``pi`` with ``n`` labels
+drawn, the Hajek estimate at ``lambda`` is PPI++ (``ppi_py``) at
+``(1 - n / N) * lambda`` with the unlabelled items as its unlabelled set: the
+judge's mean over all items already contains the labelled ones.
 
-**Clusters** (steps of traces, labelled a trace at a time): with cluster totals
-``Z_g = sum_{i in g} z_i`` and sizes ``m_g``, the residuals
-``e_g = Z_g - theta * m_g`` give the cluster-robust (linearised ratio) variance
-``G / (G - 1) * sum_g e_g^2 / N^2``; without clusters each item is its own
-cluster and this is the formula above.
+**Human-only.** The ``human_only_*`` fields are the Hajek estimate at
+``lambda = 0``, the weighted mean of the labels, whichever estimator is asked.
+
+**Clusters** (steps of traces, labelled a trace at a time): give each item its
+cluster; ``pi`` and the draw must then be the same for every item of a cluster.
 
 **Inclusion probabilities.** :func:`inclusion_probabilities` spends an expected
-budget of ``budget`` labels in proportion to an uncertainty signal (the judges'
-disagreement), with a floor so that no item is nearly never labelled (a tiny
-``pi`` makes ``1 / pi`` and the variance explode) and a cap at 1.
+budget of ``budget`` labels in proportion to an uncertainty signal, with a
+floor so that no item is nearly never labelled (a tiny ``pi`` makes ``1 / pi``
+and the variance explode) and a cap at 1. The paper's rule is ``pi``
+proportional to an estimate of ``|y - yhat|`` (or of the square root of its
+conditional mean square), mixed with uniform: the signal should be on that
+scale. A raw disagreement score with no offset (0 where the judges agree)
+sends items to the floor whose residual is not small.
 """
 
 from __future__ import annotations
@@ -47,7 +84,9 @@ from scipy.stats import norm
 
 from analysis.ppi import _check_alpha, _vector
 
-__all__ = ["ActiveEstimate", "active_mean_ci", "inclusion_probabilities"]
+__all__ = ["ESTIMATORS", "ActiveEstimate", "active_mean_ci", "inclusion_probabilities"]
+
+ESTIMATORS = ("hajek", "ht")
 
 
 @dataclass(frozen=True)
@@ -164,6 +203,66 @@ def _totals(values: np.ndarray, codes: np.ndarray | None, n_groups: int) -> np.n
     return values if codes is None else np.bincount(codes, weights=values, minlength=n_groups)
 
 
+@dataclass(frozen=True)
+class _Parts:
+    """An estimator linear in lambda: ``theta = e0 + lambda * e1``, and the
+    centred unit (or cluster) totals ``a + lambda * b`` of its linearisation."""
+
+    e0: float
+    e1: float
+    a: np.ndarray
+    b: np.ndarray
+
+    def fit(self, lam: float, scale: float) -> tuple[float, float]:
+        est = self.e0 + lam * self.e1
+        se = float(np.sqrt(scale * ((self.a + lam * self.b) ** 2).sum()))
+        return est, se
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """One draw: the labels (0 where unlabelled), the judge, the weights ``xi / pi``,
+    the inclusion probabilities and the cluster codes, sizes and count."""
+
+    y0: np.ndarray
+    yhat: np.ndarray
+    w: np.ndarray
+    pi: np.ndarray
+    codes: np.ndarray | None
+    sizes: np.ndarray
+    n_groups: int
+
+    def totals(self, values: np.ndarray) -> np.ndarray:
+        return _totals(values, self.codes, self.n_groups)
+
+    def hajek(self, finite: bool) -> _Parts:
+        w, y0, yhat = self.w, self.y0, self.yhat
+        n_hat = float(w.sum())
+        ry, rh = float((w * y0).sum()) / n_hat, float((w * yhat).sum()) / n_hat
+        judge_mean = float(yhat.mean())
+        s = yhat.shape[0] / n_hat
+        if finite:
+            # The items are the population: the judge's mean over them is a constant,
+            # and a labelled item adds (1 - pi) of its term (Poisson sampling).
+            k = np.sqrt(1.0 - self.pi) * w * s
+            a, b = self.totals(k * (y0 - ry)), self.totals(-k * (yhat - rh))
+        else:
+            a = self.totals(w * (y0 - ry) * s)
+            b = self.totals((yhat - judge_mean) - w * (yhat - rh) * s)
+        return _Parts(ry, judge_mean - rh, a, b)
+
+    def ht(self, finite: bool) -> _Parts:
+        w, y0, yhat = self.w, self.y0, self.yhat
+        big_n = yhat.shape[0]
+        e0, e1 = float((y0 * w).sum() / big_n), float((yhat * (1.0 - w)).sum() / big_n)
+        if finite:
+            k = np.sqrt(1.0 - self.pi) * w
+            return _Parts(e0, e1, self.totals(k * y0), self.totals(-k * yhat))
+        a, b = self.totals(y0 * w), self.totals(yhat * (1.0 - w))
+        # Centred totals: a cluster's total minus its size times the overall mean.
+        return _Parts(e0, e1, a - self.sizes * a.sum() / big_n, b - self.sizes * b.sum() / big_n)
+
+
 def active_mean_ci(
     y: Any,
     yhat: Any,
@@ -173,6 +272,8 @@ def active_mean_ci(
     alpha: float = 0.05,
     lam: float | None = None,
     clusters: Any = None,
+    estimator: str = "hajek",
+    finite: bool = False,
 ) -> ActiveEstimate:
     """Active-inference estimate and normal interval of the mean human label.
 
@@ -193,12 +294,23 @@ def active_mean_ci(
     clusters : array_like, shape (N,), optional
         A cluster label per item (trace ids when items are steps) for a
         cluster-robust variance; the number of clusters must be at least 2.
+    estimator : {"hajek", "ht"}
+        ``"hajek"`` (default) the self-normalised estimator, ``"ht"`` the
+        Horvitz-Thompson one (module docstring). The ``human_only_*`` fields
+        are the lambda = 0 Hajek interval with either.
+    finite : bool
+        ``False`` (default): the items are draws from a population and the
+        estimand is its mean. ``True``: the estimand is the mean over these
+        ``N`` items, with the design-based variance (module docstring), which
+        shrinks to 0 as every ``pi`` reaches 1.
 
     Returns
     -------
     ActiveEstimate
     """
     alpha = _check_alpha(alpha)
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {', '.join(ESTIMATORS)} (got {estimator!r})")
     yhat = _vector("yhat", yhat)
     big_n = yhat.shape[0]
     y = _vector("y", y, allow_nan=True)
@@ -241,27 +353,21 @@ def active_mean_ci(
             raise ValueError("clusters must name at least 2 clusters")
         sizes = np.bincount(codes, minlength=n_groups).astype(float)
 
-    w = np.where(xi, 1.0 / pi, 0.0)
-    a = _totals(np.where(xi, y, 0.0) * w, codes, n_groups)
-    b = _totals(yhat * (1.0 - w), codes, n_groups)
-    # Centred totals: a cluster's total minus its size times the overall mean.
-    a_c = a - sizes * a.sum() / big_n
-    b_c = b - sizes * b.sum() / big_n
+    finite = bool(finite)
+    draw = _Draw(np.where(xi, y, 0.0), yhat, np.where(xi, 1.0 / pi, 0.0), pi, codes, sizes, n_groups)
+    hajek = draw.hajek(finite)
+    parts = hajek if estimator == "hajek" else draw.ht(finite)
     if lam is None:
-        bb = float((b_c * b_c).sum())
-        lam_used = float(np.clip(-(a_c * b_c).sum() / bb, 0.0, 1.0)) if bb > 0 else 0.0
+        bb = float((parts.b * parts.b).sum())
+        # A constant judge carries no information (bb is then 0 up to rounding).
+        varies = bb > 0 and np.ptp(yhat) > 0
+        lam_used = float(np.clip(-(parts.a * parts.b).sum() / bb, 0.0, 1.0)) if varies else 0.0
     else:
         lam_used = float(lam)
-    scale = n_groups / (n_groups - 1) / big_n**2
+    scale = (1.0 if finite else n_groups / (n_groups - 1)) / big_n**2
     z = norm.ppf(1 - float(alpha) / 2)
-
-    def fit(lm: float) -> tuple[float, float]:
-        est = float((a.sum() + lm * b.sum()) / big_n)
-        se = float(np.sqrt(scale * ((a_c + lm * b_c) ** 2).sum()))
-        return est, se
-
-    est, se = fit(lam_used)
-    h_est, h_se = fit(0.0)
+    est, se = parts.fit(lam_used, scale)
+    h_est, h_se = hajek.fit(0.0, scale)
     eff = n_labelled * h_se**2 / se**2 if se > 0 else float("inf")
     return ActiveEstimate(
         estimate=est,

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import numpy as np
 
-from analysis.shared_data import PROJECT_ROOT
+from tests.bench import load_script
 
-_spec = importlib.util.spec_from_file_location("ppi_coverage", PROJECT_ROOT / "bench" / "ppi_coverage.py")
-assert _spec and _spec.loader
-cov = importlib.util.module_from_spec(_spec)
-sys.modules["ppi_coverage"] = cov  # dataclasses look their module up there
-_spec.loader.exec_module(cov)
+cov = load_script("ppi_coverage")
 
 
 def _population(seed: int = 3, size: int = 2000) -> object:
