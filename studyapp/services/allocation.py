@@ -22,8 +22,9 @@ A -> 1, tie -> 0.5, B -> 0):
 - *disagreement*: per target (step, criterion), the range of the judges'
   values, averaged over the item's targets (0 with one judge);
 - *unsureness*: per judge and target, 1 - |2 p - 1| for the SPRM's step score
-  p at the 0.5 threshold (1 at the threshold, 0 at 0 or 1), and the spread
-  (the range over half the scale) of a critic's rating samples; averaged.
+  p at the 0.5 threshold (1 at the threshold, 0 at 0 or 1), the spread (the
+  range over half the scale) of a critic's rating samples, and 1 for a pair a
+  critic answered differently in its two orders (0 when they agreed); averaged.
 
 The item's uncertainty is the mean of the two that are defined; NaN (no
 signal: one judge with point labels, or no judgment) takes the domain's
@@ -159,6 +160,11 @@ def item_uncertainties(*, study: Study, item_ids: list[int]) -> dict[int, float]
             ]
             if len(got) >= 2:
                 unsure[item_id].append(min(1.0, (max(got) - min(got)) / ((high - low) / 2.0)))
+    # A critic that answered a pair differently in its two orders is unsure of it (per criterion).
+    for item_id, raw in judgments.filter(raw__has_key="consistent").values_list("item_id", "raw"):
+        consistent = raw.get("consistent") if isinstance(raw, dict) else None
+        if isinstance(consistent, dict):
+            unsure[item_id].extend(0.0 if agreed else 1.0 for agreed in consistent.values())
     out: dict[int, float] = {}
     for item_id in item_ids:
         parts: list[float] = []

@@ -163,3 +163,23 @@ def test_study_status_gives_the_draw(active_study, capsys):
     call_command("study_status", active_study.slug)
     drawn = Item.objects.filter(allocation_drawn=True).count()
     assert f"math: {drawn} of 40 items sent to people, 0 not drawn yet" in capsys.readouterr().out
+
+
+def test_critic_samples_and_pair_orders_make_an_item_uncertain(make_study):
+    study = make_study(n=0, summaries=2, spec=ACTIVE)
+    spread, steady = Item.objects.filter(study=study).order_by("pk")
+    critic = JudgeRaterFactory(study=study, judge_kind="critic")
+    JudgmentFactory(item=spread, rater=critic, raw={"sample_ratings": [{"accuracy": 1}, {"accuracy": 5}]})
+    JudgmentFactory(item=steady, rater=critic, raw={"sample_ratings": [{"accuracy": 4}, {"accuracy": 4}]})
+    u = item_uncertainties(study=study, item_ids=[spread.pk, steady.pk])
+    assert u[spread.pk] == pytest.approx(1.0) and u[steady.pk] == pytest.approx(0.0)
+    pairs = make_study(n=0, spec=ACTIVE)
+    flip, same = (
+        ReasoningItemFactory(study=pairs, steps=0, kind="pairwise", response_a="a", response_b="b")
+        for _ in range(2)
+    )
+    judge = JudgeRaterFactory(study=pairs, judge_kind="critic")
+    JudgmentFactory(item=flip, rater=judge, raw={"consistent": {"overall": False, "style": True}})
+    JudgmentFactory(item=same, rater=judge, raw={"consistent": {"overall": True}})
+    u = item_uncertainties(study=pairs, item_ids=[flip.pk, same.pk])
+    assert u[flip.pk] == pytest.approx(0.5) and u[same.pk] == pytest.approx(0.0)
