@@ -157,6 +157,22 @@ sources:
             "sources.0.format: unknown format 'tsv'",
         ),
         ("slug: s\ntitle: [unclosed\n", 3, "invalid YAML"),
+        (
+            "slug: s\ntitle: t\ndomains: [{name: a}]\nannotation:\n  allocation: active\n",
+            4,
+            "annotation: allocation: active needs allocation_budget",
+        ),
+        (
+            "slug: s\ntitle: t\ndomains: [{name: a}]\nannotation:\n  allocation: active\n"
+            "  allocation_budget: 0\n",
+            6,
+            "annotation.allocation_budget: Input should be greater than 0",
+        ),
+        (
+            "slug: s\ntitle: t\ndomains: [{name: a}]\nannotation:\n  allocation: random\n",
+            5,
+            "annotation.allocation: Input should be 'uniform' or 'active'",
+        ),
     ],
 )
 def test_bad_spec_names_file_line_and_field(tmp_path: Path, body: str, line: int, message: str) -> None:
