@@ -11,6 +11,7 @@ Acknowledgement is one policy for every task, set in `config/settings.py`
     studyapp.tasks.judge_batches_collect   True       True
     studyapp.tasks.judge_batch_cancel      True       True
     studyapp.tasks.report_build            True       True
+    studyapp.tasks.live_refresh            True       True
     studyapp.tasks.workers_recover         True       True
 
 What that does when a worker dies during a task:
@@ -21,7 +22,7 @@ What that does when a worker dies during a task:
   `CELERY_VISIBILITY_TIMEOUT` (an hour by default); the embedded filesystem broker
   deletes a message when a worker takes it, so it is never delivered again.
 
-Neither is what brings the work back. Judge chunks and report builds are leased to the
+Neither is what brings the work back. Judge chunks, report builds and live refreshes are leased to the
 worker process doing them (`studyapp/services/workers.py`), and `workers_recover`, run by
 every worker as it starts and by beat every `CONCORDANCE_WORKER_RECOVER_SECONDS`,
 queues a lost worker's unfinished work again. A later delivery of the same message
@@ -74,6 +75,14 @@ def report_build(report_id: int) -> str | None:
 
     report = study_report_build(report_id=report_id)
     return None if report is None else report.status
+
+
+@shared_task(name="studyapp.tasks.live_refresh")
+def live_refresh(study_id: int) -> str | None:
+    from studyapp.services.live import live_snapshot_build
+
+    snapshot = live_snapshot_build(study_id=study_id)
+    return None if snapshot is None else snapshot.status
 
 
 @shared_task(name="studyapp.tasks.workers_recover")
