@@ -106,6 +106,7 @@ def live_snapshot_build(*, study_id: int) -> LiveSnapshot | None:
     if claim is Claim.EXHAUSTED:
         live_snapshots_recover(snapshots=LiveSnapshot.objects.filter(pk=pk))
     if claim is not Claim.CLAIMED:
+        logger.info("live estimates of study %s: %s, this delivery does nothing", study_id, claim.value)
         return LiveSnapshot.objects.filter(pk=pk).first()
     # from here on, an annotation that arrives sets pending again: read after this
     LiveSnapshot.objects.filter(pk=pk, worker=worker).update(pending=False)
@@ -136,4 +137,7 @@ def live_snapshot_build(*, study_id: int) -> LiveSnapshot | None:
         LiveSnapshot.objects.filter(pk=pk).update(**fields)
         if again:  # annotations arrived during the build: one more refresh
             _enqueue(study_id, countdown=settings.LIVE_DEBOUNCE_SECONDS)
+    logger.info(
+        "live estimates of %s built from %d annotations%s", study.slug, count, " (failed)" if error else ""
+    )
     return LiveSnapshot.objects.filter(pk=pk).first()
