@@ -48,9 +48,13 @@ def verdict_decision(verdict: Mapping[str, Any], *, epsilon: float) -> tuple[str
     for key in ("reliable_reference", "agreement", "alt_test_passed", "summary"):
         if key not in verdict:
             raise ValueError(f"a verdict needs {key!r}")
-    if not verdict["reliable_reference"]:
-        reason = verdict.get("reason") or "the human reference is below the reliability gate"
-        return None, f"no verdict while people disagree: {reason}"
+    if not verdict["reliable_reference"]:  # the gate's full reason is in the verdict's summary
+        alpha = verdict.get("human_alpha")
+        below = "" if alpha is None else f" (human-human alpha {alpha:.2f})"
+        return (
+            None,
+            f"no verdict while people disagree: the human reference is below the reliability gate{below}",
+        )
     agreement = verdict["agreement"]
     passed = verdict["alt_test_passed"]
     omega = verdict.get("winning_rate")

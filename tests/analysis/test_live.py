@@ -38,8 +38,9 @@ def test_a_gap_below_zero_decides_keep_people_even_if_the_test_passes():
     ("fields", "why_starts"),
     [
         (
-            {"reliable_reference": False, "agreement": None, "alt_test_passed": None, "reason": "alpha 0.3"},
-            "no verdict while people disagree: alpha 0.3",
+            {"reliable_reference": False, "agreement": None, "alt_test_passed": None, "human_alpha": 0.312},
+            "no verdict while people disagree: the human reference is below the reliability gate "
+            "(human-human alpha 0.31)",
         ),
         (
             {"alt_test_passed": False, "winning_rate": 0.33},
