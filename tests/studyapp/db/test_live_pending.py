@@ -54,3 +54,33 @@ def test_one_row_per_study():
     assert live_mark_pending(study_id=a.pk, now=timezone.now())
     assert live_mark_pending(study_id=b.pk, now=timezone.now())
     assert sorted(LiveSnapshot.objects.values_list("study_id", flat=True)) == sorted([a.pk, b.pk])
+
+
+def _orm_equivalent(*, study_id: int, now) -> bool:
+    """docs/architecture.md's ORM equivalent of PENDING_SQL."""
+    from django.db.models import Case, Value, When
+
+    created = LiveSnapshot.objects.get_or_create(
+        study_id=study_id, defaults={"pending": True, "requested_at": now, "status": "queued"}
+    )[1]
+    return created or bool(
+        LiveSnapshot.objects.filter(study_id=study_id, pending=False).update(
+            pending=True,
+            requested_at=now,
+            status=Case(When(status="running", then=Value("running")), default=Value("queued")),
+        )
+    )
+
+
+def test_the_statement_and_its_orm_equivalent_agree():
+    fields = ("pending", "status", "requested_at", "attempts")
+    a, b = StudyFactory(), StudyFactory()
+    states = [None, {}, {"pending": False, "status": "done"}, {"pending": False, "status": "running"}, {}]
+    for state in states:
+        now = timezone.now()
+        if state:
+            LiveSnapshot.objects.filter(study__in=[a, b]).update(**state)
+        assert live_mark_pending(study_id=a.pk, now=now) == _orm_equivalent(study_id=b.pk, now=now)
+        row_a = LiveSnapshot.objects.filter(study=a).values(*fields).get()
+        row_b = LiveSnapshot.objects.filter(study=b).values(*fields).get()
+        assert row_a == row_b
