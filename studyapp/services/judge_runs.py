@@ -46,6 +46,7 @@ from studyapp.models import (
     WorkerProcess,
 )
 from studyapp.selectors.judge_runs import judge_task_for, judgments_for_tasks, price_for
+from studyapp.services.live import live_refresh_request
 from studyapp.services.workers import (
     Claim,
     lease_claim,
@@ -211,14 +212,19 @@ def _fail_run(run: JudgeRun, error: str) -> None:
 
 
 def judge_run_finish_if_complete(*, run_id: int) -> bool:
-    """Mark the run done once none of its judgments is pending."""
+    """Mark the run done once none of its judgments is pending; its judgments then change
+    the live estimates, so a refresh is queued (unless one is pending)."""
     if Judgment.objects.filter(run_id=run_id, status=Judgment.Status.PENDING).exists():
         return False
-    return bool(
+    finished = bool(
         JudgeRun.objects.filter(pk=run_id, status__in=ACTIVE).update(
             status=JudgeRun.Status.DONE, finished_at=timezone.now()
         )
     )
+    if finished:
+        study_id = JudgeRun.objects.filter(pk=run_id).values_list("study_id", flat=True).get()
+        live_refresh_request(study_id=study_id)
+    return finished
 
 
 # --- chunks and their leases --------------------------------------------------------

@@ -137,3 +137,17 @@ def test_a_refresh_queued_long_ago_that_no_worker_took_is_queued_again(
     assert snap.requested_at > old and snap.status == "queued"
     LiveSnapshot.objects.filter(pk=snap.pk).update(requested_at=timezone.now() - timedelta(seconds=30))
     assert live_snapshots_recover() == 0  # a recent one is waiting for its countdown
+
+
+def test_a_judge_run_that_finishes_queues_a_refresh(django_capture_on_commit_callbacks):
+    from studyapp.models import JudgeRun
+    from studyapp.services.judge_runs import judge_run_finish_if_complete
+    from tests.factories import JudgeRunFactory
+
+    run = JudgeRunFactory(status=JudgeRun.Status.RUNNING)
+    with django_capture_on_commit_callbacks() as queued:
+        assert judge_run_finish_if_complete(run_id=run.pk) is True
+        assert judge_run_finish_if_complete(run_id=run.pk) is False  # already done: nothing more
+    assert len(queued) == 1
+    snap = LiveSnapshot.objects.get(study_id=run.study_id)
+    assert (snap.pending, snap.status) == (True, "queued")
