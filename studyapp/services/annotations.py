@@ -20,6 +20,9 @@ inline):
 
 Submission is idempotent per assignment: a retry or a double click returns
 the annotation already stored (and `(item, rater)` is unique in the database).
+A new annotation of a real item then runs one more statement, which queues a
+refresh of the dashboard's live estimates unless one is pending
+(`services.live.live_refresh_request`).
 """
 
 from __future__ import annotations
