@@ -271,7 +271,17 @@ def alt_test(
         n = int(ok.sum())
         if n == 0:
             comparisons.append(
-                AnnotatorComparison(names[j], 0, None, None, None, False, "no instance to compare on")
+                AnnotatorComparison(
+                    names[j],
+                    0,
+                    None,
+                    None,
+                    None,
+                    False,
+                    "no instance to compare on",
+                    None,
+                    (None,) * len(grid),
+                )
             )
             continue
         others = np.delete(h, j, axis=0)[:, ok]

@@ -215,6 +215,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Project ----------------------------------------------------------------
+# The dashboard's live estimates (studyapp/services/live.py): a refresh is queued this many
+# seconds after the first annotation that finds none pending (later ones join it), built
+# with this many bootstrap resamples; a refresh queued this long ago that no worker has
+# taken (its message lost) is queued again by the recovery.
+LIVE_DEBOUNCE_SECONDS = float(os.environ.get("CONCORDANCE_LIVE_DEBOUNCE_SECONDS", "10"))
+LIVE_RESAMPLES = int(os.environ.get("CONCORDANCE_LIVE_RESAMPLES", "200"))
+LIVE_STALE_SECONDS = float(os.environ.get("CONCORDANCE_LIVE_STALE_SECONDS", "600"))
+
 # AI judge runs (docs/judges.md). Prices in US dollars per million tokens, by model;
 # `batch_discount` is the fraction paid through the Batch API. Check your provider's
 # current prices; CONCORDANCE_JUDGE_PRICES (JSON, same shape) replaces this table.

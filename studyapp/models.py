@@ -662,3 +662,36 @@ class StudyReport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class LiveSnapshot(models.Model):
+    """The live estimates and verdicts of a study, built by a worker after annotations
+    arrive and read by the dashboard (`studyapp/services/live.py`). One row per study.
+
+    `pending`: annotations arrived that no finished or running build has read, and a
+    refresh is queued (set by one conditional statement per submission, so a burst of
+    submissions queues one refresh). `status`, `worker` and `attempts` are the lease of
+    the build (`studyapp/services/workers.py`); `attempts` counts the builds started since
+    the last one that finished.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+
+    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="live")
+    pending = models.BooleanField(default=False)
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="when pending was last set")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    worker = models.ForeignKey(
+        WorkerProcess, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="builds started since the last finished")
+    data = models.JSONField(null=True, blank=True, help_text="analysis.live.live_summary of the report")
+    n_annotations = models.PositiveIntegerField(default=0, help_text="annotations the data reflects")
+    built_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, help_text="why the last build failed")
+
+    def __str__(self) -> str:
+        return f"live snapshot of study {self.study_id} ({self.status})"

@@ -12,6 +12,7 @@ Acknowledgement is one policy for every task, set in `config/settings.py`
     studyapp.tasks.judge_batch_cancel      True       True
     studyapp.tasks.report_build            True       True
     studyapp.tasks.allocation_draw         True       True
+    studyapp.tasks.live_refresh            True       True
     studyapp.tasks.workers_recover         True       True
 
 What that does when a worker dies during a task:
@@ -22,7 +23,7 @@ What that does when a worker dies during a task:
   `CELERY_VISIBILITY_TIMEOUT` (an hour by default); the embedded filesystem broker
   deletes a message when a worker takes it, so it is never delivered again.
 
-Neither is what brings the work back. Judge chunks and report builds are leased to the
+Neither is what brings the work back. Judge chunks, report builds and live refreshes are leased to the
 worker process doing them (`studyapp/services/workers.py`), and `workers_recover`, run by
 every worker as it starts and by beat every `CONCORDANCE_WORKER_RECOVER_SECONDS`,
 queues a lost worker's unfinished work again. A later delivery of the same message
@@ -83,6 +84,14 @@ def allocation_draw(study_id: int) -> int:
     from studyapp.services.allocation import allocation_draw_after_judges
 
     return allocation_draw_after_judges(study_id=study_id)
+
+
+@shared_task(name="studyapp.tasks.live_refresh")
+def live_refresh(study_id: int) -> str | None:
+    from studyapp.services.live import live_snapshot_build
+
+    snapshot = live_snapshot_build(study_id=study_id)
+    return None if snapshot is None else snapshot.status
 
 
 @shared_task(name="studyapp.tasks.workers_recover")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("p/<slug:slug>/", annotator.participant_link, name="participant_link"),
     path("researcher/studies/<slug:slug>/", researcher.dashboard, name="dashboard"),
     path("researcher/studies/<slug:slug>/reports/", reports.report_create, name="report_create"),
+    path("researcher/studies/<slug:slug>/live/", researcher.live_refresh_create, name="live_refresh_create"),
     path(
         "researcher/studies/<slug:slug>/judge-runs/",
         researcher.judge_run_create,

@@ -20,6 +20,9 @@ inline):
 
 Submission is idempotent per assignment: a retry or a double click returns
 the annotation already stored (and `(item, rater)` is unique in the database).
+A new annotation of a real item then runs one more statement, which queues a
+refresh of the dashboard's live estimates unless one is pending
+(`services.live.live_refresh_request`).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from studyapp.selectors.annotation_tasks import study_allows_tie, study_criteria
 from studyapp.services.assignments import pair_swapped, time_on_task_bounded
 from studyapp.services.errors import AnnotationInvalid, AssignmentNotActive
 from studyapp.services.gold import gold_matches
+from studyapp.services.live import live_refresh_request
 from studyapp.text import UNSTORABLE, unstorable_text
 
 TRAJECTORY_SCALE = (1, 5)
@@ -307,6 +311,8 @@ def annotation_submit(
     assignment.status = Assignment.Status.SUBMITTED
     assignment.annotation = annotation
     assignment.gold_correct = gold_correct
+    if not item.is_gold:  # the live estimates leave gold items out
+        live_refresh_request(study_id=assignment.study_id, now=now)  # one statement; the task after commit
     return SubmitResult(annotation, created=True)
 
 

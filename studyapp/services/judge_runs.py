@@ -47,6 +47,7 @@ from studyapp.models import (
 )
 from studyapp.selectors.judge_runs import judge_task_for, judgments_for_tasks, price_for
 from studyapp.services.allocation import allocation_request
+from studyapp.services.live import live_refresh_request
 from studyapp.services.workers import (
     Claim,
     lease_claim,
@@ -214,7 +215,8 @@ def _fail_run(run: JudgeRun, error: str) -> None:
 
 
 def judge_run_finish_if_complete(*, run_id: int) -> bool:
-    """Mark the run done once none of its judgments is pending."""
+    """Mark the run done once none of its judgments is pending; its judgments then change
+    the live estimates, so a refresh is queued (unless one is pending)."""
     if Judgment.objects.filter(run_id=run_id, status=Judgment.Status.PENDING).exists():
         return False
     finished = bool(
@@ -225,6 +227,7 @@ def judge_run_finish_if_complete(*, run_id: int) -> bool:
     if finished:
         run = JudgeRun.objects.select_related("study").get(pk=run_id)
         allocation_request(study=run.study)  # an active study's draw waits for its judges
+        live_refresh_request(study_id=run.study_id)
     return finished
 
 

@@ -12,10 +12,12 @@ from studyapp.models import JudgeRun
 from studyapp.permissions import researcher_required
 from studyapp.selectors.dashboard import study_dashboard
 from studyapp.selectors.judge_runs import judge_of_study, judge_run_of_study
+from studyapp.selectors.live import study_live
 from studyapp.selectors.reports import study_reports_recent
 from studyapp.selectors.studies import study_by_slug
 from studyapp.services import judge_runs
 from studyapp.services.allocation import AllocationError, allocation_draw
+from studyapp.services.live import live_refresh_request
 
 REPORTS_SHOWN = 10
 
@@ -28,8 +30,18 @@ def _dashboard_section(slug: str, section: str) -> str:
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     study = study_by_slug(slug=slug)
     reports = study_reports_recent(study=study, limit=REPORTS_SHOWN)
-    context = {"study": study, "reports": reports, **study_dashboard(study=study)}
+    live = study_live(study=study)  # the stored snapshot: nothing is computed here
+    context = {"study": study, "reports": reports, "live": live, **study_dashboard(study=study)}
     return render(request, "studyapp/researcher/dashboard.html", context)
+
+
+@researcher_required
+@require_POST
+def live_refresh_create(request: HttpRequest, slug: str) -> HttpResponse:
+    """Queue a refresh (the page then says "refreshing"); one already pending is enough."""
+    study = study_by_slug(slug=slug)
+    live_refresh_request(study_id=study.pk)
+    return redirect(_dashboard_section(slug, "live"))
 
 
 @researcher_required

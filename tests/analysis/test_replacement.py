@@ -168,6 +168,22 @@ def test_the_winning_rate_over_the_epsilon_grid():
     assert [g["epsilon"] for g in res.to_dict()["epsilon_grid"]] == list(res.epsilons)
 
 
+def test_an_annotator_with_no_instance_to_compare_on_is_counted_not_a_crash():
+    """Regression: a person whose only ratings are on items no other person rated (early in
+    a live study) has no instance to compare on; the test raised IndexError on the grid."""
+    h, judge = _panel(12, n=60, judge_accuracy=0.95)
+    newcomer = np.full((1, h.shape[1] + 1), np.nan)
+    newcomer[0, -1] = 1.0  # the only person on the last instance
+    panel = np.vstack([np.hstack([h, np.full((h.shape[0], 1), np.nan)]), newcomer])
+    res = alt_test(panel, np.append(judge, 1.0), epsilon=0.1)
+    late = res.annotators[-1]
+    assert (late.n_instances, late.note, late.won) == (0, "no instance to compare on", False)
+    assert late.p_values_grid == (None,) * len(res.epsilons)
+    # counted as an annotator the judge did not beat
+    assert res.winning_rate == sum(a.won for a in res.annotators) / len(res.annotators)
+    assert res.winning_rate_grid[res.epsilons.index(0.1)] == res.winning_rate
+
+
 def test_labels_as_strings_in_the_alternative_annotator_test():
     h, judge = _panel(12, n=40)
     names = np.array(["no", "maybe", "yes"], dtype=object)

@@ -96,7 +96,9 @@ def test_a_killed_workers_chunk_is_judged_once_by_the_next_worker(tmp_path, sett
         second = kill_in_second_chunk(workers, server, run)
         assert run_status(run) == JudgeRun.Status.RUNNING and done(run) == CHUNK + CONCURRENCY
 
-        workers.start("second")  # finds the chunk of the dead worker as it starts
+        # finds the chunk of the dead worker as it starts; the live refresh that the finished
+        # run queues runs at once, so that no message of it is held unacknowledged below
+        workers.start("second", env={"CONCORDANCE_LIVE_DEBOUNCE_SECONDS": "0"})
         wait_until(lambda: run_status(run) == JudgeRun.Status.DONE, "the second worker to finish the run")
         assert_judged_once(study, rater)
         # the killed chunk's two requests in flight were asked again; nothing else was
@@ -107,6 +109,8 @@ def test_a_killed_workers_chunk_is_judged_once_by_the_next_worker(tmp_path, sett
         tokens = JudgeRun.objects.values_list("tokens_in", "tokens_out").get(pk=run.pk)
 
         if broker.kind == "redis":
+            wait_until(lambda: "live estimates of" in workers.log("second"), "the live refresh to end")
+            wait_until(lambda: redis_messages("unacked") == 1, "its acknowledgement")
             # Redis delivers the killed worker's message again once its visibility timeout
             # passes (an hour): the chunk is done, so that delivery does nothing
             assert redis_messages("unacked") == 1

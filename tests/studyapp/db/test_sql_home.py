@@ -11,7 +11,7 @@ from django.apps import apps
 from django.db import models
 
 import studyapp
-from studyapp.db import callers, claim, submit
+from studyapp.db import callers, claim, live, submit
 from studyapp.db.rows import literal
 
 ROOT = Path(studyapp.__file__).parent
@@ -26,6 +26,7 @@ STATEMENTS = {
     "submit": submit.STORE_SQL_POSTGRES,
     "API caller's rater": callers.RATER_SQL_POSTGRES,
     "API caller's assignment": callers.ASSIGNMENT_SQL_POSTGRES,
+    "live snapshot pending": live.PENDING_SQL,
 }
 
 

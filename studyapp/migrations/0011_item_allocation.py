@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studyapp', '0009_annotation_pair_swapped'),
+        ('studyapp', '0010_live_snapshot'),
     ]
 
     operations = [

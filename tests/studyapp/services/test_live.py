@@ -1,0 +1,153 @@
+"""`services.live`: the debounce flag, the leased build, "decided" on a real study, the
+recovery of a lost or stale refresh. Real workers: tests/studyapp/test_live_worker.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from studyapp.models import LiveSnapshot, WorkerProcess
+from studyapp.selectors.live import live_annotation_count, study_live
+from studyapp.services.live import live_refresh_request, live_snapshot_build, live_snapshots_recover
+from tests.studyapp.live_study import load_live_study
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_built_snapshot_says_which_domain_is_decided_and_why(tmp_path, django_capture_on_commit_callbacks):
+    study = load_live_study(tmp_path)
+    with django_capture_on_commit_callbacks() as queued:
+        assert live_refresh_request(study_id=study.pk) is True
+        assert live_refresh_request(study_id=study.pk) is False  # one refresh for both
+    assert len(queued) == 1
+
+    snapshot = live_snapshot_build(study_id=study.pk)
+    assert snapshot is not None
+    assert (snapshot.status, snapshot.pending, snapshot.worker, snapshot.attempts) == ("done", False, None, 0)
+    assert snapshot.n_annotations == live_annotation_count(study=study) == 2 * 60 * 3
+    assert snapshot.error == "" and snapshot.built_at is not None
+
+    live = study_live(study=study)
+    assert live["since"] == 0 and live["refreshing"] is False
+    assert live["settings"]["n_resamples"] == 200 and live["settings"]["epsilon"] == 0.1
+    domains = {d["domain"]: d for d in live["domains"]}
+    news, stories = domains["news"], domains["stories"]
+    assert news["decided"] is True
+    (group,) = news["groups"]
+    assert (group["level"], group["criterion"], group["reliable"]) == ("rubric", "accuracy", True)
+    (critic,) = group["judges"]
+    assert critic["judge"] == "critic" and critic["decision"] == "replace"
+    assert critic["estimate"]["n_labelled"] == 60 and critic["estimate"]["n_unlabelled"] == 30
+    assert critic["estimate"]["value"] is not None and len(critic["estimate"]["ci"]) == 2
+
+    assert stories["decided"] is False
+    assert stories["why"].startswith("rubric/accuracy, critic: no verdict while people disagree")
+    assert stories["groups"][0]["reliable"] is False
+
+
+def test_annotations_during_a_build_queue_one_more_refresh(
+    tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """An annotation that arrives while the worker builds sets pending again (the build
+    cleared it when it took the lease): the build ends queued and queues one more."""
+    import studyapp.services.live as live
+
+    study = load_live_study(tmp_path, n=40, unrated=0)
+    real = live._build
+    arrivals = []
+
+    def build_with_an_arrival(study):
+        arrivals.append(live_refresh_request(study_id=study.pk))
+        return real(study)
+
+    monkeypatch.setattr(live, "_build", build_with_an_arrival)
+    live_refresh_request(study_id=study.pk)
+    with django_capture_on_commit_callbacks() as queued:
+        snapshot = live_snapshot_build(study_id=study.pk)
+    assert arrivals == [True]  # pending had been cleared: the arrival queued a refresh
+    assert len(queued) == 2  # the arrival's, and the build's own "one more"
+    assert (snapshot.status, snapshot.pending, snapshot.worker) == ("queued", True, None)
+    assert snapshot.data is not None and snapshot.n_annotations == 2 * 40 * 3
+
+    monkeypatch.setattr(live, "_build", real)
+    assert live_snapshot_build(study_id=study.pk).status == "done"  # the next delivery
+    assert live_snapshot_build(study_id=study.pk).status == "done"  # a later one: nothing to do
+    assert LiveSnapshot.objects.get(study=study).pending is False
+
+
+def test_a_failed_build_keeps_the_last_estimates_and_says_why(tmp_path, monkeypatch):
+    import studyapp.services.live as live
+
+    study = load_live_study(tmp_path, n=40, unrated=0)
+    live_refresh_request(study_id=study.pk)
+    built = live_snapshot_build(study_id=study.pk)
+
+    def broken(study):
+        raise RuntimeError("no memory left")
+
+    monkeypatch.setattr(live, "_build", broken)
+    live_refresh_request(study_id=study.pk)
+    failed = live_snapshot_build(study_id=study.pk)
+    assert (failed.status, failed.pending, failed.error) == ("done", False, "RuntimeError: no memory left")
+    assert failed.data == built.data and failed.built_at == built.built_at
+
+
+def _lost_worker() -> WorkerProcess:
+    """A worker process row on this machine whose process has exited."""
+    from studyapp.services.workers import pid_space
+
+    return WorkerProcess.objects.create(
+        hostname="gone", pid=2**22 + 1, pid_space=pid_space(), heartbeat_at=timezone.now()
+    )
+
+
+@pytest.mark.parametrize(("attempts", "after"), [(1, "queued"), (2, "done")])
+def test_a_lost_workers_refresh_is_queued_again_once(
+    tmp_path, attempts, after, django_capture_on_commit_callbacks
+):
+    study = load_live_study(tmp_path, n=10, unrated=0)
+    snap = LiveSnapshot.objects.create(
+        study=study, status="running", worker=_lost_worker(), attempts=attempts, pending=True
+    )
+    with django_capture_on_commit_callbacks() as queued:
+        assert live_snapshots_recover() == 1
+    snap.refresh_from_db()
+    assert (snap.status, snap.worker) == (after, None)
+    if after == "queued":
+        assert len(queued) == 1 and snap.pending is True
+    else:
+        assert queued == [] and snap.pending is False and snap.attempts == 0
+        assert snap.error.startswith("the worker process refreshing these estimates died 2 times")
+
+
+def test_a_refresh_queued_long_ago_that_no_worker_took_is_queued_again(
+    tmp_path, settings, django_capture_on_commit_callbacks
+):
+    study = load_live_study(tmp_path, n=10, unrated=0)
+    settings.LIVE_STALE_SECONDS = 600
+    old = timezone.now() - timedelta(seconds=601)
+    snap = LiveSnapshot.objects.create(study=study, status="queued", pending=True, requested_at=old)
+    with django_capture_on_commit_callbacks() as queued:
+        assert live_snapshots_recover() == 1
+        assert live_snapshots_recover() == 0  # once per LIVE_STALE_SECONDS
+    assert len(queued) == 1
+    snap.refresh_from_db()
+    assert snap.requested_at > old and snap.status == "queued"
+    LiveSnapshot.objects.filter(pk=snap.pk).update(requested_at=timezone.now() - timedelta(seconds=30))
+    assert live_snapshots_recover() == 0  # a recent one is waiting for its countdown
+
+
+def test_a_judge_run_that_finishes_queues_a_refresh(django_capture_on_commit_callbacks):
+    from studyapp.models import JudgeRun
+    from studyapp.services.judge_runs import judge_run_finish_if_complete
+    from tests.factories import JudgeRunFactory
+
+    run = JudgeRunFactory(status=JudgeRun.Status.RUNNING)
+    with django_capture_on_commit_callbacks() as queued:
+        assert judge_run_finish_if_complete(run_id=run.pk) is True
+        assert judge_run_finish_if_complete(run_id=run.pk) is False  # already done: nothing more
+    assert len(queued) == 1
+    snap = LiveSnapshot.objects.get(study_id=run.study_id)
+    assert (snap.pending, snap.status) == (True, "queued")
