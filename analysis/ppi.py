@@ -209,7 +209,10 @@ def ppi_rows(
         approximation) and only guards its variance against rare
         disagreement; without pseudo-counts (``n~ = n``) it is the normal
         interval, and it approaches it as ``n`` grows. The human-only
-        interval is unchanged.
+        interval is unchanged. Where lambda is near 0 the result is the
+        human-only Wald interval with a slightly larger variance, and it keeps
+        that interval's under-coverage for a share near 0 or 1 at small ``n``
+        (docs/results/ppi_coverage.md, the SPRM judge).
 
     Returns
     -------
