@@ -51,6 +51,16 @@ label), whose mean over traces is the share of wrong steps over all steps; the
 variance is then between traces, a cluster-robust variance, never one that
 treats the steps of a trace as independent.
 
+**Binary labels, rare disagreement.** Where ``y`` and ``yhat`` are both 0/1
+and the judge agrees with people on most labelled items, the residual
+``y - lambda * yhat`` is mostly constant and the normal interval above is
+too narrow at small ``n`` (its variance is estimated from a handful of
+discordant items, often none), as the Wald interval for a difference of
+paired proportions is. ``binary="agresti-min"`` or ``"bonett-price"``
+estimates the residual's variance from the labelled 2x2 table of ``(y,
+yhat)`` with pseudo-counts added (see :func:`ppi_rows`); the estimate and
+lambda are PPI++'s, unchanged.
+
 All intervals assume the labelled items are a uniform random sample of the
 items (drawn independently of the labels), and rest on the normal
 approximation, which needs enough human labels: below about 50 the coverage
@@ -68,7 +78,17 @@ from scipy.stats import norm
 
 from analysis.result import AgreementResult, undefined
 
+# Pseudo-counts added to the labelled 2x2 table of (y, yhat), in the cell order
+# (1, 1), (1, 0), (0, 1), (0, 0), by the adjusted Wald intervals for a
+# difference of paired proportions: Agresti & Min (2005) add 0.5 to every
+# cell, Bonett & Price (2012) add 1 to each discordant cell.
+BINARY_METHODS: dict[str, tuple[float, float, float, float]] = {
+    "agresti-min": (0.5, 0.5, 0.5, 0.5),
+    "bonett-price": (0.0, 1.0, 1.0, 0.0),
+}
+
 __all__ = [
+    "BINARY_METHODS",
     "PPIRows",
     "classical_mean_ci",
     "ppi_by_group",
@@ -149,6 +169,7 @@ def ppi_rows(
     lam: float | None = None,
     *,
     finite: bool = False,
+    binary: str | None = None,
 ) -> PPIRows:
     """PPI++ estimates for each row of 2-D arrays (the vectorised core).
 
@@ -165,6 +186,33 @@ def ppi_rows(
     finite : bool
         The finite-population interval (:func:`ppi_mean_ci`); default off,
         ``ppi_py``'s semantics.
+    binary : {None, "agresti-min", "bonett-price"}
+        ``None`` (default): the normal interval of PPI++. Otherwise ``y``,
+        ``yhat`` and ``yhat_unlabeled`` must all be 0/1, and the residual's
+        variance is that of the labelled 2x2 table of ``(y, yhat)`` after
+        pseudo-counts ``a_ij`` are added to its cells: with counts
+        ``c_ij = n_ij + a_ij``, ``n~ = n + sum(a_ij)`` and residual values
+        ``r_ij = i - lambda * j``, ``v~ = sum c_ij (r_ij - rbar~)^2 / n~``
+        (``rbar~ = sum c_ij r_ij / n~``), and ``se^2 = var(lambda *
+        yhat_unlabeled) / N + v~ / n~`` (``finite``: ``(1 - n/(n+N)) v~ /
+        (n~ - 1)``). ``"agresti-min"`` adds 0.5 to every cell (Agresti & Min,
+        "Simple improved confidence intervals for comparing matched
+        proportions", Statistics in Medicine 24, 2005); ``"bonett-price"``
+        adds 1 to each discordant cell (Bonett & Price, "Adjusted Wald
+        confidence interval for a difference of binomial proportions based
+        on paired data", J. Educational and Behavioral Statistics 37, 2012).
+        With ``lambda = 1`` the residual's part is exactly their interval's
+        variance for the difference ``P(y=1) - P(yhat=1)``; the point
+        estimate and lambda stay PPI++'s (the intervals are centred on it,
+        not on the adjusted table's mean). It assumes what the normal
+        interval does (a uniform random labelled sample, a normal
+        approximation) and only guards its variance against rare
+        disagreement; without pseudo-counts (``n~ = n``) it is the normal
+        interval, and it approaches it as ``n`` grows. The human-only
+        interval is unchanged. Where lambda is near 0 the result is the
+        human-only Wald interval with a slightly larger variance, and it keeps
+        that interval's under-coverage for a share near 0 or 1 at small ``n``
+        (docs/results/ppi_coverage.md, the SPRM judge).
 
     Returns
     -------
@@ -181,8 +229,49 @@ def ppi_rows(
     n, big_n = y.shape[1], yu.shape[1]
     if n < 2 or big_n < 1:
         raise ValueError(f"need n >= 2 human-labelled and N >= 1 unlabelled items (got n={n}, N={big_n})")
+    pseudo = None if binary is None else _binary_pseudo_counts(binary, y, yhat, yu)
+    rows = _finite_rows(y, yhat, yu, lam) if finite else _iid_rows(y, yhat, yu, lam)
+    if pseudo is None:
+        return rows
+    var_r, n_tilde = _adjusted_residual_variance(y, yhat, rows.lam, pseudo)
     if finite:
-        return _finite_rows(y, yhat, yu, lam)
+        se = np.sqrt((1.0 - n / (n + big_n)) * var_r / (n_tilde - 1))
+    else:
+        se = np.sqrt(rows.lam**2 * yu.var(axis=1) / big_n + var_r / n_tilde)
+    return PPIRows(rows.value, se, rows.lam, rows.classical_value, rows.classical_se)
+
+
+def _binary_pseudo_counts(
+    binary: str, y: np.ndarray, yhat: np.ndarray, yu: np.ndarray
+) -> tuple[float, float, float, float]:
+    if binary not in BINARY_METHODS:
+        raise ValueError(f"binary must be None or one of {sorted(BINARY_METHODS)} (got {binary!r})")
+    for name, arr in (("y", y), ("yhat", yhat), ("yhat_unlabeled", yu)):
+        bad = np.flatnonzero((arr != 0) & (arr != 1))
+        if bad.size:
+            value = float(arr.ravel()[bad[0]])
+            raise ValueError(f"binary={binary!r} needs 0/1 labels, but {name} holds {value:g}")
+    return BINARY_METHODS[binary]
+
+
+def _adjusted_residual_variance(
+    y: np.ndarray, yhat: np.ndarray, lam: np.ndarray, pseudo: tuple[float, float, float, float]
+) -> tuple[np.ndarray, float]:
+    """Per row, the variance (divisor ``n~``) of ``y - lam * yhat`` over the labelled 2x2 table
+    with ``pseudo`` added to its cells (1,1), (1,0), (0,1), (0,0), and ``n~``."""
+    n11 = (y * yhat).sum(axis=1)
+    n10 = (y * (1 - yhat)).sum(axis=1)
+    n01 = ((1 - y) * yhat).sum(axis=1)
+    counts = np.stack([n11, n10, n01, y.shape[1] - n11 - n10 - n01], axis=1) + np.asarray(pseudo)
+    values = np.stack([1 - lam, np.ones_like(lam), -lam, np.zeros_like(lam)], axis=1)
+    n_tilde = y.shape[1] + float(sum(pseudo))
+    mean = (counts * values).sum(axis=1) / n_tilde
+    return (counts * (values - mean[:, None]) ** 2).sum(axis=1) / n_tilde, n_tilde
+
+
+def _iid_rows(y: np.ndarray, yhat: np.ndarray, yu: np.ndarray, lam: float | None) -> PPIRows:
+    """PPI++ of ``ppi_py``, row-wise: labelled and unlabelled items independent draws."""
+    n, big_n = y.shape[1], yu.shape[1]
     if lam is None:
         yc = y - y.mean(axis=1, keepdims=True)
         hc = yhat - yhat.mean(axis=1, keepdims=True)
@@ -243,9 +332,16 @@ def _finite_rows(y: np.ndarray, yhat: np.ndarray, yu: np.ndarray, lam: float | N
     )
 
 
-def _one(y: Any, yhat: Any, yhat_unlabeled: Any, lam: float | None, finite: bool = False) -> PPIRows:
+def _one(
+    y: Any,
+    yhat: Any,
+    yhat_unlabeled: Any,
+    lam: float | None,
+    finite: bool = False,
+    binary: str | None = None,
+) -> PPIRows:
     y, yhat, yu = _inputs(y, yhat, yhat_unlabeled)
-    return ppi_rows(y[None, :], yhat[None, :], yu[None, :], lam=lam, finite=finite)
+    return ppi_rows(y[None, :], yhat[None, :], yu[None, :], lam=lam, finite=finite, binary=binary)
 
 
 def ppi_lambda(y: Any, yhat: Any, yhat_unlabeled: Any) -> float:
@@ -284,6 +380,7 @@ def ppi_mean_ci(
     lam: float | None = None,
     *,
     finite: bool = False,
+    binary: str | None = None,
 ) -> tuple[float, float]:
     """Prediction-powered confidence interval for the mean human label.
 
@@ -308,6 +405,11 @@ def ppi_mean_ci(
         without replacement; the interval is the difference estimator's with
         the finite-population correction ``1 - n / (n + N)`` (see
         ``_finite_rows``), and lambda is tuned for it.
+    binary : {None, "agresti-min", "bonett-price"}
+        ``None`` (default, ``ppi_py``): the normal interval. Otherwise, for
+        0/1 labels only, the residual's variance from the labelled 2x2 table
+        with pseudo-counts (adjusted Wald; :func:`ppi_rows`), for a judge
+        that rarely disagrees with people and few human labels.
 
     Returns
     -------
@@ -317,10 +419,11 @@ def ppi_mean_ci(
     ------
     ValueError
         For arrays that are not 1-D, of mismatched length, too short, or
-        holding NaN or infinity, and for ``alpha`` outside (0, 1).
+        holding NaN or infinity, for ``alpha`` outside (0, 1), for an
+        unknown ``binary`` and for a label other than 0 or 1 with ``binary``.
     """
     alpha = _check_alpha(alpha)
-    low, high = _one(y, yhat, yhat_unlabeled, lam, finite).ci(alpha)
+    low, high = _one(y, yhat, yhat_unlabeled, lam, finite, binary).ci(alpha)
     return float(low[0]), float(high[0])
 
 
@@ -356,10 +459,13 @@ def ppi_mean(
     alpha: float = 0.05,
     lam: float | None = None,
     statistic: str = "ppi_mean",
+    *,
+    finite: bool = False,
+    binary: str | None = None,
 ) -> AgreementResult:
     """PPI++ estimate and interval, the human-only ones beside it, and the effective n.
 
-    Arguments as :func:`ppi_mean_ci`. Fewer than two human labels, or no
+    Arguments as :func:`ppi_mean_ci` (``finite`` and ``binary`` too). Fewer than two human labels, or no
     unlabelled item, give an undefined result (with the reason) instead of an
     error, so that a report can show it.
 
@@ -390,7 +496,7 @@ def ppi_mean(
             n_units=int(y_arr.shape[0]),
             n_unlabeled=0,
         )
-    rows = _one(y, yhat, yhat_unlabeled, lam)
+    rows = _one(y, yhat, yhat_unlabeled, lam, finite, binary)
     low, high = rows.ci(alpha)
     c_low, c_high = rows.classical_ci(alpha)
     n = int(y_arr.shape[0])
@@ -406,6 +512,8 @@ def ppi_mean(
         ci_method=(
             f"{level:g}% normal interval, prediction-powered (PPI++, lambda "
             + ("tuned" if lam is None else "fixed")
+            + (", finite population" if finite else "")
+            + ("" if binary is None else f", {binary} adjusted variance for 0/1 labels")
             + ")"
         ),
         extra={

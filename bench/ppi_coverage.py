@@ -1,6 +1,7 @@
 """Coverage of the prediction-powered intervals on real data, beside the human-only ones.
 
-    python bench/ppi_coverage.py [--reps 1000] [--seed 0] [--design split|split-finite|iid] [--out FILE]
+    python bench/ppi_coverage.py [--reps 1000] [--seed 0] [--design split|split-finite|iid]
+        [--datasets hanna,bbm,squality] [--sprm-dir models] [--out FILE]
 
 For each real dataset of ``../shared/data`` the recorded human labels of all
 items are the truth; the estimand is their mean over the items. In each of
@@ -12,6 +13,13 @@ number of human labels ``n``, the empirical coverage of both intervals and
 their mean widths, the width ratio, the mean lambda and the mean effective
 number of human labels. Settings with fewer than 50 human labels are flagged
 ``<50``: the normal approximation is not assumed to hold there.
+
+Where human and judge labels are both 0/1 (BIG-Bench Mistake), a second
+table gives beside the PPI++ normal interval the same estimate with the
+adjusted-Wald variances of ``ppi_rows(..., binary="agresti-min" |
+"bonett-price")`` (pseudo-counts added to the labelled 2x2 table), on the
+same draws. ``--datasets`` runs a subset (the random draws of a dataset then
+differ from a full run's, as the generator is shared).
 
 Designs: ``split`` (default; the issue's design) draws the labelled subset
 without replacement from the finite set of items, so at 50% the intervals,
@@ -60,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.hanna import CRITERIA, load_hanna  # noqa: E402
-from analysis.ppi import ppi_rows  # noqa: E402
+from analysis.ppi import BINARY_METHODS, ppi_rows  # noqa: E402
 from analysis.shared_data import shared_data_dir  # noqa: E402
 
 FRACTIONS = (0.05, 0.10, 0.20, 0.50)
@@ -71,6 +79,7 @@ SQUALITY_CRITERIA = {
     "overall": "overall-rating",
 }
 MIN_LABELS = 50
+DATASETS = ("hanna", "bbm", "squality")
 
 
 @dataclass(frozen=True)
@@ -194,13 +203,23 @@ def simulate(pop: Population, fraction: float, reps: int, rng: np.random.Generat
     else:
         lab = rng.integers(0, big, size=(reps, n))
         unl = rng.integers(0, big, size=(reps, big - n))
-    rows = ppi_rows(pop.y[lab], pop.yhat[lab], pop.yhat[unl], finite=design == "split-finite")
+    finite = design == "split-finite"
+    rows = ppi_rows(pop.y[lab], pop.yhat[lab], pop.yhat[unl], finite=finite)
     truth = pop.y.mean()
     lo, hi = rows.ci(0.05)
     clo, chi = rows.classical_ci(0.05)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = np.where(rows.se > 0, n * rows.classical_se**2 / rows.se**2, np.nan)
+    adjusted = {}
+    if _binary(pop):  # the same draws, the adjusted-Wald variances
+        for method in BINARY_METHODS:
+            b_lo, b_hi = ppi_rows(pop.y[lab], pop.yhat[lab], pop.yhat[unl], finite=finite, binary=method).ci(
+                0.05
+            )
+            adjusted[f"{method}_cov"] = float(np.mean((b_lo <= truth) & (truth <= b_hi)))
+            adjusted[f"{method}_width"] = float(np.mean(b_hi - b_lo))
     return {
+        **adjusted,
         "n": n,
         "N": big,
         "ppi_cov": float(np.mean((lo <= truth) & (truth <= hi))),
@@ -208,15 +227,25 @@ def simulate(pop: Population, fraction: float, reps: int, rng: np.random.Generat
         "cl_cov": float(np.mean((clo <= truth) & (truth <= chi))),
         "cl_width": float(np.mean(chi - clo)),
         "lam": float(np.mean(rows.lam)),
-        "n_eff": float(np.nanmean(n_eff)),
+        "n_eff": float(np.nanmean(n_eff)) if np.isfinite(n_eff).any() else float("nan"),
     }
+
+
+def _binary(pop: Population) -> bool:
+    return bool(np.isin(pop.y, (0.0, 1.0)).all() and np.isin(pop.yhat, (0.0, 1.0)).all())
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}" if b > 0 else "n/a"
 
 
 def _flag(n: int) -> str:
     return " <50" if n < MIN_LABELS else ""
 
 
-def run(reps: int, seed: int, design: str, sprm_dir: Path | None) -> str:
+def run(
+    reps: int, seed: int, design: str, sprm_dir: Path | None, datasets: tuple[str, ...] = DATASETS
+) -> str:
     rng = np.random.default_rng(seed)
     lines = [
         f"design={design}, {reps} repetitions a setting, seed {seed}, 95% intervals; "
@@ -228,7 +257,55 @@ def run(reps: int, seed: int, design: str, sprm_dir: Path | None) -> str:
         "| PPI++ cov | PPI++ width | width ratio | mean lambda | mean n_eff |\n"
         "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )
-    # HANNA: summarised over its 20 judges per criterion and fraction.
+    if "hanna" in datasets:
+        lines += _hanna_tables(reps, rng, design)
+    pops = (bbm_populations(sprm_dir) if "bbm" in datasets else []) + (
+        squality_populations() if "squality" in datasets else []
+    )
+    if not pops:
+        return "\n".join(lines) + "\n"
+    lines += ["### BIG-Bench Mistake and SQuALITY" if "squality" in datasets else "### BIG-Bench Mistake"]
+    lines += ["", head]
+    binary_rows = []
+    for pop in pops:
+        for frac in FRACTIONS:
+            r = simulate(pop, frac, reps, rng, design)
+            lines.append(
+                f"| {pop.dataset} | {pop.domain} | {pop.criterion} | {pop.judge} | {frac:.0%} "
+                f"| {r['n']}{_flag(r['n'])} | {r['cl_cov']:.3f} | {r['cl_width']:.3f} | {r['ppi_cov']:.3f} "
+                f"| {r['ppi_width']:.3f} | {r['ppi_width'] / r['cl_width']:.3f} | {r['lam']:.2f} "
+                f"| {r['n_eff']:.0f} |"
+            )
+            if _binary(pop):
+                binary_rows.append(
+                    f"| {pop.domain} | {pop.judge} | {frac:.0%} | {r['n']}{_flag(r['n'])} "
+                    f"| {r['cl_cov']:.3f} | {r['cl_width']:.3f} | {r['ppi_cov']:.3f} | {r['ppi_width']:.3f} "
+                    + " ".join(
+                        f"| {r[f'{m}_cov']:.3f} | {r[f'{m}_width']:.3f} "
+                        f"| {_ratio(r[f'{m}_width'], r['ppi_width'])} "
+                        f"| {_ratio(r[f'{m}_width'], r['cl_width'])}"
+                        for m in BINARY_METHODS
+                    )
+                    + " |"
+                )
+    if binary_rows:
+        methods = list(BINARY_METHODS)
+        lines += [
+            "",
+            "### 0/1 labels: PPI++ normal interval against the adjusted-Wald variances (same draws)",
+            "",
+            "| domain | judge | % labelled | n | human-only cov | human-only width | PPI++ cov | PPI++ width "
+            + " ".join(f"| {m} cov | {m} width | / PPI++ width | / human-only width" for m in methods)
+            + " |",
+            "|---|---|---:|---:|---:|---:|---:|---:" + "|---:|---:|---:|---:" * len(methods) + "|",
+            *binary_rows,
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _hanna_tables(reps: int, rng: np.random.Generator, design: str) -> list[str]:
+    """HANNA, summarised over its 20 judges per criterion and fraction."""
+    lines: list[str] = []
     hanna = hanna_populations()
     lines.append("### HANNA (20 judges a criterion: coverage min / median / max; widths and n_eff: median)")
     lines.append("")
@@ -265,22 +342,7 @@ def run(reps: int, seed: int, design: str, sprm_dir: Path | None) -> str:
                 f"within: {int(((covs >= 0.93) & (covs <= 0.97)).sum())}, "
                 f"above 97%: {int((covs > 0.97).sum())}"
             )
-    lines += [
-        "",
-        "### BIG-Bench Mistake and SQuALITY",
-        "",
-        head,
-    ]
-    for pop in bbm_populations(sprm_dir) + squality_populations():
-        for frac in FRACTIONS:
-            r = simulate(pop, frac, reps, rng, design)
-            lines.append(
-                f"| {pop.dataset} | {pop.domain} | {pop.criterion} | {pop.judge} | {frac:.0%} "
-                f"| {r['n']}{_flag(r['n'])} | {r['cl_cov']:.3f} | {r['cl_width']:.3f} | {r['ppi_cov']:.3f} "
-                f"| {r['ppi_width']:.3f} | {r['ppi_width'] / r['cl_width']:.3f} | {r['lam']:.2f} "
-                f"| {r['n_eff']:.0f} |"
-            )
-    return "\n".join(lines) + "\n"
+    return [*lines, ""]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -294,12 +356,23 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="folder with bbm-no-<task>-sprm models (docs/results/sprm_experiment.sh bbm)",
     )
+    parser.add_argument(
+        "--datasets",
+        default=",".join(DATASETS),
+        help=f"comma-separated subset of {','.join(DATASETS)} (default: all)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the tables here")
     args = parser.parse_args(argv)
     if args.reps < 1:
         parser.error("--reps must be at least 1")
+    datasets = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
+    unknown = sorted(set(datasets) - set(DATASETS))
+    if unknown or not datasets:
+        parser.error(
+            f"--datasets takes a comma-separated subset of {','.join(DATASETS)} (got {args.datasets!r})"
+        )
     start = time.perf_counter()
-    text = run(args.reps, args.seed, args.design, args.sprm_dir)
+    text = run(args.reps, args.seed, args.design, args.sprm_dir, datasets)
     text += f"\n({time.perf_counter() - start:.1f} s)\n"
     if args.out:
         args.out.write_text(text)

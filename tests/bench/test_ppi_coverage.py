@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.bench import load_script
 
@@ -45,3 +46,25 @@ def test_real_data_loaders():
     sq = cov.squality_populations()
     assert [p.criterion for p in sq] == ["correctness", "coverage", "overall"]
     assert all(p.y.shape[0] == 300 for p in sq)
+
+
+def test_binary_population_gets_the_adjusted_intervals_on_the_same_draws():
+    """A judge that agrees with people on 95% of 0/1 items, wrong mostly one way."""
+    y = np.repeat([1.0, 1.0, 0.0, 0.0], [240, 2, 16, 42])
+    yhat = np.repeat([1.0, 0.0, 1.0, 0.0], [240, 2, 16, 42])
+    pop = cov.Population("synthetic", "d", "share", "binary judge", y, yhat)
+    res = cov.simulate(pop, 0.20, 600, np.random.default_rng(4), "split-finite")
+    assert res["n"] == 60
+    for method in cov.BINARY_METHODS:
+        assert res[f"{method}_width"] > res["ppi_width"]  # the pseudo-counts only widen
+        assert res[f"{method}_cov"] > res["ppi_cov"]
+    assert "agresti-min_cov" not in cov.simulate(_population(), 0.1, 5, np.random.default_rng(0), "iid")
+
+
+def test_datasets_filter(capsys):
+    cov.main(["--reps", "2", "--datasets", "bbm", "--design", "split-finite"])
+    out = capsys.readouterr().out
+    assert "### BIG-Bench Mistake" in out and "agresti-min cov" in out
+    assert "HANNA" not in out and "SQuALITY" not in out
+    with pytest.raises(SystemExit):
+        cov.main(["--datasets", "bbm,imdb"])
