@@ -467,6 +467,8 @@ def _judge(
     return detail
 
 
+BINARY_INTERVAL = "bonett-price"  # analysis.ppi's variance for 0/1 labels, in the report's shares
+
 PPI_QUANTITY = {
     "step_label": "share of wrong steps (human majority -1)",
     "first_error": "share of traces with an error (human majority first error >= 0)",
@@ -579,7 +581,11 @@ def _ppi(
         else:
             res = ppi_clustered_mean(y[lab], yhat[lab], clusters[lab], yhat[unl], clusters[unl], alpha=1 - ci)
     else:
-        res = ppi_mean(y[ok & has_human], yhat[ok & has_human], yhat[ok & ~has_human], alpha=1 - ci)
+        # A share of traces with an error: both sides 0/1, so the residual's variance is the
+        # adjusted (Bonett-Price) one, which covers at small n (docs/results/ppi_coverage.md).
+        binary = BINARY_INTERVAL if level == "first_error" else None
+        lab = ok & has_human
+        res = ppi_mean(y[lab], yhat[lab], yhat[ok & ~has_human], alpha=1 - ci, binary=binary)
     return {"quantity": quantity, **res.to_dict()}
 
 

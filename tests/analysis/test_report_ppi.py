@@ -98,3 +98,20 @@ def test_html_shows_the_estimate_and_the_effective_n():
     assert "Prediction-powered estimate (PPI++) of the mean human rating" in page
     assert f"{est['value']:.3f} [{est['ci'][0]:.2f}, {est['ci'][1]:.2f}]" in page
     assert f"<td>{est['extra']['n_effective']:.0f}</td>" in page
+
+
+def test_the_share_of_traces_with_an_error_takes_the_adjusted_binary_interval():
+    _, table, _ = _partly_human()
+    report = build_report(table, settings=SETTINGS)
+    fe = _judge(report, "first_error", "", "critic")["ppi"]
+    rows = table[table.level == "first_error"]
+    human = rows[rows.rater_kind == "human"].groupby("unit")["value"].agg(lambda v: v.mode().iloc[0])
+    judge = rows[rows.rater == "critic"].set_index("unit")["value"]
+    lab = judge.index.isin(human.index)
+    y = (human.reindex(judge.index[lab]) >= 0).astype(float).to_numpy()
+    yhat, yu = (judge[lab] >= 0).astype(float).to_numpy(), (judge[~lab] >= 0).astype(float).to_numpy()
+    adjusted, plain = ppi_mean(y, yhat, yu, binary="bonett-price"), ppi_mean(y, yhat, yu)
+    assert fe["value"] == pytest.approx(adjusted.value, abs=1e-6) == pytest.approx(plain.value, abs=1e-6)
+    assert fe["ci"] == pytest.approx(list(adjusted.ci), abs=1e-6)
+    assert "bonett-price" in fe["ci_method"]
+    assert fe["ci"][1] - fe["ci"][0] > plain.ci[1] - plain.ci[0]  # pseudo-counts widen it
