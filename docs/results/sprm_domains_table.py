@@ -108,6 +108,11 @@ def table() -> None:
     for task in BBM_TASKS:
         paths = {v: ROOT / "runs" / f"bbm-{task}-{v}.json" for v in VARIANTS}
         rows(f"BIG-Bench Mistake: {task}", "task left out", reports_at(paths))
+    # the fine-tuned encoder (--encoder finetune, default settings), task left out: the
+    # reports of docs/results/sprm_finetune_bbm.sh, read from runs/ft-bbm/
+    for task in BBM_TASKS:
+        paths = {f"fine-tuned {v}": ROOT / "runs" / "ft-bbm" / f"{task}-{v}.json" for v in VARIANTS}
+        rows(f"BIG-Bench Mistake: {task}", "task left out", reports_at(paths))
 
 
 if __name__ == "__main__":

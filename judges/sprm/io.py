@@ -79,7 +79,10 @@ def featurizer_from_spec(spec: dict, cache_dir: str | Path | None = None) -> Fea
         return BoundaryFeaturizer(CachedBoundaryEncoder(bencoder, cache), spec["model_dir"])
     if spec["kind"] == "finetune":  # the base encoder; load_model puts the tuned weights in
         keys = ("max_length", "max_problem_tokens", "max_step_tokens", "train_layers")
-        fspec = FinetuneSpec(**{k: int(spec[k]) for k in keys if k in spec})
+        # a card from before `precision` was trained and scored in fp32
+        fspec = FinetuneSpec(
+            **{k: int(spec[k]) for k in keys if k in spec}, precision=str(spec.get("precision", "fp32"))
+        )
         return FinetunedFeaturizer(fspec, spec.get("model_path"))
     raise ValueError(f"unknown featurizer kind {spec['kind']!r}")
 

@@ -35,6 +35,7 @@ __all__ = [
     "EpochLog",
     "TrainConfig",
     "TrainResult",
+    "calibration_split",
     "data_hash",
     "fit",
     "train_finetune",
@@ -304,6 +305,22 @@ def train_finetune(
     return result
 
 
+def calibration_split(
+    solutions: Sequence[Solution], config: TrainConfig
+) -> tuple[list[Solution], list[Solution]]:
+    """(solutions trained on, solutions the calibration is fitted on): a seeded share
+    `config.calibration_holdout` of whole problems held out, or (all, []) at 0."""
+    if config.calibration_holdout <= 0:
+        return list(solutions), []
+    train, held = split_by_group(list(solutions), test_fraction=config.calibration_holdout, seed=config.seed)
+    if not any(s.steps for s in held) or not any(s.steps for s in train):
+        raise ValueError(
+            f"calibration_holdout {config.calibration_holdout} leaves no problem with steps "
+            "on one side; use more problems or another fraction"
+        )
+    return train, held
+
+
 def fit(
     solutions: Sequence[Solution],
     featurizer: Featurizer,
@@ -318,16 +335,7 @@ def fit(
     data has thinking-trajectory items; return the model with its card."""
     if any(s.outcome is None for s in solutions):
         raise ValueError("every training solution needs an outcome label")
-    held: list[Solution] = []
-    if config.calibration_holdout > 0:  # whole problems, seeded as the train/test split
-        solutions, held = split_by_group(
-            list(solutions), test_fraction=config.calibration_holdout, seed=config.seed
-        )
-        if not any(s.steps for s in held) or not any(s.steps for s in solutions):
-            raise ValueError(
-                f"calibration_holdout {config.calibration_holdout} leaves no problem with steps "
-                "on one side; use more problems or another fraction"
-            )
+    solutions, held = calibration_split(solutions, config)
     outcomes = [bool(s.outcome) for s in solutions]
     if config.encoder == "finetune":
         if not isinstance(featurizer, FinetunedFeaturizer):

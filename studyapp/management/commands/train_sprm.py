@@ -10,10 +10,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from judges.sprm.data import split_by_group
-from judges.sprm.finetune import FinetunedFeaturizer, FinetuneSpec
+from judges.sprm.finetune import PRECISIONS, FinetunedFeaturizer, FinetuneSpec
 from judges.sprm.head import SPRMHead
 from judges.sprm.io import new_featurizer, save_checkpoint, save_model
-from judges.sprm.train import BALANCES, ENCODERS, VARIANTS, EpochLog, TrainConfig, fit
+from judges.sprm.train import BALANCES, ENCODERS, VARIANTS, EpochLog, TrainConfig, calibration_split, fit
 from studyapp.importers import ImportFailure
 from studyapp.importers.solutions import SPRM_FORMATS, read_solutions
 
@@ -82,6 +82,13 @@ class Command(BaseCommand):
             "--train-layers", type=int, default=2, help="finetune: top MiniLM layers trained (of 6)"
         )
         parser.add_argument(
+            "--precision",
+            choices=PRECISIONS,
+            default="bf16",
+            help="finetune: the encoder's arithmetic; bf16 (CPU autocast) costs ~40%% less CPU on a "
+            "CPU with AMX/AVX512-BF16 and moved BBM step AUROC by 0.0002; fp32 elsewhere",
+        )
+        parser.add_argument(
             "--calibration-holdout",
             type=float,
             default=None,
@@ -125,6 +132,7 @@ class Command(BaseCommand):
                     options["max_problem_tokens"],
                     options["max_step_tokens"],
                     options["train_layers"],
+                    options["precision"],
                 )
                 if finetune
                 else None
@@ -139,8 +147,12 @@ class Command(BaseCommand):
         featurizer = new_featurizer(
             cache_dir=options["cache_dir"], backbone_dir=options["backbone_dir"], finetune=spec
         )
-        if finetune:  # a bar over traces: an epoch takes minutes
-            total, unit = config.epochs * sum(bool(s.steps) for s in solutions), "trace"
+        if finetune:  # a bar over the traces trained on (not the calibration's): an epoch takes minutes
+            try:
+                trained = calibration_split(solutions, config)[0]
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            total, unit = config.epochs * sum(bool(s.steps) for s in trained), "trace"
         else:
             total, unit = config.epochs, "epoch"
         bar = tqdm(total=total, desc=f"train {config.variant} ({config.encoder})", unit=unit)

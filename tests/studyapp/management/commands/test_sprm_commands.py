@@ -120,8 +120,11 @@ TINY_FINETUNE = {
 }  # fmt: skip
 
 
-def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(tmp_path, gsm8k, bbm, cache_dir):
+def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(
+    tmp_path, gsm8k, bbm, cache_dir, capsys
+):
     # 8 training problems: the default hold-out (0.2) would keep none of them out
+    capsys.readouterr()
     out = train(
         gsm8k,
         tmp_path / "ft",
@@ -135,8 +138,12 @@ def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(tmp_path, 
     assert card["n_calibration_solutions"] > 0 and card["hyperparameters"]["calibration_holdout"] == 0.5
     assert card["featurizer"]["kind"] == "finetune" and card["hyperparameters"]["encoder"] == "finetune"
     assert card["featurizer"]["max_length"] == 64 and card["featurizer"]["train_layers"] == 2
+    assert card["featurizer"]["precision"] == "bf16"  # the command's default
     assert card["calibration"]["a"] > 0 and "saved" in out
     assert sorted(p.name for p in (tmp_path / "ft" / "checkpoints").iterdir()) == ["epoch-0", "epoch-1"]
+    # the bar counts the traces trained on, 2 epochs of them, not the calibration's
+    n_trained = card["n_solutions"]
+    assert f"{2 * n_trained}/{2 * n_trained}" in capsys.readouterr().err
     stdout = StringIO()
     call_command(
         "evaluate_sprm", "--model", str(tmp_path / "ft"), "--data", str(gsm8k),
@@ -155,6 +162,17 @@ def test_finetune_trains_checkpoints_and_evaluates_with_weighted_vote(tmp_path, 
     report = json.loads(stdout.getvalue())
     assert 0.0 <= report["model"]["step_auroc"]["value"] <= 1.0
     assert {"acc1", "acc2", "f1"} <= set(report["model_first_error_map"]["processbench"])
+
+
+def test_an_fp32_finetune_is_recorded_and_a_bad_precision_is_a_command_error(tmp_path, gsm8k, cache_dir):
+    train(gsm8k, tmp_path / "m", cache_dir, precision="fp32", calibration_holdout=0.5, **TINY_FINETUNE)
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["featurizer"]["precision"] == "fp32"
+    with pytest.raises(CommandError, match="invalid choice: 'fp8'"):
+        call_command(
+            "train_sprm", "--data", str(gsm8k), "--format", "gsm8k_solutions",
+            "--out", str(tmp_path / "bad"), "--encoder", "finetune", "--precision", "fp8",
+        )  # fmt: skip
 
 
 def test_a_finetune_length_too_short_is_a_command_error(tmp_path, gsm8k, cache_dir):

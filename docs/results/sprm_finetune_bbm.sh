@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The fine-tuned SPRM (issue 10) on BIG-Bench Mistake, task left out, with the default
+# settings of `train_sprm --encoder finetune`: for each of the three human-labelled
+# tasks, train sprm and orm on the outcome labels of the other two, evaluate against
+# the held-out task's human mistake_index. Each command is timed (wall, user, sys) with
+# the load average before and after, in runs/ft-bbm/timing.txt.
+#   nice -n 10 bash docs/results/sprm_finetune_bbm.sh [task ...]   (VARIANTS="sprm orm")
+# Skips reports that exist. Models: models/ft-bbm/, reports: runs/ft-bbm/*.json.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+D=${CONCORDANCE_SHARED_DATA:-$(.venv/bin/python -c "from analysis.shared_data import shared_data_dir; print(shared_data_dir())")}
+BBM=$D/bigbench_mistake
+PY=.venv/bin/python
+OUT=runs/ft-bbm
+mkdir -p "$OUT" models/ft-bbm
+TASKS=(multistep_arithmetic tracking_shuffled_objects word_sorting)
+HELD=("${@:-${TASKS[@]}}")
+timed() {  # label, command...
+  local label=$1; shift
+  echo "$label before: $(uptime)" >> "$OUT/timing.txt"
+  /usr/bin/time -f "$label wall %e s user %U s sys %S s" -a -o "$OUT/timing.txt" "$@"
+  echo "$label after: $(uptime)" >> "$OUT/timing.txt"
+}
+for v in ${VARIANTS:-sprm orm}; do
+  for held in "${HELD[@]}"; do
+    report=$OUT/$held-$v.json
+    [ -s "$report" ] && continue
+    train_args=()
+    for t in "${TASKS[@]}"; do [[ $t == "$held" ]] || train_args+=(--data "$BBM/$t.jsonl"); done
+    m=models/ft-bbm/no-$held-$v
+    timed "train $held $v" $PY manage.py train_sprm "${train_args[@]}" --format bigbench_mistake \
+      --encoder finetune --variant "$v" --seed 0 --out "$m" > "$OUT/$held-$v.train.log" 2>&1
+    timed "evaluate $held $v" $PY manage.py evaluate_sprm --model "$m" --data "$BBM/$held.jsonl" \
+      --format bigbench_mistake --json > "$report.tmp"
+    mv "$report.tmp" "$report"
+  done
+done
