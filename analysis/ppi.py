@@ -59,7 +59,10 @@ discordant items, often none), as the Wald interval for a difference of
 paired proportions is. ``binary="agresti-min"`` or ``"bonett-price"``
 estimates the residual's variance from the labelled 2x2 table of ``(y,
 yhat)`` with pseudo-counts added (see :func:`ppi_rows`); the estimate and
-lambda are PPI++'s, unchanged.
+lambda are PPI++'s, unchanged. ``"bonett-price-centred"`` also centres the
+interval on the adjusted table as the papers do (Bonett-Price's at lambda =
+1, Agresti-Coull's at lambda = 0), which the variance-only options do not:
+at lambda ~0 they keep the human-only Wald interval's under-coverage.
 
 All intervals assume the labelled items are a uniform random sample of the
 items (drawn independently of the labels), and rest on the normal
@@ -213,7 +216,7 @@ def ppi_rows(
     finite : bool
         The finite-population interval (:func:`ppi_mean_ci`); default off,
         ``ppi_py``'s semantics.
-    binary : {None, "agresti-min", "bonett-price"}
+    binary : {None, "agresti-min", "bonett-price", "bonett-price-centred"}
         ``None`` (default): the normal interval of PPI++. Otherwise ``y``,
         ``yhat`` and ``yhat_unlabeled`` must all be 0/1, and the residual's
         variance is that of the labelled 2x2 table of ``(y, yhat)`` after
