@@ -59,7 +59,10 @@ discordant items, often none), as the Wald interval for a difference of
 paired proportions is. ``binary="agresti-min"`` or ``"bonett-price"``
 estimates the residual's variance from the labelled 2x2 table of ``(y,
 yhat)`` with pseudo-counts added (see :func:`ppi_rows`); the estimate and
-lambda are PPI++'s, unchanged.
+lambda are PPI++'s, unchanged. ``"bonett-price-centred"`` also centres the
+interval on the adjusted table as the papers do (Bonett-Price's at lambda =
+1, Agresti-Coull's at lambda = 0), which the variance-only options do not:
+at lambda ~0 they keep the human-only Wald interval's under-coverage.
 
 All intervals assume the labelled items are a uniform random sample of the
 items (drawn independently of the labels), and rest on the normal
@@ -86,9 +89,16 @@ BINARY_METHODS: dict[str, tuple[float, float, float, float]] = {
     "agresti-min": (0.5, 0.5, 0.5, 0.5),
     "bonett-price": (0.0, 1.0, 1.0, 0.0),
 }
+# The option that also centres the interval on the adjusted table, as the papers do
+# (its pseudo-counts depend on lambda and on the level; see ppi_rows).
+CENTRED = "bonett-price-centred"
+# Every value ``binary=`` accepts besides None.
+BINARY_OPTIONS: tuple[str, ...] = (*BINARY_METHODS, CENTRED)
 
 __all__ = [
     "BINARY_METHODS",
+    "BINARY_OPTIONS",
+    "CENTRED",
     "PPIRows",
     "classical_mean_ci",
     "ppi_by_group",
@@ -134,7 +144,10 @@ class PPIRows:
     """Row-wise PPI++ over many samples at once (one sample a row).
 
     Attributes are 1-D arrays with one entry per row: ``value``, ``se``,
-    ``lam`` (the lambda used), ``classical_value``, ``classical_se``.
+    ``lam`` (the lambda used), ``classical_value``, ``classical_se``, and the
+    intervals' centres ``centre`` and ``classical_centre`` (the estimates,
+    except with ``binary="bonett-price-centred"``, whose intervals are built
+    for one level only: ``alpha``, else None).
     """
 
     def __init__(
@@ -144,22 +157,38 @@ class PPIRows:
         lam: np.ndarray,
         classical_value: np.ndarray,
         classical_se: np.ndarray,
+        *,
+        centre: np.ndarray | None = None,
+        classical_centre: np.ndarray | None = None,
+        alpha: float | None = None,
     ) -> None:
         self.value = value
         self.se = se
         self.lam = lam
         self.classical_value = classical_value
         self.classical_se = classical_se
+        self.centre = value if centre is None else centre
+        self.classical_centre = classical_value if classical_centre is None else classical_centre
+        self.alpha = alpha
+
+    def _z(self, alpha: float) -> float:
+        alpha = _check_alpha(alpha)
+        if self.alpha is not None and alpha != self.alpha:
+            raise ValueError(
+                f"these intervals were adjusted for alpha = {self.alpha:g}; "
+                f"compute them again with alpha = {alpha:g}"
+            )
+        return float(norm.ppf(1 - alpha / 2))
 
     def ci(self, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
         """``(low, high)`` of the prediction-powered intervals."""
-        z = norm.ppf(1 - _check_alpha(alpha) / 2)
-        return self.value - z * self.se, self.value + z * self.se
+        z = self._z(alpha)
+        return self.centre - z * self.se, self.centre + z * self.se
 
     def classical_ci(self, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
         """``(low, high)`` of the human-only intervals."""
-        z = norm.ppf(1 - _check_alpha(alpha) / 2)
-        return self.classical_value - z * self.classical_se, self.classical_value + z * self.classical_se
+        z = self._z(alpha)
+        return self.classical_centre - z * self.classical_se, self.classical_centre + z * self.classical_se
 
 
 def ppi_rows(
@@ -170,6 +199,7 @@ def ppi_rows(
     *,
     finite: bool = False,
     binary: str | None = None,
+    alpha: float = 0.05,
 ) -> PPIRows:
     """PPI++ estimates for each row of 2-D arrays (the vectorised core).
 
@@ -186,7 +216,7 @@ def ppi_rows(
     finite : bool
         The finite-population interval (:func:`ppi_mean_ci`); default off,
         ``ppi_py``'s semantics.
-    binary : {None, "agresti-min", "bonett-price"}
+    binary : {None, "agresti-min", "bonett-price", "bonett-price-centred"}
         ``None`` (default): the normal interval of PPI++. Otherwise ``y``,
         ``yhat`` and ``yhat_unlabeled`` must all be 0/1, and the residual's
         variance is that of the labelled 2x2 table of ``(y, yhat)`` after
@@ -214,6 +244,30 @@ def ppi_rows(
         that interval's under-coverage for a share near 0 or 1 at small ``n``
         (docs/results/ppi_coverage.md, the SPRM judge).
 
+        ``"bonett-price-centred"`` also centres the intervals as the papers
+        do, on the adjusted table's mean, and makes the human-only interval
+        Agresti-Coull's (Agresti & Coull, "Approximate is better than 'exact'
+        for interval estimation of binomial proportions", The American
+        Statistician 52, 1998; recommended for small ``n`` by Brown, Cai &
+        DasGupta, "Interval estimation for a binomial proportion",
+        Statistical Science 16, 2001). With ``h = z^2 / 2`` (``z`` of
+        ``alpha``) its pseudo-counts are ``(1 - lambda) * (h/2, h/2, h/2,
+        h/2) + lambda * (0, 1, 1, 0)``: at ``lambda = 1`` Bonett & Price's,
+        so the interval is theirs for ``P(y=1) - P(yhat=1)`` (centre ``(n10 -
+        n01) / (n + 2)``) shifted by the judge's mean and widened by its
+        variance; at ``lambda = 0`` ``h`` pseudo-successes and ``h``
+        pseudo-failures, so it is Agresti-Coull's interval for ``P(y=1)``
+        (centre ``(x + h) / (n + 2h)``, variance ``p~(1 - p~) / (n + 2h)``).
+        Between the two the linear blend is this module's choice, not a
+        published one. The interval is centred on ``lambda * (judge's mean)
+        + rbar~``; ``value`` stays the PPI++ estimate (``centre`` holds the
+        centre), and the rows' intervals hold for ``alpha`` only.
+        ``finite``: the variances are divided by ``n~ - 1`` and multiplied
+        by ``1 - n/(n+N)``, the human-only one too.
+    alpha : float
+        The level the ``"bonett-price-centred"`` pseudo-counts are built for
+        (ignored otherwise).
+
     Returns
     -------
     PPIRows
@@ -229,44 +283,68 @@ def ppi_rows(
     n, big_n = y.shape[1], yu.shape[1]
     if n < 2 or big_n < 1:
         raise ValueError(f"need n >= 2 human-labelled and N >= 1 unlabelled items (got n={n}, N={big_n})")
-    pseudo = None if binary is None else _binary_pseudo_counts(binary, y, yhat, yu)
+    alpha = _check_alpha(alpha)
+    if binary is not None:
+        _check_binary(binary, y, yhat, yu)
     rows = _finite_rows(y, yhat, yu, lam) if finite else _iid_rows(y, yhat, yu, lam)
-    if pseudo is None:
+    if binary is None:
         return rows
-    var_r, n_tilde = _adjusted_residual_variance(y, yhat, rows.lam, pseudo)
+    fpc = 1.0 - n / (n + big_n)
+    if binary == CENTRED:
+        half = float(norm.ppf(1 - alpha / 2)) ** 2 / 2
+        w = rows.lam[:, None]
+        pseudo = (1 - w) * np.full(4, half / 2) + w * np.array([0.0, 1.0, 1.0, 0.0])
+    else:
+        pseudo = np.broadcast_to(np.asarray(BINARY_METHODS[binary]), (y.shape[0], 4))
+    mean_r, var_r, n_tilde = _adjusted_residual_moments(y, yhat, rows.lam, pseudo)
     if finite:
-        se = np.sqrt((1.0 - n / (n + big_n)) * var_r / (n_tilde - 1))
+        se = np.sqrt(fpc * var_r / (n_tilde - 1))
     else:
         se = np.sqrt(rows.lam**2 * yu.var(axis=1) / big_n + var_r / n_tilde)
-    return PPIRows(rows.value, se, rows.lam, rows.classical_value, rows.classical_se)
+    if binary != CENTRED:
+        return PPIRows(rows.value, se, rows.lam, rows.classical_value, rows.classical_se)
+    # Agresti-Coull for the human-only interval: h successes and h failures added.
+    n_c = n + 2 * half
+    p_c = (y.sum(axis=1) + half) / n_c
+    var_c = p_c * (1 - p_c)
+    classical_se = np.sqrt(fpc * var_c / (n_c - 1)) if finite else np.sqrt(var_c / n_c)
+    centre = rows.value - (y - rows.lam[:, None] * yhat).mean(axis=1) + mean_r
+    return PPIRows(
+        rows.value,
+        se,
+        rows.lam,
+        rows.classical_value,
+        classical_se,
+        centre=centre,
+        classical_centre=p_c,
+        alpha=alpha,
+    )
 
 
-def _binary_pseudo_counts(
-    binary: str, y: np.ndarray, yhat: np.ndarray, yu: np.ndarray
-) -> tuple[float, float, float, float]:
-    if binary not in BINARY_METHODS:
-        raise ValueError(f"binary must be None or one of {sorted(BINARY_METHODS)} (got {binary!r})")
+def _check_binary(binary: str, y: np.ndarray, yhat: np.ndarray, yu: np.ndarray) -> None:
+    if binary not in BINARY_OPTIONS:
+        raise ValueError(f"binary must be None or one of {sorted(BINARY_OPTIONS)} (got {binary!r})")
     for name, arr in (("y", y), ("yhat", yhat), ("yhat_unlabeled", yu)):
         bad = np.flatnonzero((arr != 0) & (arr != 1))
         if bad.size:
             value = float(arr.ravel()[bad[0]])
             raise ValueError(f"binary={binary!r} needs 0/1 labels, but {name} holds {value:g}")
-    return BINARY_METHODS[binary]
 
 
-def _adjusted_residual_variance(
-    y: np.ndarray, yhat: np.ndarray, lam: np.ndarray, pseudo: tuple[float, float, float, float]
-) -> tuple[np.ndarray, float]:
-    """Per row, the variance (divisor ``n~``) of ``y - lam * yhat`` over the labelled 2x2 table
-    with ``pseudo`` added to its cells (1,1), (1,0), (0,1), (0,0), and ``n~``."""
+def _adjusted_residual_moments(
+    y: np.ndarray, yhat: np.ndarray, lam: np.ndarray, pseudo: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row, the mean and variance (divisor ``n~``) of ``y - lam * yhat`` over the labelled
+    2x2 table with ``pseudo`` (shape (r, 4)) added to its cells (1,1), (1,0), (0,1), (0,0),
+    and ``n~``."""
     n11 = (y * yhat).sum(axis=1)
     n10 = (y * (1 - yhat)).sum(axis=1)
     n01 = ((1 - y) * yhat).sum(axis=1)
-    counts = np.stack([n11, n10, n01, y.shape[1] - n11 - n10 - n01], axis=1) + np.asarray(pseudo)
+    counts = np.stack([n11, n10, n01, y.shape[1] - n11 - n10 - n01], axis=1) + pseudo
     values = np.stack([1 - lam, np.ones_like(lam), -lam, np.zeros_like(lam)], axis=1)
-    n_tilde = y.shape[1] + float(sum(pseudo))
+    n_tilde = y.shape[1] + pseudo.sum(axis=1)
     mean = (counts * values).sum(axis=1) / n_tilde
-    return (counts * (values - mean[:, None]) ** 2).sum(axis=1) / n_tilde, n_tilde
+    return mean, (counts * (values - mean[:, None]) ** 2).sum(axis=1) / n_tilde, n_tilde
 
 
 def _iid_rows(y: np.ndarray, yhat: np.ndarray, yu: np.ndarray, lam: float | None) -> PPIRows:
@@ -339,9 +417,12 @@ def _one(
     lam: float | None,
     finite: bool = False,
     binary: str | None = None,
+    alpha: float = 0.05,
 ) -> PPIRows:
     y, yhat, yu = _inputs(y, yhat, yhat_unlabeled)
-    return ppi_rows(y[None, :], yhat[None, :], yu[None, :], lam=lam, finite=finite, binary=binary)
+    return ppi_rows(
+        y[None, :], yhat[None, :], yu[None, :], lam=lam, finite=finite, binary=binary, alpha=alpha
+    )
 
 
 def ppi_lambda(y: Any, yhat: Any, yhat_unlabeled: Any) -> float:
@@ -405,11 +486,13 @@ def ppi_mean_ci(
         without replacement; the interval is the difference estimator's with
         the finite-population correction ``1 - n / (n + N)`` (see
         ``_finite_rows``), and lambda is tuned for it.
-    binary : {None, "agresti-min", "bonett-price"}
+    binary : {None, "agresti-min", "bonett-price", "bonett-price-centred"}
         ``None`` (default, ``ppi_py``): the normal interval. Otherwise, for
         0/1 labels only, the residual's variance from the labelled 2x2 table
         with pseudo-counts (adjusted Wald; :func:`ppi_rows`), for a judge
-        that rarely disagrees with people and few human labels.
+        that rarely disagrees with people and few human labels;
+        ``"bonett-price-centred"`` also centres the interval on the adjusted
+        table (as the papers do) and, at lambda = 0, is Agresti-Coull's.
 
     Returns
     -------
@@ -423,7 +506,7 @@ def ppi_mean_ci(
         unknown ``binary`` and for a label other than 0 or 1 with ``binary``.
     """
     alpha = _check_alpha(alpha)
-    low, high = _one(y, yhat, yhat_unlabeled, lam, finite, binary).ci(alpha)
+    low, high = _one(y, yhat, yhat_unlabeled, lam, finite, binary, alpha).ci(alpha)
     return float(low[0]), float(high[0])
 
 
@@ -477,7 +560,8 @@ def ppi_mean(
         ``n_unlabeled``, ``classical_value``, ``classical_ci`` (list),
         ``classical_se``, ``n_effective`` (``n * se_classical^2 / se^2``,
         ``None`` where ``se`` is 0) and ``width_ratio`` (PPI width over
-        human-only width).
+        human-only width); with ``binary="bonett-price-centred"`` also
+        ``ci_centre`` (the interval's centre; ``value`` stays PPI++'s).
     """
     alpha = _check_alpha(alpha)
     y_arr = np.asarray(y, dtype=float).ravel()
@@ -496,7 +580,7 @@ def ppi_mean(
             n_units=int(y_arr.shape[0]),
             n_unlabeled=0,
         )
-    rows = _one(y, yhat, yhat_unlabeled, lam, finite, binary)
+    rows = _one(y, yhat, yhat_unlabeled, lam, finite, binary, alpha)
     low, high = rows.ci(alpha)
     c_low, c_high = rows.classical_ci(alpha)
     n = int(y_arr.shape[0])
@@ -514,9 +598,11 @@ def ppi_mean(
             + ("tuned" if lam is None else "fixed")
             + (", finite population" if finite else "")
             + ("" if binary is None else f", {binary} adjusted variance for 0/1 labels")
+            + (", centred on the adjusted table; human-only: Agresti-Coull" if binary == CENTRED else "")
             + ")"
         ),
         extra={
+            **({"ci_centre": float(rows.centre[0])} if binary == CENTRED else {}),
             "lambda": float(rows.lam[0]),
             "se": se,
             "n_unlabeled": int(yu_arr.shape[0]),

@@ -17,9 +17,12 @@ number of human labels. Settings with fewer than 50 human labels are flagged
 Where human and judge labels are both 0/1 (BIG-Bench Mistake), a second
 table gives beside the PPI++ normal interval the same estimate with the
 adjusted-Wald variances of ``ppi_rows(..., binary="agresti-min" |
-"bonett-price")`` (pseudo-counts added to the labelled 2x2 table), on the
-same draws. ``--datasets`` runs a subset (the random draws of a dataset then
-differ from a full run's, as the generator is shared).
+"bonett-price" | "bonett-price-centred")`` (pseudo-counts added to the
+labelled 2x2 table; the last also centred on the adjusted table, with the
+Agresti-Coull human-only interval, whose coverage and width are the
+``agresti-coull`` columns), on the same draws. ``--datasets`` runs a
+subset (the random draws of a dataset then differ from a full run's, as the
+generator is shared).
 
 Designs: ``split`` (default; the issue's design) draws the labelled subset
 without replacement from the finite set of items, so at 50% the intervals,
@@ -68,7 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.hanna import CRITERIA, load_hanna  # noqa: E402
-from analysis.ppi import BINARY_METHODS, ppi_rows  # noqa: E402
+from analysis.ppi import BINARY_OPTIONS, CENTRED, ppi_rows  # noqa: E402
 from analysis.shared_data import shared_data_dir  # noqa: E402
 
 FRACTIONS = (0.05, 0.10, 0.20, 0.50)
@@ -212,12 +215,15 @@ def simulate(pop: Population, fraction: float, reps: int, rng: np.random.Generat
         n_eff = np.where(rows.se > 0, n * rows.classical_se**2 / rows.se**2, np.nan)
     adjusted = {}
     if _binary(pop):  # the same draws, the adjusted-Wald variances
-        for method in BINARY_METHODS:
-            b_lo, b_hi = ppi_rows(pop.y[lab], pop.yhat[lab], pop.yhat[unl], finite=finite, binary=method).ci(
-                0.05
-            )
+        for method in BINARY_OPTIONS:
+            b_rows = ppi_rows(pop.y[lab], pop.yhat[lab], pop.yhat[unl], finite=finite, binary=method)
+            b_lo, b_hi = b_rows.ci(0.05)
             adjusted[f"{method}_cov"] = float(np.mean((b_lo <= truth) & (truth <= b_hi)))
             adjusted[f"{method}_width"] = float(np.mean(b_hi - b_lo))
+            if method == CENTRED:
+                a_lo, a_hi = b_rows.classical_ci(0.05)
+                adjusted["agresti-coull_cov"] = float(np.mean((a_lo <= truth) & (truth <= a_hi)))
+                adjusted["agresti-coull_width"] = float(np.mean(a_hi - a_lo))
     return {
         **adjusted,
         "n": n,
@@ -284,20 +290,20 @@ def run(
                         f"| {r[f'{m}_cov']:.3f} | {r[f'{m}_width']:.3f} "
                         f"| {_ratio(r[f'{m}_width'], r['ppi_width'])} "
                         f"| {_ratio(r[f'{m}_width'], r['cl_width'])}"
-                        for m in BINARY_METHODS
+                        for m in BINARY_OPTIONS
                     )
-                    + " |"
+                    + f" | {r['agresti-coull_cov']:.3f} | {r['agresti-coull_width']:.3f} |"
                 )
     if binary_rows:
-        methods = list(BINARY_METHODS)
+        methods = list(BINARY_OPTIONS)
         lines += [
             "",
-            "### 0/1 labels: PPI++ normal interval against the adjusted-Wald variances (same draws)",
+            "### 0/1 labels: PPI++ normal interval against the adjusted-Wald intervals (same draws)",
             "",
             "| domain | judge | % labelled | n | human-only cov | human-only width | PPI++ cov | PPI++ width "
             + " ".join(f"| {m} cov | {m} width | / PPI++ width | / human-only width" for m in methods)
-            + " |",
-            "|---|---|---:|---:|---:|---:|---:|---:" + "|---:|---:|---:|---:" * len(methods) + "|",
+            + " | agresti-coull cov | agresti-coull width |",
+            "|---|---|---:|---:|---:|---:|---:|---:" + "|---:|---:|---:|---:" * len(methods) + "|---:|---:|",
             *binary_rows,
         ]
     return "\n".join(lines) + "\n"

@@ -55,9 +55,10 @@ def test_binary_population_gets_the_adjusted_intervals_on_the_same_draws():
     pop = cov.Population("synthetic", "d", "share", "binary judge", y, yhat)
     res = cov.simulate(pop, 0.20, 600, np.random.default_rng(4), "split-finite")
     assert res["n"] == 60
-    for method in cov.BINARY_METHODS:
+    for method in cov.BINARY_OPTIONS:
         assert res[f"{method}_width"] > res["ppi_width"]  # the pseudo-counts only widen
         assert res[f"{method}_cov"] > res["ppi_cov"]
+    assert res["agresti-coull_width"] > 0 and 0 <= res["agresti-coull_cov"] <= 1
     assert "agresti-min_cov" not in cov.simulate(_population(), 0.1, 5, np.random.default_rng(0), "iid")
 
 
@@ -65,6 +66,7 @@ def test_datasets_filter(capsys):
     cov.main(["--reps", "2", "--datasets", "bbm", "--design", "split-finite"])
     out = capsys.readouterr().out
     assert "### BIG-Bench Mistake" in out and "agresti-min cov" in out
+    assert "bonett-price-centred cov" in out and "agresti-coull cov" in out
     assert "HANNA" not in out and "SQuALITY" not in out
     with pytest.raises(SystemExit):
         cov.main(["--datasets", "bbm,imdb"])
