@@ -53,20 +53,22 @@ def solution_from_task(task: ReasoningTask) -> Solution:
 
 
 def split_by_group(
-    solutions: list[Solution], *, test_fraction: float = 0.2, seed: int = 0
+    solutions: list[Solution], *, test_fraction: float = 0.2, seed: int = 0, salt: str = ""
 ) -> tuple[list[Solution], list[Solution]]:
     """(train, test) with whole problems on one side.
 
-    A group goes to test when ``sha256(f"{seed}:{group}")``, read as a number in
+    A group goes to test when ``sha256(f"{salt}{seed}:{group}")``, read as a number in
     [0, 1), is below `test_fraction`: the side of a problem depends only on its key
     and the seed, never on what else is in the data, so one task's split is the
-    same whether it is read alone or with others.
+    same whether it is read alone or with others. A split made inside another one's
+    side (the calibration hold-out inside `--split train`) needs its own `salt`: with
+    the same seed and hash, every problem left on the train side would stay there.
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
 
     def in_test(group: str) -> bool:
-        digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
+        digest = hashlib.sha256(f"{salt}{seed}:{group}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64 < test_fraction
 
     side = {g: in_test(g) for g in {s.group for s in solutions}}

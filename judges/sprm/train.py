@@ -312,7 +312,10 @@ def calibration_split(
     `config.calibration_holdout` of whole problems held out, or (all, []) at 0."""
     if config.calibration_holdout <= 0:
         return list(solutions), []
-    train, held = split_by_group(list(solutions), test_fraction=config.calibration_holdout, seed=config.seed)
+    # its own salt: the data may be the train side of split_by_group with this very seed
+    train, held = split_by_group(
+        list(solutions), test_fraction=config.calibration_holdout, seed=config.seed, salt="calibration:"
+    )
     if not any(s.steps for s in held) or not any(s.steps for s in train):
         raise ValueError(
             f"calibration_holdout {config.calibration_holdout} leaves no problem with steps "

@@ -36,3 +36,12 @@ def test_first_error_labels_and_bad_input():
         split_by_group(sols(2), test_fraction=1.0)
     s = Solution(problem="p", steps=[], outcome=None, group="g", step_labels=[1, -1, None])
     assert s.first_error == 1
+
+
+def test_a_salted_split_inside_the_train_side_of_the_same_seed_is_not_empty():
+    """The calibration hold-out within `--split train`: unsalted, every group stays on one side."""
+    train, _ = split_by_group(sols(200), test_fraction=0.2, seed=0)
+    assert split_by_group(train, test_fraction=0.2, seed=0)[1] == []  # the trap
+    rest, held = split_by_group(train, test_fraction=0.2, seed=0, salt="calibration:")
+    assert held and rest
+    assert 0.12 < len({s.group for s in held}) / len({s.group for s in train}) < 0.28

@@ -211,7 +211,7 @@ def test_finetuned_calibration_is_fitted_on_problems_it_never_trained_on():
 
     sols = make_solutions(n_problems=6, per_problem=2)
     model = fit(sols, FinetunedFeaturizer(TINY), tiny_config(calibration_holdout=0.4))
-    rest, held = split_by_group(list(sols), test_fraction=0.4, seed=0)
+    rest, held = split_by_group(list(sols), test_fraction=0.4, seed=0, salt="calibration:")
     assert rest and held
     assert model.card["n_solutions"] == len(rest)
     assert model.card["n_calibration_solutions"] == len(held)
