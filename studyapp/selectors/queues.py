@@ -20,9 +20,15 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 from studyapp.models import Assignment, Item, Rater, Slot, Study
 
 
+def annotation_settings(*, study: Study) -> dict[str, Any]:
+    """The `annotation` block of the study's stored spec ({} when it has none)."""
+    annotation = (study.spec or {}).get("annotation")
+    return annotation if isinstance(annotation, dict) else {}
+
+
 def allocation_settings(*, study: Study) -> tuple[str, float | None, float]:
     """(allocation, budget share, floor) from the study's spec (`annotation.allocation...`)."""
-    annotation = (study.spec or {}).get("annotation") or {}
+    annotation = annotation_settings(study=study)
     mode = annotation.get("allocation") or "uniform"
     budget = annotation.get("allocation_budget")
     floor = annotation.get("allocation_floor") or 0.2
@@ -117,6 +123,7 @@ def items_for_queue(*, rater: Rater) -> QuerySet[Item]:
 
 __all__ = [
     "allocation_settings",
+    "annotation_settings",
     "items_awaiting_draw",
     "items_for_queue",
     "items_free_for",

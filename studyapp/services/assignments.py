@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from studyapp.db import claim
 from studyapp.models import Assignment, Item, Participation, Rater, Slot, Study
-from studyapp.selectors.queues import items_for_queue, items_left_for, study_is_active
+from studyapp.selectors.queues import annotation_settings, items_for_queue, items_left_for, study_is_active
 from studyapp.services.errors import (
     AnnotationInvalid,
     AssignmentNotActive,
@@ -75,21 +75,15 @@ def _unit_draw(*, seed: int, rater_id: int, n: int) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def _annotation_spec(study: Study) -> dict[str, Any]:
-    spec = study.spec or {}
-    annotation = spec.get("annotation")
-    return annotation if isinstance(annotation, dict) else {}
-
-
 def study_quota(*, study: Study) -> int | None:
     """Real items per annotator, if the study caps it (`annotation.annotator_quota`)."""
-    quota = _annotation_spec(study).get("annotator_quota")
+    quota = annotation_settings(study=study).get("annotator_quota")
     return int(quota) if quota else None
 
 
 def completion_code(*, participation: Participation) -> str:
     """The study's completion code (`annotation.completion_code`) or one per participant."""
-    code = _annotation_spec(participation.rater.study).get("completion_code")
+    code = annotation_settings(study=participation.rater.study).get("completion_code")
     if code:
         return str(code)
     mac = hmac.new(settings.SECRET_KEY.encode(), f"completion:{participation.rater_id}".encode(), "sha256")
