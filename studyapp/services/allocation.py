@@ -108,7 +108,8 @@ def _step_value(label_value: float | None, score: float | None) -> float | None:
 
 def item_uncertainties(*, study: Study, item_ids: list[int]) -> dict[int, float]:
     """Each item's uncertainty in [0, 1] from the study's judges (NaN: no signal); see the module."""
-    scales = {c.pk: (c.scale_min, c.scale_max) for c in Criterion.objects.filter(rubric__study=study)}
+    criteria = list(Criterion.objects.filter(rubric__study=study))
+    scales = {c.pk: (c.scale_min, c.scale_max) for c in criteria}
     judgments = Judgment.objects.filter(
         item_id__in=item_ids,
         status=Judgment.Status.DONE,
@@ -147,7 +148,7 @@ def item_uncertainties(*, study: Study, item_ids: list[int]) -> dict[int, float]
         if v is not None:
             values[item_id][target][rater_id] = v
     # A critic's rubric samples: their spread on each criterion, as a share of half the scale.
-    names = {c.name: (c.scale_min, c.scale_max) for c in Criterion.objects.filter(rubric__study=study)}
+    names = {c.name: (c.scale_min, c.scale_max) for c in criteria}
     for item_id, raw in judgments.filter(raw__has_key="sample_ratings").values_list("item_id", "raw"):
         samples = raw.get("sample_ratings") if isinstance(raw, dict) else None
         if not isinstance(samples, list) or len(samples) < 2:
