@@ -566,12 +566,7 @@ def _ppi(
     """
     quantity = PPI_QUANTITY[level]
     ok = ~np.isnan(judged)
-    if level == "step_label":
-        y, yhat = (ref == -1).astype(float), (judged == -1).astype(float)
-    elif level == "first_error":
-        y, yhat = (ref >= 0).astype(float), (judged >= 0).astype(float)
-    else:
-        y, yhat = ref, judged
+    y, yhat = _targets(level, ref, judged)  # y is read only where a person labelled the unit
     has_human = ~np.isnan(ref)
     if level == "step_label" and clusters is not None:
         labelled_items = set(clusters[ok & has_human].tolist())
