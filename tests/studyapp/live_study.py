@@ -5,15 +5,13 @@ rated, so the prediction-powered estimates have something to add."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from studyapp.models import Study
 from studyapp.services.study_load import study_load
-
-RATERS = ("ann-1", "ann-2", "ann-3")
+from tests.studyapp.report_study import RATERS, write_rated_study
 
 
 def write_live_study(tmp_path: Path, *, n: int = 60, unrated: int = 30, seed: int = 0) -> Path:
@@ -39,24 +37,9 @@ def write_live_study(tmp_path: Path, *, n: int = 60, unrated: int = 30, seed: in
                     "judgments": [{"judge": "critic", "ratings": rate(0.05)}],
                 }
             )
-    data = tmp_path / "live-items.jsonl"
-    data.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    spec = tmp_path / "live-study.yaml"
-    spec.write_text(
-        f"""\
-slug: live
-title: Live test
-overlap: 3
-domains: [{{name: news}}, {{name: stories}}]
-personas: [{{name: patient, description: p, prompt: p}}]
-rubric:
-  name: r
-  criteria:
-    - {{name: accuracy, description: d, scale: [1, 5]}}
-sources: [{{path: {data}, format: native}}]
-"""
+    return write_rated_study(
+        tmp_path, lines, slug="live", title="Live test", domains=("news", "stories"), prefix="live-"
     )
-    return spec
 
 
 def load_live_study(tmp_path: Path, **kwargs: int) -> Study:

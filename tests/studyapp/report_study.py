@@ -71,15 +71,24 @@ def write_report_study(tmp_path: Path, *, n_reasoning: int = 8, n_summary: int =
                 "judgments": [{"judge": "critic", "ratings": rate()}],
             }
         )
-    data = tmp_path / "items.jsonl"
+    return write_rated_study(tmp_path, lines, slug="rep", title="Report test", domains=("math", "medical"))
+
+
+def write_rated_study(
+    tmp_path: Path, lines: list[dict], *, slug: str, title: str, domains: tuple[str, ...], prefix: str = ""
+) -> Path:
+    """Write native items and a spec (k = 3, a patient persona, an `accuracy` criterion on
+    1-5, the items as its one source) as `<prefix>items.jsonl` and `<prefix>study.yaml`."""
+    data = tmp_path / f"{prefix}items.jsonl"
     data.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    spec = tmp_path / "study.yaml"
+    spec = tmp_path / f"{prefix}study.yaml"
+    names = ", ".join(f"{{name: {d}}}" for d in domains)
     spec.write_text(
         f"""\
-slug: rep
-title: Report test
+slug: {slug}
+title: {title}
 overlap: 3
-domains: [{{name: math}}, {{name: medical}}]
+domains: [{names}]
 personas: [{{name: patient, description: p, prompt: p}}]
 rubric:
   name: r

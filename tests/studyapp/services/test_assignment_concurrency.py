@@ -48,6 +48,23 @@ def _run_threads(n: int, target) -> list[BaseException]:
     return errors
 
 
+def _claim_and_submit_all(study, raters) -> dict[int, list[int]]:
+    """Each rater on its own thread claims and submits (one-step items) until nothing is left;
+    returns rater id -> items in the order served. Fails the test on any thread's error."""
+    served: dict[int, list[int]] = defaultdict(list)
+    lock = threading.Lock()
+
+    def work(i: int) -> None:
+        rater = raters[i]
+        while (a := assignment_claim_next(rater=rater, study=study)) is not None:
+            with lock:
+                served[rater.id].append(a.item_id)
+            annotation_submit(assignment=a, step_labels={0: 1})
+
+    assert _run_threads(len(raters), work) == []
+    return served
+
+
 def test_fifty_annotators_claiming_at_once_respect_overlap(make_study, make_rater):
     study = make_study(n=N_ITEMS, steps=2, overlap=K)
     raters = [make_rater(study) for _ in range(N_RATERS)]
@@ -114,18 +131,7 @@ def test_concurrent_first_claims_on_small_queue_chunks(make_study, make_rater, s
     settings.ASSIGNMENT_QUEUE_CHUNK = 4
     n_items, k, n_raters = 30, 2, 30
     study = make_study(n=n_items, steps=1, overlap=k)
-    raters = [make_rater(study) for _ in range(n_raters)]
-    served: dict[int, list[int]] = defaultdict(list)  # rater -> items in the order served
-    lock = threading.Lock()
-
-    def work(i: int) -> None:
-        rater = raters[i]
-        while (a := assignment_claim_next(rater=rater, study=study)) is not None:
-            with lock:
-                served[rater.id].append(a.item_id)
-            annotation_submit(assignment=a, step_labels={0: 1})
-
-    assert _run_threads(n_raters, work) == []
+    served = _claim_and_submit_all(study, [make_rater(study) for _ in range(n_raters)])
     pairs = [(r, item) for r, items in served.items() for item in items]
     assert len(set(pairs)) == len(pairs)  # no item twice to a rater
     per_item = Counter(Annotation.objects.values_list("item_id", flat=True))
@@ -152,18 +158,7 @@ def test_thirty_annotators_on_an_active_study_get_only_drawn_items_k_each(make_s
     Item.objects.bulk_update(items, ["allocation_pi", "allocation_drawn"])
     drawn = {item.id for item in items if item.allocation_drawn}
     pi = {item.id: item.allocation_pi for item in items}
-    raters = [make_rater(study) for _ in range(30)]
-    served: dict[int, list[int]] = defaultdict(list)
-    lock = threading.Lock()
-
-    def work(i: int) -> None:
-        rater = raters[i]
-        while (a := assignment_claim_next(rater=rater, study=study)) is not None:
-            with lock:
-                served[rater.id].append(a.item_id)
-            annotation_submit(assignment=a, step_labels={0: 1})
-
-    assert _run_threads(30, work) == []
+    served = _claim_and_submit_all(study, [make_rater(study) for _ in range(30)])
     pairs = [(r, item) for r, got in served.items() for item in got]
     assert len(set(pairs)) == len(pairs)
     per_item = Counter(Annotation.objects.values_list("item_id", flat=True))
