@@ -45,3 +45,15 @@ def test_a_salted_split_inside_the_train_side_of_the_same_seed_is_not_empty():
     rest, held = split_by_group(train, test_fraction=0.2, seed=0, salt="calibration:")
     assert held and rest
     assert 0.12 < len({s.group for s in held}) / len({s.group for s in train}) < 0.28
+
+
+def test_the_calibration_hold_out_inside_split_train_at_the_same_seed_is_not_empty():
+    """`train_sprm --split train --split-seed 0` with seed 0 and a hold-out of 0.2 refused to
+    start (every problem left hashed to the training side)."""
+    from judges.sprm.train import TrainConfig, calibration_split
+
+    stepped = [Solution(problem="p", steps=["a", "b"], outcome=i % 2 == 0, group=f"g{i}") for i in range(200)]
+    train, _ = split_by_group(stepped, test_fraction=0.2, seed=0)
+    rest, held = calibration_split(train, TrainConfig(calibration_holdout=0.2, seed=0))
+    assert held and rest and len(held) + len(rest) == len(train)
+    assert not {s.group for s in held} & {s.group for s in rest}
