@@ -15,6 +15,7 @@ from studyapp.models import Criterion as CriterionRow
 from studyapp.models import Item, JudgeRun, Judgment, Rater, Study
 from studyapp.models import Step as StepRow
 from studyapp.selectors.annotation_tasks import PREFERENCE_SCALE
+from studyapp.selectors.queues import annotation_settings
 
 
 def judge_of_study(*, study: Study, rater_id: Any) -> Rater:
@@ -69,7 +70,7 @@ def judge_task_for(*, judgment: Judgment) -> Task:
         )
     if item.kind == Item.Kind.PAIRWISE:
         # a pair is judged on the rubric's preference criteria (scale [-1, 1]: B, tie, A)
-        annotation = (item.study.spec or {}).get("annotation") or {}
+        annotation = annotation_settings(study=item.study)
         return PairwiseTask(
             item_id=key,
             prompt=item.problem,
