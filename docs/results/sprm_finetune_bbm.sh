@@ -5,14 +5,17 @@
 # the held-out task's human mistake_index. Each command is timed (wall, user, sys) with
 # the load average before and after, in runs/ft-bbm/timing.txt.
 #   nice -n 10 bash docs/results/sprm_finetune_bbm.sh [task ...]   (VARIANTS="sprm orm")
-# Skips reports that exist. Models: models/ft-bbm/, reports: runs/ft-bbm/*.json.
+# Skips reports that exist. Models: models/$TAG/, reports: runs/$TAG/*.json (TAG=ft-bbm);
+# TRAIN_ARGS adds train_sprm options (e.g. TAG=ft-bbm-zero TRAIN_ARGS="--filter-centre zero").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=${CONCORDANCE_SHARED_DATA:-$(.venv/bin/python -c "from analysis.shared_data import shared_data_dir; print(shared_data_dir())")}
 BBM=$D/bigbench_mistake
 PY=.venv/bin/python
-OUT=runs/ft-bbm
-mkdir -p "$OUT" models/ft-bbm
+TAG=${TAG:-ft-bbm}
+OUT=runs/$TAG
+read -r -a EXTRA <<< "${TRAIN_ARGS:-}"
+mkdir -p "$OUT" "models/$TAG"
 TASKS=(multistep_arithmetic tracking_shuffled_objects word_sorting)
 HELD=("${@:-${TASKS[@]}}")
 timed() {  # label, command...
@@ -27,9 +30,9 @@ for v in ${VARIANTS:-sprm orm}; do
     [ -s "$report" ] && continue
     train_args=()
     for t in "${TASKS[@]}"; do [[ $t == "$held" ]] || train_args+=(--data "$BBM/$t.jsonl"); done
-    m=models/ft-bbm/no-$held-$v
+    m=models/$TAG/no-$held-$v
     timed "train $held $v" $PY manage.py train_sprm "${train_args[@]}" --format bigbench_mistake \
-      --encoder finetune --variant "$v" --seed 0 --out "$m" > "$OUT/$held-$v.train.log" 2>&1
+      --encoder finetune --variant "$v" --seed 0 "${EXTRA[@]}" --out "$m" > "$OUT/$held-$v.train.log" 2>&1
     timed "evaluate $held $v" $PY manage.py evaluate_sprm --model "$m" --data "$BBM/$held.jsonl" \
       --format bigbench_mistake --json > "$report.tmp"
     mv "$report.tmp" "$report"

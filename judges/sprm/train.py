@@ -4,7 +4,10 @@ Training reads features and outcome labels only; a solution's human step labels
 are never passed in. Every epoch logs the fraction of positive and of negative
 steps the loss kept; an SPR epoch that kept no step of a class present in the
 data marks the run as collapsed (MetaStone-S1's filter can lock in: once the
-head leans negative, no positive step agrees with its pseudo-label).
+head leans negative, no positive step agrees with its pseudo-label). By default the
+filter's centre follows the previous epoch's logits (``filter_centre="balanced"``,
+see :mod:`judges.sprm.loss`), which keeps both classes in the loss; ``"zero"`` is
+MetaStone-S1's filter at logit 0.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ from judges.sprm.data import Solution, split_by_group
 from judges.sprm.features import Featurizer, TraceFeatures
 from judges.sprm.finetune import FinetunedFeaturizer
 from judges.sprm.head import SPRMHead
-from judges.sprm.loss import LossOutput, global_class_weights, last_step_loss, orm_loss, spr_loss
+from judges.sprm.loss import (
+    LossOutput,
+    balanced_filter_centre,
+    global_class_weights,
+    last_step_loss,
+    orm_loss,
+    spr_loss,
+)
 from judges.sprm.model import SPRMModel
 from judges.sprm.score import head_scores, outcome_threshold
 from judges.sprm.trajectory import has_trajectory, train_trajectory_head, trajectory_features
@@ -31,6 +41,7 @@ from judges.sprm.trajectory import has_trajectory, train_trajectory_head, trajec
 __all__ = [
     "BALANCES",
     "ENCODERS",
+    "FILTER_CENTRES",
     "VARIANTS",
     "EpochLog",
     "TrainConfig",
@@ -47,6 +58,9 @@ ENCODERS = ("frozen", "finetune")
 # "global": class weights fixed from the training steps' outcomes (each class half
 # of the loss); "batch": MetaStone-S1's per-batch weights over the kept steps.
 BALANCES = ("global", "batch")
+# where the SPR filter compares a step's logit: "balanced": the previous epoch's
+# crossing of kept shares (loss.balanced_filter_centre); "zero": MetaStone-S1's 0
+FILTER_CENTRES = ("balanced", "zero")
 
 
 @dataclass
@@ -60,6 +74,7 @@ class TrainConfig:
     dropout: float = 0.5
     seed: int = 0
     balance: str = "global"
+    filter_centre: str = "balanced"
     calibrate: bool = True  # fit the product calibration on training outcomes
     encoder: str = "frozen"  # "finetune": MiniLM trained end to end (judges.sprm.finetune)
     encoder_lr: float = 3e-5  # finetune only: the encoder's learning rate (the head's is lr)
@@ -76,6 +91,10 @@ class TrainConfig:
             raise ValueError(f"unknown encoder {self.encoder!r} (known: {', '.join(ENCODERS)})")
         if self.balance not in BALANCES:
             raise ValueError(f"unknown balance {self.balance!r} (known: {', '.join(BALANCES)})")
+        if self.filter_centre not in FILTER_CENTRES:
+            raise ValueError(
+                f"unknown filter_centre {self.filter_centre!r} (known: {', '.join(FILTER_CENTRES)})"
+            )
         if self.trace_batch < 1:
             raise ValueError("trace_batch must be at least 1")
         if self.epochs < 1:
@@ -92,6 +111,7 @@ class EpochLog:
     kept_pos: float  # fraction of positive steps the loss counted
     kept_neg: float
     collapsed: bool
+    centre: float | None = None  # sprm epochs: the filter's centre (logit)
 
 
 @dataclass
@@ -123,9 +143,10 @@ def _loss(
     y: torch.Tensor,
     is_last: torch.Tensor,
     class_weights: tuple[float, float] | None,
+    centre: float = 0.0,
 ) -> LossOutput:
     if phase == "sprm":
-        return spr_loss(logits, y, class_weights)
+        return spr_loss(logits, y, class_weights, centre)
     if phase == "last_step":
         return last_step_loss(logits, y, is_last, class_weights)
     return orm_loss(logits, y, class_weights)
@@ -136,8 +157,12 @@ class _Tally:
 
     def __init__(self) -> None:
         self.total, self.n, self.kept_pos, self.kept_neg, self.n_pos, self.n_neg = 0.0, 0, 0, 0, 0, 0
+        self.logits: list[np.ndarray] = []
+        self.y: list[np.ndarray] = []
 
-    def add(self, out: LossOutput, n: int) -> None:
+    def add(self, out: LossOutput, n: int, logits: torch.Tensor, y: torch.Tensor) -> None:
+        self.logits.append(logits.detach().float().numpy().ravel())
+        self.y.append(y.numpy().ravel())
         self.total += float(out.loss.detach()) * n
         self.n += n
         self.kept_pos += out.kept_pos
@@ -145,7 +170,11 @@ class _Tally:
         self.n_pos += out.n_pos
         self.n_neg += out.n_neg
 
-    def log(self, epoch: int, phase: str) -> EpochLog:
+    def centre(self) -> float:
+        """The balanced filter centre of this epoch's logits (training mode)."""
+        return balanced_filter_centre(np.concatenate(self.logits), np.concatenate(self.y))
+
+    def log(self, epoch: int, phase: str, centre: float | None) -> EpochLog:
         collapsed = phase == "sprm" and (
             (self.n_pos > 0 and self.kept_pos == 0) or (self.n_neg > 0 and self.kept_neg == 0)
         )
@@ -156,7 +185,13 @@ class _Tally:
             kept_pos=self.kept_pos / self.n_pos if self.n_pos else float("nan"),
             kept_neg=self.kept_neg / self.n_neg if self.n_neg else float("nan"),
             collapsed=collapsed,
+            centre=centre if phase == "sprm" else None,
         )
+
+
+def _next_centre(config: TrainConfig, tally: _Tally) -> float:
+    """The filter centre for the next epoch, from this epoch's logits."""
+    return tally.centre() if config.filter_centre == "balanced" else 0.0
 
 
 def _class_weights(config: TrainConfig, y: np.ndarray) -> tuple[float, float] | None:
@@ -190,6 +225,7 @@ def train_head(
     opt = torch.optim.Adam(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     weights = _class_weights(config, y.numpy())
     result = TrainResult(head=head)
+    centre = 0.0
     for epoch in range(config.epochs):
         phase = _phase(config, epoch)
         head.train()
@@ -197,12 +233,14 @@ def train_head(
         tally = _Tally()
         for start in range(0, len(x), config.batch_size):
             idx = order[start : start + config.batch_size]
-            out = _loss(phase, head(x[idx]), y[idx], is_last[idx], weights)
+            logits = head(x[idx])
+            out = _loss(phase, logits, y[idx], is_last[idx], weights, centre)
             opt.zero_grad()
             out.loss.backward()
             opt.step()
-            tally.add(out, len(idx))
-        log = tally.log(epoch, phase)
+            tally.add(out, len(idx), logits, y[idx])
+        log = tally.log(epoch, phase, centre)
+        centre = _next_centre(config, tally)
         result.history.append(log)
         if on_epoch is not None:
             on_epoch(log)
@@ -257,6 +295,7 @@ def train_finetune(
     )
     params = [p for group in opt.param_groups for p in group["params"]]
     result = TrainResult(head=head)
+    centre = 0.0
     for epoch in range(config.epochs):
         phase = _phase(config, epoch)
         featurizer.encoder.train()
@@ -275,16 +314,17 @@ def train_finetune(
             is_last = torch.from_numpy(
                 np.concatenate([np.arange(len(b.steps)) == len(b.steps) - 1 for b in batch])
             )
-            out = _loss(phase, logits, y, is_last, weights)
+            out = _loss(phase, logits, y, is_last, weights, centre)
             opt.zero_grad()
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            tally.add(out, len(y))
+            tally.add(out, len(y), logits, y)
             if on_batch is not None:
                 on_batch(len(batch))
         featurizer.weights_changed()
-        log = tally.log(epoch, phase)
+        log = tally.log(epoch, phase, centre)
+        centre = _next_centre(config, tally)
         result.history.append(log)
         if on_epoch is not None:
             on_epoch(log)

@@ -13,7 +13,16 @@ from judges.sprm.data import split_by_group
 from judges.sprm.finetune import PRECISIONS, FinetunedFeaturizer, FinetuneSpec
 from judges.sprm.head import SPRMHead
 from judges.sprm.io import new_featurizer, save_checkpoint, save_model
-from judges.sprm.train import BALANCES, ENCODERS, VARIANTS, EpochLog, TrainConfig, calibration_split, fit
+from judges.sprm.train import (
+    BALANCES,
+    ENCODERS,
+    FILTER_CENTRES,
+    VARIANTS,
+    EpochLog,
+    TrainConfig,
+    calibration_split,
+    fit,
+)
 from studyapp.importers import ImportFailure
 from studyapp.importers.solutions import SPRM_FORMATS, read_solutions
 
@@ -73,6 +82,13 @@ class Command(BaseCommand):
         parser.add_argument("--trace-batch", type=int, default=8, help="finetune: traces per update")
         parser.add_argument("--balance", choices=BALANCES, default="global")
         parser.add_argument(
+            "--filter-centre",
+            choices=FILTER_CENTRES,
+            default="balanced",
+            help="sprm: the SPR filter compares a step's logit with the previous epoch's point of "
+            "equal kept shares of positive and negative steps (balanced) or with 0 (zero, MetaStone-S1)",
+        )
+        parser.add_argument(
             "--no-calibrate", action="store_true", help="skip the calibration on training outcomes"
         )
         parser.add_argument("--max-length", type=int, default=256, help="finetune: word pieces a pass")
@@ -116,6 +132,7 @@ class Command(BaseCommand):
                 batch_size=options["batch_size"],
                 seed=options["seed"],
                 balance=options["balance"],
+                filter_centre=options["filter_centre"],
                 calibrate=not options["no_calibrate"],
                 encoder=options["encoder"],
                 encoder_lr=options["encoder_lr"],
@@ -184,9 +201,10 @@ class Command(BaseCommand):
         save_model(model, options["out"])
         for h in model.card["training"]["history"]:
             flag = "  COLLAPSED" if h["collapsed"] else ""
+            centre = "" if h.get("centre") is None else f" (filter centre {h['centre']:+.3f})"
             self.stdout.write(
                 f"epoch {h['epoch']} {h['phase']}: loss {h['loss']:.4f} "
-                f"kept positives {h['kept_pos']:.3f} kept negatives {h['kept_neg']:.3f}{flag}"
+                f"kept positives {h['kept_pos']:.3f} kept negatives {h['kept_neg']:.3f}{centre}{flag}"
             )
         if model.card["training"]["collapsed"]:
             self.stdout.write(

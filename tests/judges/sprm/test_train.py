@@ -131,3 +131,39 @@ def test_a_bad_calibration_holdout_is_refused(hash_encoder, solutions):
     one_problem = [s for s in solutions if s.group == solutions[0].group]
     with pytest.raises(ValueError, match="leaves no problem with steps on one side"):
         fit(one_problem, SentenceFeaturizer(hash_encoder), TrainConfig(epochs=1, calibration_holdout=0.5))
+
+
+def _imbalanced(seed: int = 0, n: int = 300):
+    """85% wrong outcomes, steps that carry a weak trace of the outcome."""
+    rng = np.random.default_rng(seed)
+    outcomes = rng.random(n) < 0.15
+    feats = []
+    for o in outcomes:
+        x = rng.normal(size=(4, 8)).astype(np.float32)
+        x[:, 0] += 0.3 if o else -0.3
+        feats.append(x)
+    return feats, list(outcomes)
+
+
+def test_the_balanced_filter_keeps_both_classes_where_the_zero_filter_starves_one():
+    feats, outcomes = _imbalanced()
+    base = TrainConfig(epochs=5, batch_size=64)
+    zero = train_head(feats, outcomes, dataclasses.replace(base, filter_centre="zero")).history
+    balanced = train_head(feats, outcomes, base).history
+    # at logit 0 the positives drain out of the loss epoch after epoch
+    assert zero[-1].kept_pos < 0.2 < 0.8 < zero[-1].kept_neg
+    assert [h.centre for h in zero[1:]] == [0.0] * 4
+    for h in balanced[1:]:  # the centre follows the logits: both classes stay in
+        assert min(h.kept_pos, h.kept_neg) > 0.4
+        assert abs(h.kept_pos - h.kept_neg) < 0.2
+        assert h.centre is not None and h.centre != 0.0
+    assert balanced[0].centre is None  # the warm-up filters nothing
+
+
+def test_the_filter_centre_reaches_the_card_and_a_bad_one_is_refused(hash_encoder, solutions):
+    model = fit(solutions, SentenceFeaturizer(hash_encoder), TrainConfig(epochs=3))
+    history = model.card["training"]["history"]
+    assert history[0]["centre"] is None and all(isinstance(h["centre"], float) for h in history[1:])
+    assert model.card["hyperparameters"]["filter_centre"] == "balanced"
+    with pytest.raises(ValueError, match="unknown filter_centre 'median'"):
+        TrainConfig(filter_centre="median")
