@@ -5,12 +5,16 @@ Selectors: each model's argmax of the solution score (``sprm``, ``orm``,
 (``<variant>_vote``), majority vote, and a random pick.
 
 Scores the held-out problems (the same seeded split as the experiment) with the
-trained models in models/ (embeddings from the cache, no encoding), takes each
+trained models (default: the frozen ones in models/, embeddings from the cache; any
+others, fine-tuned included, with ``--model NAME=DIR``), takes each
 problem's expected accuracy under each selector (ties broken at random in
 expectation), and resamples problems once for all selectors, so that the
 differences are paired.
 
     python docs/results/sprm_paired.py [--data ../shared/data/gsm8k/example_model_solutions.jsonl]
+    python docs/results/sprm_paired.py --model sprm=models/ft-gsm8k-sprm --model orm=models/ft-gsm8k-orm
+
+Pairs that name a selector not given are skipped.
 """
 
 from __future__ import annotations
@@ -49,15 +53,27 @@ def main() -> None:
         "--data", default=str(ROOT / ".." / "shared" / "data" / "gsm8k" / "example_model_solutions.jsonl")
     )
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="NAME=DIR",
+        help="a model directory under a selector name; repeatable (default: models/gsm8k-<variant>)",
+    )
     args = parser.parse_args()
+    models = (
+        dict(m.split("=", 1) for m in args.model)
+        if args.model
+        else {v: str(ROOT / "models" / f"gsm8k-{v}") for v in ("sprm", "orm", "last_step")}
+    )
     _, test = split_by_group(read_solutions([args.data], "gsm8k_solutions"), test_fraction=0.2, seed=0)
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(test):
         groups.setdefault(s.group, []).append(i)
     correct = np.array([bool(s.outcome) for s in test], dtype=float)
     per_problem: dict[str, np.ndarray] = {}
-    for variant in ("sprm", "orm", "last_step"):
-        model = load_model(ROOT / "models" / f"gsm8k-{variant}", cache_dir=ROOT / "runs" / "sprm-cache")
+    for variant, model_dir in models.items():
+        model = load_model(model_dir, cache_dir=ROOT / "runs" / "sprm-cache")
         scores = np.array([s.score for s in model.score(test)])
         per_problem[variant] = np.array(
             [correct[m][scores[m] == scores[m].max()].mean() for m in groups.values()]
@@ -86,6 +102,8 @@ def main() -> None:
                  ("orm", "random"), ("majority_vote", "orm"), ("sprm_vote", "majority_vote"),
                  ("sprm_vote", "sprm"), ("orm_vote", "majority_vote"), ("last_step_vote", "majority_vote"),
                  ("sprm_vote", "orm_vote")]:  # fmt: skip
+        if a not in per_problem or b not in per_problem:
+            continue
         d = per_problem[a] - per_problem[b]
         lo, hi = np.quantile(d[idx].mean(axis=1), [0.025, 0.975])
         print(f"  {a} - {b}: {d.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]")

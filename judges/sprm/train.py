@@ -5,7 +5,7 @@ are never passed in. Every epoch logs the fraction of positive and of negative
 steps the loss kept; an SPR epoch that kept no step of a class present in the
 data marks the run as collapsed (MetaStone-S1's filter can lock in: once the
 head leans negative, no positive step agrees with its pseudo-label). By default the
-filter's centre follows the previous epoch's logits (``filter_centre="balanced"``,
+filter's centre follows the most recent training logits (``filter_centre="balanced"``,
 see :mod:`judges.sprm.loss`), which keeps both classes in the loss; ``"zero"`` is
 MetaStone-S1's filter at logit 0.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -58,8 +59,8 @@ ENCODERS = ("frozen", "finetune")
 # "global": class weights fixed from the training steps' outcomes (each class half
 # of the loss); "batch": MetaStone-S1's per-batch weights over the kept steps.
 BALANCES = ("global", "batch")
-# where the SPR filter compares a step's logit: "balanced": the previous epoch's
-# crossing of kept shares (loss.balanced_filter_centre); "zero": MetaStone-S1's 0
+# where the SPR filter compares a step's logit: "balanced": the crossing of kept shares
+# over the most recent training logits (loss.balanced_filter_centre); "zero": MetaStone-S1's 0
 FILTER_CENTRES = ("balanced", "zero")
 
 
@@ -75,6 +76,7 @@ class TrainConfig:
     seed: int = 0
     balance: str = "global"
     filter_centre: str = "balanced"
+    filter_window: int = 2048  # "balanced": steps of recent logits the centre is taken from
     calibrate: bool = True  # fit the product calibration on training outcomes
     encoder: str = "frozen"  # "finetune": MiniLM trained end to end (judges.sprm.finetune)
     encoder_lr: float = 3e-5  # finetune only: the encoder's learning rate (the head's is lr)
@@ -95,6 +97,8 @@ class TrainConfig:
             raise ValueError(
                 f"unknown filter_centre {self.filter_centre!r} (known: {', '.join(FILTER_CENTRES)})"
             )
+        if self.filter_window < 1:
+            raise ValueError("filter_window must be at least 1")
         if self.trace_batch < 1:
             raise ValueError("trace_batch must be at least 1")
         if self.epochs < 1:
@@ -111,7 +115,7 @@ class EpochLog:
     kept_pos: float  # fraction of positive steps the loss counted
     kept_neg: float
     collapsed: bool
-    centre: float | None = None  # sprm epochs: the filter's centre (logit)
+    centre: float | None = None  # sprm epochs: the filter's mean centre (logit) over the batches
 
 
 @dataclass
@@ -157,12 +161,10 @@ class _Tally:
 
     def __init__(self) -> None:
         self.total, self.n, self.kept_pos, self.kept_neg, self.n_pos, self.n_neg = 0.0, 0, 0, 0, 0, 0
-        self.logits: list[np.ndarray] = []
-        self.y: list[np.ndarray] = []
+        self.centres: list[float] = []
 
-    def add(self, out: LossOutput, n: int, logits: torch.Tensor, y: torch.Tensor) -> None:
-        self.logits.append(logits.detach().float().numpy().ravel())
-        self.y.append(y.numpy().ravel())
+    def add(self, out: LossOutput, n: int, centre: float) -> None:
+        self.centres.append(centre)
         self.total += float(out.loss.detach()) * n
         self.n += n
         self.kept_pos += out.kept_pos
@@ -170,11 +172,7 @@ class _Tally:
         self.n_pos += out.n_pos
         self.n_neg += out.n_neg
 
-    def centre(self) -> float:
-        """The balanced filter centre of this epoch's logits (training mode)."""
-        return balanced_filter_centre(np.concatenate(self.logits), np.concatenate(self.y))
-
-    def log(self, epoch: int, phase: str, centre: float | None) -> EpochLog:
+    def log(self, epoch: int, phase: str) -> EpochLog:
         collapsed = phase == "sprm" and (
             (self.n_pos > 0 and self.kept_pos == 0) or (self.n_neg > 0 and self.kept_neg == 0)
         )
@@ -185,13 +183,37 @@ class _Tally:
             kept_pos=self.kept_pos / self.n_pos if self.n_pos else float("nan"),
             kept_neg=self.kept_neg / self.n_neg if self.n_neg else float("nan"),
             collapsed=collapsed,
-            centre=centre if phase == "sprm" else None,
+            centre=float(np.mean(self.centres)) if phase == "sprm" and self.centres else None,
         )
 
 
-def _next_centre(config: TrainConfig, tally: _Tally) -> float:
-    """The filter centre for the next epoch, from this epoch's logits."""
-    return tally.centre() if config.filter_centre == "balanced" else 0.0
+class _FilterCentre:
+    """The SPR filter's centre before each batch: with ``filter_centre="balanced"``,
+    :func:`balanced_filter_centre` of the last `filter_window` training steps' logits
+    (training mode, the warm-up's included), so it follows the head as it moves
+    within an epoch; 0 otherwise. Reads outcome labels only."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.on = config.filter_centre == "balanced"
+        self.window = config.filter_window
+        self.z: deque[np.ndarray] = deque()
+        self.y: deque[np.ndarray] = deque()
+        self.n = 0
+
+    def value(self, phase: str) -> float:
+        if phase != "sprm" or not self.on or not self.z:
+            return 0.0
+        return balanced_filter_centre(np.concatenate(self.z), np.concatenate(self.y))
+
+    def add(self, logits: torch.Tensor, y: torch.Tensor) -> None:
+        if not self.on:
+            return
+        self.z.append(logits.detach().float().numpy().ravel())
+        self.y.append(y.numpy().ravel())
+        self.n += len(self.z[-1])
+        while self.n - len(self.z[0]) >= self.window:
+            self.n -= len(self.z.popleft())
+            self.y.popleft()
 
 
 def _class_weights(config: TrainConfig, y: np.ndarray) -> tuple[float, float] | None:
@@ -225,7 +247,7 @@ def train_head(
     opt = torch.optim.Adam(head.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     weights = _class_weights(config, y.numpy())
     result = TrainResult(head=head)
-    centre = 0.0
+    centres = _FilterCentre(config)
     for epoch in range(config.epochs):
         phase = _phase(config, epoch)
         head.train()
@@ -234,13 +256,14 @@ def train_head(
         for start in range(0, len(x), config.batch_size):
             idx = order[start : start + config.batch_size]
             logits = head(x[idx])
+            centre = centres.value(phase)
             out = _loss(phase, logits, y[idx], is_last[idx], weights, centre)
             opt.zero_grad()
             out.loss.backward()
             opt.step()
-            tally.add(out, len(idx), logits, y[idx])
-        log = tally.log(epoch, phase, centre)
-        centre = _next_centre(config, tally)
+            tally.add(out, len(idx), centre)
+            centres.add(logits, y[idx])
+        log = tally.log(epoch, phase)
         result.history.append(log)
         if on_epoch is not None:
             on_epoch(log)
@@ -295,7 +318,7 @@ def train_finetune(
     )
     params = [p for group in opt.param_groups for p in group["params"]]
     result = TrainResult(head=head)
-    centre = 0.0
+    centres = _FilterCentre(config)
     for epoch in range(config.epochs):
         phase = _phase(config, epoch)
         featurizer.encoder.train()
@@ -314,17 +337,18 @@ def train_finetune(
             is_last = torch.from_numpy(
                 np.concatenate([np.arange(len(b.steps)) == len(b.steps) - 1 for b in batch])
             )
+            centre = centres.value(phase)
             out = _loss(phase, logits, y, is_last, weights, centre)
             opt.zero_grad()
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-            tally.add(out, len(y), logits, y)
+            tally.add(out, len(y), centre)
+            centres.add(logits, y)
             if on_batch is not None:
                 on_batch(len(batch))
         featurizer.weights_changed()
-        log = tally.log(epoch, phase, centre)
-        centre = _next_centre(config, tally)
+        log = tally.log(epoch, phase)
         result.history.append(log)
         if on_epoch is not None:
             on_epoch(log)

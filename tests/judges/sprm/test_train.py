@@ -167,3 +167,27 @@ def test_the_filter_centre_reaches_the_card_and_a_bad_one_is_refused(hash_encode
     assert model.card["hyperparameters"]["filter_centre"] == "balanced"
     with pytest.raises(ValueError, match="unknown filter_centre 'median'"):
         TrainConfig(filter_centre="median")
+
+
+def test_the_filter_centre_reads_the_most_recent_window_of_logits():
+    from judges.sprm.loss import balanced_filter_centre
+    from judges.sprm.train import _FilterCentre
+
+    rng = np.random.default_rng(1)
+    batches = [
+        (torch.from_numpy(rng.normal(size=40) + k), torch.from_numpy((rng.random(40) < 0.2) * 1.0))
+        for k in range(6)
+    ]
+    centres = _FilterCentre(TrainConfig(filter_window=100))
+    assert centres.value("sprm") == 0.0  # nothing seen yet
+    for z, y in batches:
+        centres.add(z, y)
+    # the last 100 steps need the last three batches of 40 (the oldest is dropped once
+    # the others cover the window)
+    z = np.concatenate([b[0].float().numpy() for b in batches[-3:]])  # kept as float32
+    y = np.concatenate([b[1].numpy() for b in batches[-3:]])
+    assert centres.value("sprm") == balanced_filter_centre(z, y)
+    assert centres.value("warmup") == 0.0  # only SPR batches are filtered
+    assert _FilterCentre(TrainConfig(filter_centre="zero")).value("sprm") == 0.0
+    with pytest.raises(ValueError, match="filter_window must be at least 1"):
+        TrainConfig(filter_window=0)
