@@ -23,7 +23,27 @@ labels of the same kind will not make the reference reliable, the guidelines mus
 change), not enough data, or the evidence is not conclusive yet (the gap's CI covers
 0 and the test does not pass). A group is decided when it has a judge and every judge
 in it is decided; a domain when it has such a group and every group with a judge is
-decided: its human budget can move to the domains that are not.
+decided.
+
+**Estimates at the target width.** Where the study's spec sets ``analysis.target_width``
+(``target_width`` here), each prediction-powered estimate's interval width (high - low)
+is compared with it: an estimate has *reached* the width when it has an interval at most
+that wide (one without an interval has not). A group's estimates are decided when it has
+a judge and every judge's estimate in it reached the width; a domain's when it has such
+a group and every group with a judge is. This is a separate status from the verdicts':
+the estimate can be precise enough while the verdict is open, and a verdict can be
+decided while the interval is still wider than the target. Stopping at the first look
+whose interval is at most the target width is the fixed-width rule of Chow & Robbins
+(Ann. Math. Statist. 36, 1965), whose coverage tends to the nominal level as the target
+shrinks; the width is compared as computed, with no tolerance.
+
+**Budget.** A domain's human budget can move to other domains when every question the
+study asks of it is answered: its verdicts are decided and, if the spec sets a target
+width, its estimates are decided too. Both, not either: labels taken from a domain whose
+verdict is decided but whose estimate is still wider than the researcher asked for leave
+that estimate short of its target, and labels taken from a domain with a precise
+estimate but an open verdict leave the replacement question unanswered. Without a target
+width, the budget follows the verdicts alone (``budget_can_move == decided``).
 """
 
 from __future__ import annotations
@@ -80,14 +100,18 @@ def _result(result: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"value": result.get("value"), "ci": result.get("ci"), "n_units": result.get("n_units")}
 
 
-def _estimate(ppi: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def _estimate(ppi: Mapping[str, Any] | None, target_width: float | None) -> dict[str, Any] | None:
     if not ppi:
         return None
     extra = ppi.get("extra") or {}
+    ci = ppi.get("ci")
+    width = float(ci[1]) - float(ci[0]) if ci and None not in ci[:2] else None
     return {
         "quantity": ppi.get("quantity"),
         "value": ppi.get("value"),
-        "ci": ppi.get("ci"),
+        "ci": ci,
+        "width": width,
+        "width_reached": None if target_width is None else width is not None and width <= target_width,
         "n_labelled": ppi.get("n_units"),
         "n_unlabelled": extra.get("n_unlabeled"),
         "human_only_value": extra.get("classical_value"),
@@ -97,7 +121,64 @@ def _estimate(ppi: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def live_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+def _reached(judge: Mapping[str, Any]) -> bool:
+    return bool(judge["estimate"] and judge["estimate"]["width_reached"])
+
+
+def _label(group: Mapping[str, Any], judge: Mapping[str, Any]) -> str:
+    return f"{group['level']}{'/' + group['criterion'] if group['criterion'] else ''}, {judge['judge']}"
+
+
+def _first(reasons: list[str]) -> str:
+    more = f" (and {len(reasons) - _WHY_SHOWN} more)" if len(reasons) > _WHY_SHOWN else ""
+    return "; ".join(reasons[:_WHY_SHOWN]) + more
+
+
+def _estimates_status(judged: list[dict[str, Any]], target_width: float | None) -> tuple[bool | None, str]:
+    """``(estimates_decided, why)`` of a domain's groups with a judge (the module docstring)."""
+    if target_width is None:
+        return None, "no target width (the spec's analysis.target_width is not set)"
+    if not judged:
+        return False, "no judge has rated this domain's items yet"
+    open_ = []
+    for g in judged:
+        for j in g["judges"]:
+            if _reached(j):
+                continue
+            e = j["estimate"] or {}
+            if e.get("width") is None:
+                open_.append(f"{_label(g, j)}: no interval yet ({e.get('reason') or 'no estimate'})")
+            else:
+                open_.append(f"{_label(g, j)}: width {e['width']:.3g} > target {target_width:g}")
+    if open_:
+        return False, _first(open_)
+    widest = max(j["estimate"]["width"] for g in judged for j in g["judges"])
+    n = sum(len(g["judges"]) for g in judged)
+    return True, (
+        f"every estimate is precise enough: widest interval {widest:.3g} <= target {target_width:g} "
+        f"({n} estimate(s) in {len(judged)} group(s))"
+    )
+
+
+def _budget(decided: bool, estimates_decided: bool | None) -> tuple[bool, str]:
+    """``(budget_can_move, why)``: the verdicts decided and, with a target width, the estimates."""
+    if estimates_decided is None:
+        if decided:
+            return True, "the verdicts are decided: this domain's human labels can go to other domains"
+        return False, "the verdicts are not decided yet"
+    if decided and estimates_decided:
+        return True, (
+            "the verdicts are decided and the estimates reached the target width: "
+            "this domain's human labels can go to other domains"
+        )
+    if decided:
+        return False, "the verdicts are decided, but the estimates have not reached the target width yet"
+    if estimates_decided:
+        return False, "the estimates reached the target width, but the verdicts are not decided yet"
+    return False, "neither the verdicts nor the estimates at the target width are decided yet"
+
+
+def live_summary(report: Mapping[str, Any], *, target_width: float | None = None) -> dict[str, Any]:
     """Per domain, the estimates, verdicts and decisions of a report's JSON.
 
     Parameters
@@ -105,19 +186,28 @@ def live_summary(report: Mapping[str, Any]) -> dict[str, Any]:
     report : mapping
         ``build_report(...).data`` (schema version 2): its ``settings``, ``domains``,
         ``groups`` (each judge's ``ppi``) and ``verdicts``.
+    target_width : float, optional
+        The target total width (high - low) of the estimates' intervals, > 0 (the
+        spec's ``analysis.target_width``); None: no width rule.
 
     Returns
     -------
     dict
-        ``{"settings": {epsilon, min_human_alpha, ci, n_resamples}, "domains": [{"domain",
-        "decided", "why", "groups": [{"level", "criterion", "n_units", "n_items",
-        "n_humans", "human_alpha": {value, ci, n_units}, "reliable", "gate_reason",
-        "decided", "judges": [{"judge", "estimate", "summary", "agreement",
-        "alt_test_passed", "winning_rate", "decision", "why"}]}]}]}``.
+        ``{"settings": {epsilon, min_human_alpha, ci, n_resamples, target_width},
+        "domains": [{"domain", "decided", "why", "estimates_decided", "estimates_why",
+        "budget_can_move", "budget_why", "groups": [{"level", "criterion", "n_units",
+        "n_items", "n_humans", "human_alpha": {value, ci, n_units}, "reliable",
+        "gate_reason", "decided", "estimates_decided", "judges": [{"judge", "estimate":
+        {quantity, value, ci, width, width_reached, n_labelled, n_unlabelled,
+        human_only_value, human_only_ci, n_effective, reason} or None, "summary",
+        "agreement", "alt_test_passed", "winning_rate", "decision", "why"}]}]}]}``.
+        ``estimates_decided`` and ``width_reached`` are None without a target width.
     """
     for key in ("settings", "domains", "groups", "verdicts"):
         if key not in report:
             raise ValueError(f"not a concordance report: no {key!r}")
+    if target_width is not None and not (isinstance(target_width, int | float) and target_width > 0):
+        raise ValueError(f"target_width must be a positive number (got {target_width!r})")
     settings = report["settings"]
     epsilon = float(settings["epsilon"])
     verdicts = {(v["domain"], v["level"], v["criterion"], v["judge"]): v for v in report["verdicts"]}
@@ -136,7 +226,7 @@ def live_summary(report: Mapping[str, Any]) -> dict[str, Any]:
             judges.append(
                 {
                     "judge": detail["judge"],
-                    "estimate": _estimate(detail.get("ppi")),
+                    "estimate": _estimate(detail.get("ppi"), target_width),
                     "summary": verdict.get("summary") or why,
                     "agreement": verdict.get("agreement"),
                     "alt_test_passed": verdict.get("alt_test_passed"),
@@ -156,33 +246,44 @@ def live_summary(report: Mapping[str, Any]) -> dict[str, Any]:
                 "reliable": bool(gate["reliable"]),
                 "gate_reason": gate.get("reason"),
                 "decided": bool(judges) and all(j["decision"] for j in judges),
+                "estimates_decided": None
+                if target_width is None
+                else bool(judges) and all(_reached(j) for j in judges),
                 "judges": judges,
             }
         )
     domains = []
     for domain, groups in by_domain.items():
         judged = [g for g in groups if g["judges"]]
-        open_ = [
-            f"{g['level']}{'/' + g['criterion'] if g['criterion'] else ''}, {j['judge']}: {j['why']}"
-            for g in judged
-            for j in g["judges"]
-            if not j["decision"]
-        ]
+        open_ = [f"{_label(g, j)}: {j['why']}" for g in judged for j in g["judges"] if not j["decision"]]
         if not judged:
             decided, why = False, "no judge has rated this domain's items yet"
         elif open_:
-            more = f" (and {len(open_) - _WHY_SHOWN} more)" if len(open_) > _WHY_SHOWN else ""
-            decided, why = False, "; ".join(open_[:_WHY_SHOWN]) + more
+            decided, why = False, _first(open_)
         else:
             n = sum(len(g["judges"]) for g in judged)
             decided, why = True, f"every verdict is decided ({n} judge verdict(s) in {len(judged)} group(s))"
-        domains.append({"domain": domain, "decided": decided, "why": why, "groups": groups})
+        estimates_decided, estimates_why = _estimates_status(judged, target_width)
+        budget, budget_why = _budget(decided, estimates_decided)
+        domains.append(
+            {
+                "domain": domain,
+                "decided": decided,
+                "why": why,
+                "estimates_decided": estimates_decided,
+                "estimates_why": estimates_why,
+                "budget_can_move": budget,
+                "budget_why": budget_why,
+                "groups": groups,
+            }
+        )
     return {
         "settings": {
             "epsilon": epsilon,
             "min_human_alpha": settings.get("min_human_alpha"),
             "ci": settings.get("ci"),
             "n_resamples": settings.get("n_resamples"),
+            "target_width": target_width,
         },
         "domains": domains,
     }

@@ -166,6 +166,13 @@ class AnalysisSpec(Strict):
         default="exclude", description="judge ratings outside a criterion's scale"
     )
     epsilon: float = Field(default=0.1, ge=0, le=1, description="the alternative-annotator test's margin")
+    target_width: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="target total width (high - low) of the estimates' intervals: the live dashboard's "
+        "width rule and plan_study's default --width",
+    )
 
 
 class StudySpec(Strict):

@@ -112,6 +112,7 @@ def study_report(
     settings = settings or ReportSettings()
     scales = {**study_scales(study=study), **settings.scales}
     spec = study_analysis_settings(study=study)
+    spec.pop("target_width")  # the live summary's and plan_study's, not the report's
     if epsilon is not None:
         spec["epsilon"] = epsilon
     settings = dataclasses.replace(settings, scales=scales, **spec, **study_inclusion(study=study))

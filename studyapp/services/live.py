@@ -8,10 +8,10 @@ submissions of those seconds queue one refresh. The refresh is leased like a rep
 build (`studyapp/services/workers.py`): it clears `pending` once it holds the lease,
 counts the annotations, builds the concordance report with `LIVE_RESAMPLES` resamples
 (`selectors.reports.study_report`, the report's own code) and stores
-`analysis.live.live_summary` of it. Annotations that arrived meanwhile set `pending`
-again; the refresh then queues one more. A refresh whose worker dies is queued again
-by the recovery, once (TASK_MAX_ATTEMPTS); after that it stops with the reason until
-new annotations arrive.
+`analysis.live.live_summary` of it, at the spec's `analysis.target_width`. Annotations
+that arrived meanwhile set `pending` again; the refresh then queues one more. A refresh
+whose worker dies is queued again by the recovery, once (TASK_MAX_ATTEMPTS); after that
+it stops with the reason until new annotations arrive.
 """
 
 from __future__ import annotations
@@ -87,10 +87,12 @@ def _build(study: Study) -> dict[str, Any]:
     # the statistics (scipy, pandas) are imported where they are used
     from analysis.live import live_summary
     from analysis.report import ReportSettings
-    from studyapp.selectors.reports import study_report
+    from studyapp.selectors.reports import study_analysis_settings, study_report
 
     report = study_report(study=study, settings=ReportSettings(n_resamples=settings.LIVE_RESAMPLES, seed=0))
-    data: dict[str, Any] = json.loads(json.dumps(live_summary(report.data), allow_nan=False))
+    target_width = study_analysis_settings(study=study)["target_width"]
+    summary = live_summary(report.data, target_width=target_width)
+    data: dict[str, Any] = json.loads(json.dumps(summary, allow_nan=False))
     return data
 
 

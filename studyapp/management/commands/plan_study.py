@@ -1,7 +1,7 @@
-"""`manage.py plan_study SLUG --width W`: human labels per domain for a target interval width, with and
-without PPI, from a pilot (units with human and judge labels) and from the judge's labels alone (an
-assumed judge-human correlation grid), and the items the alternative-annotator test needs at the
-study's epsilon (analysis.plan)."""
+"""`manage.py plan_study SLUG [--width W]`: human labels per domain for a target interval width (default:
+the spec's analysis.target_width), with and without PPI, from a pilot (units with human and judge labels)
+and from the judge's labels alone (an assumed judge-human correlation grid), and the items the
+alternative-annotator test needs at the study's epsilon (analysis.plan)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slug")
         parser.add_argument(
-            "--width", type=float, required=True, help="target total width (high - low) of the interval"
+            "--width",
+            type=float,
+            default=None,
+            help="target total width (high - low) of the interval (default: the spec's target_width)",
         )
         parser.add_argument("--alpha", type=float, default=0.05, help="error level (0.05: 95%% intervals)")
         parser.add_argument(
@@ -38,13 +41,21 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=options["slug"]).first()
         if study is None:
             raise CommandError(f"no study with slug {options['slug']!r}")
-        if not options["width"] > 0:
-            raise CommandError(f"--width must be positive (got {options['width']})")
+        spec = study_analysis_settings(study=study)
+        width, source = options["width"], ""
+        if width is None:
+            if spec["target_width"] is None:
+                raise CommandError(
+                    f"no target width: pass --width or set analysis.target_width in {study.slug}'s spec"
+                )
+            width, source = float(spec["target_width"]), "the spec's analysis.target_width; "
+        if not width > 0:
+            raise CommandError(f"--width must be positive (got {width})")
         if not 0 < options["alpha"] < 1:
             raise CommandError(f"--alpha must lie strictly between 0 and 1 (got {options['alpha']})")
         epsilon = options["epsilon"]
         if epsilon is None:
-            epsilon = float(study_analysis_settings(study=study)["epsilon"])
+            epsilon = float(spec["epsilon"])
         if not 0 < epsilon <= 1:
             raise CommandError(f"--epsilon must lie in (0, 1] (got {epsilon})")
         if options["annotators"] < 3:
@@ -53,17 +64,17 @@ class Command(BaseCommand):
                 f"(got {options['annotators']})"
             )
         table = ratings_table(study=study, include_gold=False)
-        plan = plan_table(table, width=options["width"], alpha=options["alpha"]) if len(table) else None
+        plan = plan_table(table, width=width, alpha=options["alpha"]) if len(table) else None
         level = round((1 - options["alpha"]) * 100, 3)
         self.stdout.write(
-            f"{study.slug}: human labels for a {level:g}% interval of width {options['width']:g} "
-            "(plug-in from the current labels; step labels are planned through first errors)"
+            f"{study.slug}: human labels for a {level:g}% interval of width {width:g} "
+            f"({source}plug-in from the current labels; step labels are planned through first errors)"
         )
         if plan is None or plan.empty:
             self.stdout.write("no item-level ratings yet: nothing to plan from")
         else:
             self._pilot(plan)
-            self._judge_only(table, options["width"], options["alpha"])
+            self._judge_only(table, width, options["alpha"])
         self._alt_test(epsilon, options["annotators"], study.overlap)
 
     def _pilot(self, plan: Any) -> None:

@@ -11,7 +11,8 @@ from django.utils import timezone
 from studyapp.models import LiveSnapshot, WorkerProcess
 from studyapp.selectors.live import live_annotation_count, study_live
 from studyapp.services.live import live_refresh_request, live_snapshot_build, live_snapshots_recover
-from tests.studyapp.live_study import load_live_study
+from studyapp.services.study_load import study_load
+from tests.studyapp.live_study import load_live_study, write_live_study
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +46,32 @@ def test_a_built_snapshot_says_which_domain_is_decided_and_why(tmp_path, django_
     assert stories["decided"] is False
     assert stories["why"].startswith("rubric/accuracy, critic: no verdict while people disagree")
     assert stories["groups"][0]["reliable"] is False
+
+
+def test_the_spec_target_width_reaches_the_snapshot(tmp_path):
+    """The build reads `analysis.target_width` from the stored spec: at a width every interval
+    reaches, news (verdict decided) can give its labels away; stories (people disagree) cannot."""
+    spec = write_live_study(tmp_path, n=40, unrated=20)
+    spec.write_text(spec.read_text() + "analysis:\n  target_width: 4\n")
+    study = study_load(path=spec).study
+    live_refresh_request(study_id=study.pk)
+    live_snapshot_build(study_id=study.pk)
+    live = study_live(study=study)
+    assert live["settings"]["target_width"] == 4.0
+    domains = {d["domain"]: d for d in live["domains"]}
+    news, stories = domains["news"], domains["stories"]
+    estimate = news["groups"][0]["judges"][0]["estimate"]
+    assert 0 < estimate["width"] <= 4 and estimate["width_reached"] is True
+    assert (news["decided"], news["estimates_decided"], news["budget_can_move"]) == (True, True, True)
+    assert (stories["decided"], stories["estimates_decided"], stories["budget_can_move"]) == (
+        False,
+        True,
+        False,
+    )
+    assert (
+        stories["budget_why"]
+        == "the estimates reached the target width, but the verdicts are not decided yet"
+    )
 
 
 def test_annotations_during_a_build_queue_one_more_refresh(

@@ -173,6 +173,11 @@ sources:
             5,
             "annotation.allocation: Input should be 'uniform' or 'active'",
         ),
+        (
+            "slug: s\ntitle: t\ndomains: [{name: a}]\nanalysis:\n  epsilon: 0.1\n  target_width: 0\n",
+            6,
+            "analysis.target_width: Input should be greater than 0",
+        ),
     ],
 )
 def test_bad_spec_names_file_line_and_field(tmp_path: Path, body: str, line: int, message: str) -> None:

@@ -3,6 +3,7 @@ button queues a refresh for researchers only."""
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 import pytest
@@ -102,6 +103,97 @@ def test_the_page_shows_the_stored_snapshot_and_what_arrived_since(researcher_cl
     # nothing was queued or built by reading
     snap = LiveSnapshot.objects.get(study=study)
     assert (snap.status, snap.pending, snap.data) == ("running", True, DATA)
+
+
+def _with_target_width() -> dict:
+    """DATA at a target width of 0.1: cardiology's verdict is decided but its interval (0.5) is
+    wider; oncology's estimate is precise (0.08) while its verdict is open."""
+    data = copy.deepcopy(DATA)
+    data["settings"]["target_width"] = 0.1
+    cardiology, oncology = data["domains"]
+    cardiology.update(
+        estimates_decided=False,
+        estimates_why="rubric/accuracy, critic-small: width 0.5 > target 0.1",
+        budget_can_move=False,
+        budget_why="the verdicts are decided, but the estimates have not reached the target width yet",
+    )
+    cardiology["groups"][0]["judges"][0]["estimate"].update(width=0.5, width_reached=False)
+    group = copy.deepcopy(cardiology["groups"][0])
+    judge = group["judges"][0]
+    judge.update(decision=None, why="not conclusive yet")
+    judge["estimate"].update(value=2.5, ci=[2.46, 2.54], width=0.08, width_reached=True)
+    oncology.update(
+        decided=False,
+        why="rubric/accuracy, critic-small: not conclusive yet",
+        estimates_decided=True,
+        estimates_why="every estimate is precise enough: widest interval 0.08 <= target 0.1",
+        budget_can_move=False,
+        budget_why="the estimates reached the target width, but the verdicts are not decided yet",
+        groups=[group],
+    )
+    return data
+
+
+def test_the_page_says_which_estimates_reached_the_target_width(researcher_client, no_build):
+    study = StudyFactory()
+    LiveSnapshot.objects.create(
+        study=study, status="done", data=_with_target_width(), n_annotations=0, built_at=timezone.now()
+    )
+    page = researcher_client.get(f"/researcher/studies/{study.slug}/").content.decode()
+    assert 'data-domain="cardiology">cardiology: <strong>decided</strong>' in page
+    assert (
+        '<p class="live-width" data-domain="cardiology">Estimates at the target width 0.1: not yet '
+        '<span class="muted">(rubric/accuracy, critic-small: width 0.5 &gt; target 0.1)</span>'
+    ) in page
+    assert (
+        '<p class="live-width" data-domain="oncology">Estimates at the target width 0.1: <strong>precise '
+        'enough</strong> <span class="muted">(every estimate is precise enough: widest interval 0.08 '
+        "&lt;= target 0.1)</span>"
+    ) in page
+    assert page.count("Human labels: still needed here") == 2
+    assert "the estimates reached the target width, but the verdicts are not decided yet" in page
+    assert '<td class="num live-ci-width">0.500 &gt; target</td>' in page
+    assert '<td class="num live-ci-width">0.080 ≤ target</td>' in page
+    assert "The spec's <code>analysis.target_width</code> (0.1)" in page
+
+    both = _with_target_width()
+    both["domains"][0].update(
+        estimates_decided=True, budget_can_move=True, budget_why="the verdicts are decided and ..."
+    )
+    LiveSnapshot.objects.filter(study=study).update(data=both)
+    page = researcher_client.get(f"/researcher/studies/{study.slug}/").content.decode()
+    assert (
+        '<p class="live-budget" data-domain="cardiology">Human labels: <strong>can move to other '
+        "domains</strong>"
+    ) in page
+
+
+def test_a_snapshot_without_a_target_width_shows_no_width_status(researcher_client, no_build):
+    """An older snapshot (no width fields) and one built without a target width read alike:
+    no width or budget line, no target beside the widths."""
+    study = StudyFactory()
+    snapshot = LiveSnapshot.objects.create(
+        study=study, status="done", data=DATA, n_annotations=0, built_at=timezone.now()
+    )
+    for data in (DATA, _without_target(_with_target_width())):
+        LiveSnapshot.objects.filter(pk=snapshot.pk).update(data=data)
+        page = researcher_client.get(f"/researcher/studies/{study.slug}/").content.decode()
+        assert 'class="live-width"' not in page and 'class="live-budget"' not in page
+        assert "Estimates at the target width" not in page and "target</td>" not in page
+        assert "analysis.target_width" not in page
+        assert 'data-domain="cardiology">cardiology: <strong>decided</strong>' in page
+    # without a target, the widths are shown alone; an older snapshot has none
+    assert '<td class="num live-ci-width">0.500</td>' in page
+
+
+def _without_target(data: dict) -> dict:
+    data["settings"]["target_width"] = None
+    for domain in data["domains"]:
+        domain.update(estimates_decided=None, budget_can_move=domain["decided"])
+        for group in domain["groups"]:
+            for judge in group["judges"]:
+                judge["estimate"]["width_reached"] = None
+    return data
 
 
 def test_annotations_since_the_snapshot_are_counted_and_an_unbuilt_one_says_so(researcher_client, no_build):

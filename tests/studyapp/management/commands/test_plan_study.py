@@ -1,4 +1,4 @@
-"""`manage.py plan_study SLUG --width W`: labels per domain with and without PPI."""
+"""`manage.py plan_study SLUG [--width W]`: labels per domain with and without PPI."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from analysis.plan import alt_test_items, judge_only_plan, plan_table
 from studyapp.selectors.ratings import ratings_table
 from studyapp.services.study_load import study_load
 from tests.factories import JudgmentFactory
-from tests.studyapp.report_study import load_report_study
+from tests.studyapp.report_study import load_report_study, write_report_study
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,33 @@ def test_plan_of_a_study_with_human_and_judge_labels(tmp_path: Path) -> None:
     assert "pilot of 8 units: a rough guide" in text
     assert "From a pilot (units with both human and judge labels):" in text
     assert "From the judge's labels alone (no pilot)." in text
+
+
+def test_the_width_defaults_to_the_spec_target_width(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    spec = write_report_study(spec_dir, n_reasoning=10, n_summary=8)
+    spec.write_text(spec.read_text() + "analysis:\n  target_width: 2\n")
+    study_load(path=spec)
+    default, given = _run("rep").splitlines(), _run("rep", "--width", "2").splitlines()
+    assert default[0] == (
+        "rep: human labels for a 95% interval of width 2 (the spec's analysis.target_width; plug-in from "
+        "the current labels; step labels are planned through first errors)"
+    )
+    assert given[0].startswith("rep: human labels for a 95% interval of width 2 (plug-in from")
+    assert default[1:] == given[1:] and len(default) > 3
+    # --width overrides the spec's
+    wider = _run("rep", "--width", "3").splitlines()
+    assert wider[0].startswith("rep: human labels for a 95% interval of width 3 (plug-in from")
+    assert wider[1:] != default[1:]
+
+
+def test_without_a_width_or_a_target_width_the_command_says_so(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CONCORDANCE_VAR_DIR", str(tmp_path))
+    study_load(path=DEMO)
+    with pytest.raises(CommandError) as exc:
+        _run("demo")
+    assert str(exc.value) == "no target width: pass --width or set analysis.target_width in demo's spec"
 
 
 def test_demo_study(monkeypatch, tmp_path: Path) -> None:
