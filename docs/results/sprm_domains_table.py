@@ -1,7 +1,7 @@
 """The domain table of docs/results/sprm_domains.md, and its leave-domain-out training.
 
 python docs/results/sprm_domains_table.py                       # the table, from runs/domains/
-python docs/results/sprm_domains_table.py --train-out DOMAIN VARIANT OUT
+python docs/results/sprm_domains_table.py --train-out DOMAIN VARIANT OUT [--filter-centre zero|balanced]
     # train on every domain but DOMAIN (each file with its own format), train_sprm's defaults
 
 The frozen-encoder SPRM (judges/sprm as of this commit): no step label is read in training.
@@ -43,7 +43,7 @@ LABELS = {
 }
 
 
-def train_out(domain: str, variant: str, out: str) -> None:
+def train_out(domain: str, variant: str, out: str, filter_centre: str = "balanced") -> None:
     import torch
 
     from judges.sprm.io import new_featurizer, save_model
@@ -57,7 +57,15 @@ def train_out(domain: str, variant: str, out: str) -> None:
             solutions += read_solutions([D / f for f in files], fmt)
     solutions = [s for s in solutions if s.outcome is not None]
     print(f"{len(solutions)} solutions from every domain but {domain}; variant {variant}")
-    config = TrainConfig(variant=variant, epochs=10, warmup_epochs=1, lr=1e-3, batch_size=256, seed=0)
+    config = TrainConfig(
+        variant=variant,
+        epochs=10,
+        warmup_epochs=1,
+        lr=1e-3,
+        batch_size=256,
+        seed=0,
+        filter_centre=filter_centre,
+    )
     model = fit(solutions, new_featurizer(cache_dir=str(ROOT / "runs" / "sprm-cache")), config)
     save_model(model, out)
     print(f"saved {out}; collapsed {model.card['training']['collapsed']}")
@@ -116,7 +124,8 @@ def table() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--train-out":
-        train_out(*sys.argv[2:])
+    if len(sys.argv) in (5, 7) and sys.argv[1] == "--train-out":
+        centre = sys.argv[6] if len(sys.argv) == 7 and sys.argv[5] == "--filter-centre" else "balanced"
+        train_out(*sys.argv[2:5], filter_centre=centre)
     else:
         table()

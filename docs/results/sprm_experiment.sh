@@ -7,6 +7,9 @@ set -euo pipefail
 DATA=${DATA:-../shared/data}
 PY=${PY:-python}
 PART=${1:-all}
+# the figures were made with MetaStone-S1's filter at logit 0, the default before
+# 2026-12-03; FILTER_CENTRE=balanced runs train_sprm's default now
+FILTER_CENTRE=${FILTER_CENTRE:-zero}
 mkdir -p models runs
 
 # (a) GSM8K model solutions, outcome labels only; 80/20 split by problem, seed 0.
@@ -15,7 +18,7 @@ if [[ $PART == gsm8k || $PART == all ]]; then
 GSM=$DATA/gsm8k/example_model_solutions.jsonl
 for variant in sprm orm last_step; do
   $PY manage.py train_sprm --data "$GSM" --format gsm8k_solutions --split train --split-seed 0 \
-    --variant $variant --epochs 5 --seed 0 --out models/gsm8k-$variant
+    --variant $variant --epochs 5 --seed 0 --filter-centre "$FILTER_CENTRE" --out models/gsm8k-$variant
   $PY manage.py evaluate_sprm --model models/gsm8k-$variant --data "$GSM" --format gsm8k_solutions \
     --split test --split-seed 0 --json > runs/gsm8k-$variant.json
 done
@@ -34,7 +37,7 @@ for held in "${TASKS[@]}"; do
   done
   for variant in sprm orm last_step; do
     $PY manage.py train_sprm "${train_args[@]}" --format bigbench_mistake \
-      --variant $variant --epochs 10 --seed 0 --out models/bbm-no-$held-$variant
+      --variant $variant --epochs 10 --seed 0 --filter-centre "$FILTER_CENTRE" --out models/bbm-no-$held-$variant
     $PY manage.py evaluate_sprm --model models/bbm-no-$held-$variant --data "$BBM/$held.jsonl" \
       --format bigbench_mistake --json > runs/bbm-$held-$variant.json
   done
@@ -51,7 +54,7 @@ all_args=()
 for t in "${TASKS[@]}"; do all_args+=(--data "$BBM/$t.jsonl"); done
 for variant in sprm orm last_step; do
   $PY manage.py train_sprm "${all_args[@]}" --format bigbench_mistake --split train \
-    --test-fraction 0.5 --split-seed 0 --variant $variant --epochs 10 --seed 0 \
+    --test-fraction 0.5 --split-seed 0 --variant $variant --epochs 10 --seed 0 --filter-centre "$FILTER_CENTRE" \
     --out models/bbm-half-$variant
   for t in "${TASKS[@]}"; do
     $PY manage.py evaluate_sprm --model models/bbm-half-$variant --data "$BBM/$t.jsonl" \
