@@ -57,6 +57,7 @@ REPLACE = "replace"
 KEEP_PEOPLE = "keep people"
 DECISIONS = (REPLACE, KEEP_PEOPLE)
 _WHY_SHOWN = 3  # undecided judges named in a domain's reason
+_NO_JUDGE = "no judge has rated this domain's items yet"
 
 
 def verdict_decision(verdict: Mapping[str, Any], *, epsilon: float) -> tuple[str | None, str]:
@@ -139,7 +140,7 @@ def _estimates_status(judged: list[dict[str, Any]], target_width: float | None) 
     if target_width is None:
         return None, "no target width (the spec's analysis.target_width is not set)"
     if not judged:
-        return False, "no judge has rated this domain's items yet"
+        return False, _NO_JUDGE
     open_ = []
     for g in judged:
         for j in g["judges"]:
@@ -257,7 +258,7 @@ def live_summary(report: Mapping[str, Any], *, target_width: float | None = None
         judged = [g for g in groups if g["judges"]]
         open_ = [f"{_label(g, j)}: {j['why']}" for g in judged for j in g["judges"] if not j["decision"]]
         if not judged:
-            decided, why = False, "no judge has rated this domain's items yet"
+            decided, why = False, _NO_JUDGE
         elif open_:
             decided, why = False, _first(open_)
         else:

@@ -124,8 +124,11 @@ def table() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) in (5, 7) and sys.argv[1] == "--train-out":
-        centre = sys.argv[6] if len(sys.argv) == 7 and sys.argv[5] == "--filter-centre" else "balanced"
-        train_out(*sys.argv[2:5], filter_centre=centre)
+    if len(sys.argv) > 1 and sys.argv[1] == "--train-out":
+        rest = sys.argv[5:]
+        centres = [["--filter-centre", c] for c in ("zero", "balanced")]
+        if len(sys.argv) < 5 or (rest and rest not in centres):
+            sys.exit(__doc__)
+        train_out(sys.argv[2], sys.argv[3], sys.argv[4], filter_centre=rest[1] if rest else "balanced")
     else:
         table()

@@ -86,8 +86,8 @@ class Command(BaseCommand):
             choices=FILTER_CENTRES,
             default="balanced",
             help="sprm: the SPR filter compares a step's logit with the point of equal kept shares of "
-            "positive and negative steps over the last 2048 training steps (balanced) or with 0 "
-            "(zero, MetaStone-S1)",
+            f"positive and negative steps over the last {TrainConfig.filter_window} training steps "
+            "(balanced) or with 0 (zero, MetaStone-S1)",
         )
         parser.add_argument(
             "--no-calibrate", action="store_true", help="skip the calibration on training outcomes"
