@@ -5,15 +5,17 @@
 # evaluate on the domain's held-out problems (the same test split both ways).
 #   bash docs/results/sprm_domains.sh [domain ...]     (default: every domain;
 #   VARIANTS="orm last_step" to run only those)
-# Writes runs/domains/<domain>-<in|out>-<variant>.json, skipping reports that exist
-# (variant by variant, so an interrupted run has the SPRM for every domain first); then
-#   .venv/bin/python docs/results/sprm_domains_table.py
+# Writes $OUT/<domain>-<in|out>-<variant>.json (OUT=runs/domains unless set; models in
+# models/<basename of OUT>), skipping reports that exist (variant by variant, so an
+# interrupted run has the SPRM for every domain first); then
+#   SPRM_DOMAINS_RUNS=$OUT .venv/bin/python docs/results/sprm_domains_table.py
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 D=${CONCORDANCE_SHARED_DATA:-$(.venv/bin/python -c "from analysis.shared_data import shared_data_dir; print(shared_data_dir())")}
 PY=.venv/bin/python
-OUT=runs/domains
-mkdir -p "$OUT" models/domains
+OUT=${OUT:-runs/domains}
+MODELS=models/$(basename "$OUT")
+mkdir -p "$OUT" "$MODELS"
 
 # domain -> format and files
 declare -A FMT FILES
@@ -37,7 +39,7 @@ for v in ${VARIANTS:-sprm orm last_step}; do
     for setting in in out; do
       report=$OUT/$dom-$setting-$v.json
       [ -s "$report" ] && continue
-      m=models/domains/$dom-$setting-$v
+      m=$MODELS/$dom-$setting-$v
       if [ "$setting" = in ]; then  # the domain's training split
         $PY manage.py train_sprm $(data_args "$dom") --format "${FMT[$dom]}" --split train \
           --variant "$v" --filter-centre "$FILTER_CENTRE" --out "$m" > "$OUT/$dom-$setting-$v.train.log" 2>&1

@@ -1,6 +1,7 @@
 """The domain table of docs/results/sprm_domains.md, and its leave-domain-out training.
 
 python docs/results/sprm_domains_table.py                       # the table, from runs/domains/
+    # (SPRM_DOMAINS_RUNS=DIR reads DIR instead: the OUT of sprm_domains.sh)
 python docs/results/sprm_domains_table.py --train-out DOMAIN VARIANT OUT [--filter-centre zero|balanced]
     # train on every domain but DOMAIN (each file with its own format), train_sprm's defaults
 
@@ -10,12 +11,13 @@ The frozen-encoder SPRM (judges/sprm as of this commit): no step label is read i
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-RUNS = ROOT / "runs" / "domains"
+RUNS = Path(os.environ.get("SPRM_DOMAINS_RUNS") or ROOT / "runs" / "domains")
 from analysis.shared_data import shared_data_dir  # noqa: E402
 
 D = shared_data_dir()
