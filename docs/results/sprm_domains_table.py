@@ -2,6 +2,8 @@
 
 python docs/results/sprm_domains_table.py                       # the table, from runs/domains/
     # (SPRM_DOMAINS_RUNS=DIR reads DIR instead: the OUT of sprm_domains.sh)
+python docs/results/sprm_domains_table.py --compare-centres BALANCED_DIR ZERO_DIR
+    # the SPRM's rows with each filter centre, and the default-centre rule of sprm_domains.md
 python docs/results/sprm_domains_table.py --train-out DOMAIN VARIANT OUT [--filter-centre zero|balanced]
     # train on every domain but DOMAIN (each file with its own format), train_sprm's defaults
 
@@ -125,8 +127,50 @@ def table() -> None:
         rows(f"BIG-Bench Mistake: {task}", "task left out", reports_at(paths))
 
 
+def _metric(report: dict | None, *path: str) -> dict | None:
+    block: dict | None = (report or {}).get("model")
+    for key in path:
+        block = (block or {}).get(key)
+    return block if block and "value" in block else None
+
+
+def compare_centres(balanced: Path, zero: Path) -> None:
+    """The SPRM's held-out step AUROC with each filter centre, row by row, and the rule of
+    docs/results/sprm_domains.md: zero becomes the default when it is higher in >= 6 of
+    the 10 rows and by > 0.01 on average; otherwise balanced stays."""
+    print(
+        "| domain | setting | step AUROC, balanced | step AUROC, zero | zero - balanced "
+        "| ProcessBench F1, balanced | ProcessBench F1, zero |"
+    )
+    print("|---|---|---|---|---:|---|---|")
+    diffs: list[float] = []
+    for domain in DOMAINS:
+        for setting in ("in", "out"):
+            label = "in-domain" if setting == "in" else "domain left out"
+            got = reports_at(
+                {c: d / f"{domain}-{setting}-sprm.json" for c, d in (("b", balanced), ("z", zero))}
+            )
+            b, z = _metric(got.get("b"), "step_auroc"), _metric(got.get("z"), "step_auroc")
+            diff = "n/a"
+            if b and z:
+                diffs.append(z["value"] - b["value"])
+                diff = f"{diffs[-1]:+.3f}"
+            f1 = [ci(_metric(got.get(c), "processbench", "f1")) for c in ("b", "z")]
+            print(f"| {LABELS[domain]} | {label} | {ci(b)} | {ci(z)} | {diff} | {f1[0]} | {f1[1]} |")
+    higher = sum(d > 0 for d in diffs)
+    mean = sum(diffs) / len(diffs) if diffs else float("nan")
+    flip = len(diffs) == 10 and higher >= 6 and mean > 0.01
+    print(f"\nrows compared: {len(diffs)} of 10; zero higher in {higher}; mean zero - balanced {mean:+.4f}")
+    if len(diffs) < 10:
+        print("decision: none (the rule needs all 10 rows)")
+    else:
+        print(f"decision: {'zero becomes the default' if flip else 'balanced stays the default'}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--train-out":
+    if len(sys.argv) == 4 and sys.argv[1] == "--compare-centres":
+        compare_centres(Path(sys.argv[2]), Path(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--train-out":
         rest = sys.argv[5:]
         centres = [["--filter-centre", c] for c in ("zero", "balanced")]
         if len(sys.argv) < 5 or (rest and rest not in centres):

@@ -1,0 +1,58 @@
+"""docs/results/sprm_domains_table.py --compare-centres: the rule that picks the SPR filter's
+default centre (docs/results/sprm_domains.md), on made-up reports."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.shared_data import PROJECT_ROOT
+
+_spec = importlib.util.spec_from_file_location(
+    "sprm_domains_table", PROJECT_ROOT / "docs" / "results" / "sprm_domains_table.py"
+)
+assert _spec and _spec.loader
+table = importlib.util.module_from_spec(_spec)
+sys.modules["sprm_domains_table"] = table
+_spec.loader.exec_module(table)
+
+ROWS = [(d, s) for d in table.DOMAINS for s in ("in", "out")]
+
+
+def _write(folder: Path, aurocs: list[float]) -> None:
+    folder.mkdir()
+    for (domain, setting), v in zip(ROWS, aurocs, strict=True):
+        report = {"model": {"step_auroc": {"value": v, "ci_low": v - 0.05, "ci_high": v + 0.05}}}
+        (folder / f"{domain}-{setting}-sprm.json").write_text(json.dumps(report))
+
+
+@pytest.mark.parametrize(
+    ("zero_gain", "decision"),
+    [
+        ([0.02] * 6 + [-0.001] * 4, "zero becomes the default"),  # 6 higher, mean +0.0116
+        ([0.02] * 5 + [-0.001] * 5, "balanced stays the default"),  # only 5 higher
+        ([0.011] * 6 + [-0.001] * 4, "balanced stays the default"),  # 6 higher, mean +0.0062
+        ([-0.05] * 10, "balanced stays the default"),
+    ],
+)
+def test_the_rule(tmp_path, capsys, zero_gain, decision):
+    base = [0.5 + 0.01 * i for i in range(10)]
+    _write(tmp_path / "b", base)
+    _write(tmp_path / "z", [b + g for b, g in zip(base, zero_gain, strict=True)])
+    table.compare_centres(tmp_path / "b", tmp_path / "z")
+    out = capsys.readouterr().out
+    assert f"decision: {decision}" in out
+    assert out.count("| in-domain |") == 5 and out.count("| domain left out |") == 5
+
+
+def test_no_decision_with_a_row_missing(tmp_path, capsys):
+    _write(tmp_path / "b", [0.5] * 10)
+    _write(tmp_path / "z", [0.7] * 10)
+    (tmp_path / "z" / "code-out-sprm.json").unlink()
+    table.compare_centres(tmp_path / "b", tmp_path / "z")
+    out = capsys.readouterr().out
+    assert "rows compared: 9 of 10" in out and "decision: none" in out
