@@ -25,7 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ppi_coverage import bbm_populations, simulate  # noqa: E402
+# bench/ is on sys.path as the script's folder; bench is not a package.
+from ppi_coverage import bbm_populations, simulate  # noqa: E402
 
 COLUMNS = (("bonett-price-centred", "centred"), ("bonett-price", "bonett-price"))
 
