@@ -37,6 +37,7 @@ __all__ = [
     "judge_only_plan",
     "labels_for_width",
     "labels_for_width_from_judge",
+    "plan_summary",
     "plan_table",
 ]
 
@@ -280,3 +281,120 @@ def judge_only_plan(
         out.append(row)
     columns = ["domain", "level", "criterion", "judge", "n_units", "sd_judge", "human_only"]
     return pd.DataFrame(out, columns=columns + [f"ppi_rho={rho:g}" for rho in rhos])
+
+
+PLAN_ASSUMPTIONS: tuple[str, ...] = (
+    "Plug-in estimates from the current labels: a plan is a guide, not a guarantee "
+    "(a pilot of 30 or more units with human and judge labels is advised).",
+    "Step labels are planned through first errors (the trace has an error).",
+    "From the judge's labels alone: the human values have the judge's variance, and judge and people "
+    "correlate at the assumed rho (rho 0: PPI gains nothing).",
+    "Alternative-annotator test: the judge is exactly as good as a person (a better one needs fewer), "
+    "sd of the paired difference 1 (the largest; ties lower it), annotators independent; an 80% chance "
+    "that the judge beats every annotator (q = 0.05, Benjamini-Yekutieli).",
+)
+
+
+def _count(v: Any) -> int | None:
+    """A number of labels or units, ``None`` (not reachable) for None or NaN."""
+    return None if v is None or v != v else int(v)
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None or v != v else str(v)
+
+
+def plan_summary(
+    table: pd.DataFrame,
+    *,
+    width: float,
+    alpha: float = 0.05,
+    epsilon: float,
+    annotators: int = 3,
+    overlap: int,
+) -> dict[str, Any]:
+    """The whole plan of a tidy ratings table as JSON-able data (``plan_study``, the live dashboard).
+
+    Parameters
+    ----------
+    table : DataFrame
+        A tidy ratings table (:mod:`analysis.tidy`); may be empty.
+    width, alpha : float
+        Target total width of a ``1 - alpha`` interval.
+    epsilon : float
+        The alternative-annotator test's margin, in [0, 1]; at 0 no number of
+        items reaches the power (``alt_test.items`` is ``None``).
+    annotators : int
+        People per item for the alternative-annotator test (3 or more).
+    overlap : int
+        The study's annotators per item ``k``, reported beside ``annotators``.
+
+    Returns
+    -------
+    dict
+        ``width``, ``alpha``; ``pilot``: the rows of :func:`plan_table`
+        (``domain, level, criterion, judge, n_units, n_pilot, n_human,
+        human_only, ppi, note``); ``judge_only``: ``rho_grid`` (:data:`RHO_GRID`)
+        and the rows of :func:`judge_only_plan` with ``ppi`` a list aligned
+        with ``rho_grid``; ``alt_test``: ``epsilon, annotators, items,
+        overlap`` (:func:`alt_test_items`); ``assumptions``: sentences. Labels
+        needed that the study's units do not reach, and missing numbers, are
+        ``None`` (JSON null), never NaN. An empty table plans nothing: ``pilot``
+        and ``judge_only.rows`` are ``[]``.
+    """
+    width, alpha, epsilon = float(width), float(alpha), float(epsilon)
+    if not width > 0:
+        raise ValueError(f"width must be positive (got {width})")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie strictly between 0 and 1 (got {alpha})")
+    if not 0 <= epsilon <= 1:
+        raise ValueError(f"epsilon must lie in [0, 1] (got {epsilon})")
+    pilot: list[dict[str, Any]] = []
+    judge_only: list[dict[str, Any]] = []
+    if len(table):
+        for r in plan_table(table, width=width, alpha=alpha).to_dict("records"):
+            pilot.append(
+                {
+                    **_keys(r),
+                    "n_pilot": int(r["n_pilot"]),
+                    "n_human": int(r["n_human"]),
+                    "human_only": _count(r["human_only"]),
+                    "ppi": _count(r["ppi"]),
+                    "note": str(r["note"]),
+                }
+            )
+        for r in judge_only_plan(table, width=width, alpha=alpha, rhos=RHO_GRID).to_dict("records"):
+            sd = r["sd_judge"]
+            judge_only.append(
+                {
+                    **_keys(r),
+                    "sd_judge": None if sd is None or sd != sd else float(sd),
+                    "human_only": _count(r["human_only"]),
+                    "ppi": [_count(r[f"ppi_rho={rho:g}"]) for rho in RHO_GRID],
+                }
+            )
+    items = alt_test_items(epsilon, annotators=annotators) if epsilon > 0 else None
+    return {
+        "width": width,
+        "alpha": alpha,
+        "pilot": pilot,
+        "judge_only": {"rho_grid": [float(rho) for rho in RHO_GRID], "rows": judge_only},
+        "alt_test": {
+            "epsilon": epsilon,
+            "annotators": int(annotators),
+            "items": items,
+            "overlap": int(overlap),
+        },
+        "assumptions": list(PLAN_ASSUMPTIONS),
+    }
+
+
+def _keys(row: dict[str, Any]) -> dict[str, Any]:
+    """A plan row's (domain, level, criterion, judge) and judged units, as JSON values."""
+    return {
+        "domain": _text(row["domain"]),
+        "level": _text(row["level"]),
+        "criterion": _text(row["criterion"]),
+        "judge": _text(row["judge"]),
+        "n_units": int(row["n_units"]),
+    }

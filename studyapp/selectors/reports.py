@@ -111,8 +111,9 @@ def study_report(
 
     settings = settings or ReportSettings()
     scales = {**study_scales(study=study), **settings.scales}
-    spec = study_analysis_settings(study=study)
-    spec.pop("target_width")  # the live summary's and plan_study's, not the report's
+    fields = {f.name for f in dataclasses.fields(ReportSettings)}
+    # the spec's keys that are the report's (target_width is the live summary's and plan_study's)
+    spec = {k: v for k, v in study_analysis_settings(study=study).items() if k in fields}
     if epsilon is not None:
         spec["epsilon"] = epsilon
     settings = dataclasses.replace(settings, scales=scales, **spec, **study_inclusion(study=study))

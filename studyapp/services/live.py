@@ -8,7 +8,8 @@ submissions of those seconds queue one refresh. The refresh is leased like a rep
 build (`studyapp/services/workers.py`): it clears `pending` once it holds the lease,
 counts the annotations, builds the concordance report with `LIVE_RESAMPLES` resamples
 (`selectors.reports.study_report`, the report's own code) and stores
-`analysis.live.live_summary` of it, at the spec's `analysis.target_width`. Annotations
+`analysis.live.live_summary` of it, at the spec's `analysis.target_width`, with the
+plan of `plan_study` at that width (`analysis.plan.plan_summary`) when it is set. Annotations
 that arrived meanwhile set `pending` again; the refresh then queues one more. A refresh
 whose worker dies is queued again by the recovery, once (TASK_MAX_ATTEMPTS); after that
 it stops with the reason until new annotations arrive.
@@ -86,12 +87,24 @@ def live_snapshots_recover(*, snapshots: Any = None) -> int:
 def _build(study: Study) -> dict[str, Any]:
     # the statistics (scipy, pandas) are imported where they are used
     from analysis.live import live_summary
+    from analysis.plan import plan_summary
     from analysis.report import ReportSettings
+    from studyapp.selectors.ratings import ratings_table
     from studyapp.selectors.reports import study_analysis_settings, study_report
 
     report = study_report(study=study, settings=ReportSettings(n_resamples=settings.LIVE_RESAMPLES, seed=0))
-    target_width = study_analysis_settings(study=study)["target_width"]
+    spec = study_analysis_settings(study=study)
+    target_width = spec["target_width"]
     summary = live_summary(report.data, target_width=target_width)
+    if target_width is not None:  # the plan of `plan_study SLUG` at its defaults
+        summary["plan"] = plan_summary(
+            ratings_table(study=study, include_gold=False),
+            width=target_width,
+            alpha=0.05,
+            epsilon=spec["epsilon"],
+            annotators=3,
+            overlap=study.overlap,
+        )
     data: dict[str, Any] = json.loads(json.dumps(summary, allow_nan=False))
     return data
 

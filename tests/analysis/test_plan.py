@@ -148,3 +148,108 @@ def test_alt_test_items_bad_input() -> None:
         alt_test_items(0.1, annotators=2)
     with pytest.raises(ValueError, match=re.escape("epsilon must lie in (0, 1]")):
         alt_test_items(0)
+
+
+def test_plan_summary_is_the_tables_as_json_with_null_for_unreachable() -> None:
+    """At width 0.5 and 40 items the first errors are reachable and the ratings are not: pandas holds
+    the mixed columns as floats with NaN, the summary as ints and None, and json refuses no NaN."""
+    import json
+
+    import pandas as pd
+
+    from analysis.plan import RHO_GRID, alt_test_items, judge_only_plan, plan_summary
+
+    table = make_tidy(n_items=40)
+    summary = plan_summary(table, width=0.5, epsilon=0.15, annotators=4, overlap=3)
+    assert json.loads(json.dumps(summary, allow_nan=False)) == summary
+    pilot = plan_table(table, width=0.5)
+    assert pilot["human_only"].isna().any() and pilot["human_only"].notna().any()  # the case under test
+    assert [r["human_only"] for r in summary["pilot"]] == [
+        None if pd.isna(v) else int(v) for v in pilot["human_only"]
+    ]
+    assert [r["ppi"] for r in summary["pilot"]] == [None if pd.isna(v) else int(v) for v in pilot["ppi"]]
+    first, coherence, _ = summary["pilot"]
+    assert first == {
+        "domain": "math",
+        "level": "first_error",
+        "criterion": "",
+        "judge": "critic",
+        "n_units": 40,
+        "n_pilot": 40,
+        "n_human": 40,
+        "human_only": int(pilot["human_only"].iloc[0]),
+        "ppi": int(pilot["ppi"].iloc[0]),
+        "note": "",
+    }
+    assert (coherence["criterion"], coherence["human_only"], coherence["ppi"]) == ("coherence", None, None)
+    assert all(type(r["human_only"]) is int for r in summary["pilot"] if r["human_only"] is not None)
+
+    judge = judge_only_plan(table, width=0.5)
+    rows = summary["judge_only"]["rows"]
+    assert summary["judge_only"]["rho_grid"] == list(RHO_GRID)
+    assert [r["sd_judge"] for r in rows] == pytest.approx(list(judge["sd_judge"]))
+    for row, (_, expected) in zip(rows, judge.iterrows(), strict=True):
+        cells = [expected["human_only"]] + [expected[f"ppi_rho={rho:g}"] for rho in RHO_GRID]
+        assert [row["human_only"], *row["ppi"]] == [None if pd.isna(v) else int(v) for v in cells]
+    assert rows[1]["ppi"] == [None, None, None] and None not in rows[0]["ppi"]
+
+    assert summary["alt_test"] == {
+        "epsilon": 0.15,
+        "annotators": 4,
+        "items": alt_test_items(0.15, annotators=4),
+        "overlap": 3,
+    }
+    assert (summary["width"], summary["alpha"]) == (0.5, 0.05)
+    assert summary["assumptions"] and all(isinstance(a, str) for a in summary["assumptions"])
+
+
+def test_plan_summary_of_an_empty_table_and_a_judge_without_a_pilot() -> None:
+    import json
+
+    import pandas as pd
+
+    from analysis.plan import alt_test_items, plan_summary
+    from analysis.tidy import COLUMNS
+
+    empty = plan_summary(pd.DataFrame(columns=list(COLUMNS)), width=1.0, epsilon=0.1, overlap=1)
+    assert empty["pilot"] == [] and empty["judge_only"]["rows"] == []
+    assert empty["alt_test"] == {"epsilon": 0.1, "annotators": 3, "items": alt_test_items(0.1), "overlap": 1}
+    # epsilon 0 (a valid spec value): no number of items gives the test its power
+    assert (
+        plan_summary(pd.DataFrame(columns=list(COLUMNS)), width=1.0, epsilon=0, overlap=1)["alt_test"][
+            "items"
+        ]
+        is None
+    )
+
+    judged = make_tidy(n_items=10)
+    judged = judged[judged["rater_kind"] == "judge"]  # no person has labelled yet
+    summary = plan_summary(judged, width=1.0, epsilon=0.1, overlap=3)
+    json.dumps(summary, allow_nan=False)
+    assert {(r["n_pilot"], r["human_only"], r["ppi"]) for r in summary["pilot"]} == {(0, None, None)}
+    assert (
+        summary["pilot"][0]["note"] == "needs a pilot of 2 or more units with human and judge labels (has 0)"
+    )
+    # the judge's labels alone still plan the first errors (reachable in 10 units; the ratings are not)
+    first, *ratings = summary["judge_only"]["rows"]
+    assert (first["level"], first["human_only"], first["ppi"]) == ("first_error", 3, [3, 2, 2])
+    assert all(r["ppi"] == [None, None, None] for r in ratings)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"width": 0.0}, "width must be positive (got 0.0)"),
+        ({"width": float("nan")}, "width must be positive (got nan)"),
+        ({"alpha": 1.0}, "alpha must lie strictly between 0 and 1 (got 1.0)"),
+        ({"epsilon": 1.5}, "epsilon must lie in [0, 1] (got 1.5)"),
+        ({"annotators": 2}, "the alternative-annotator test needs at least 3 annotators (got 2)"),
+    ],
+)
+def test_plan_summary_bad_input(kwargs, message) -> None:
+    from analysis.plan import plan_summary
+
+    args = {"width": 1.0, "epsilon": 0.1, "overlap": 3, **kwargs}
+    with pytest.raises(ValueError) as exc:
+        plan_summary(make_tidy(n_items=5), **args)
+    assert str(exc.value) == message

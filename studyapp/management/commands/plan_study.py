@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from analysis.plan import RHO_GRID, alt_test_items, judge_only_plan, plan_table
+from analysis.plan import plan_summary
 from studyapp.models import Study
 from studyapp.selectors.ratings import ratings_table
 from studyapp.selectors.reports import study_analysis_settings
@@ -64,60 +64,67 @@ class Command(BaseCommand):
                 f"(got {options['annotators']})"
             )
         table = ratings_table(study=study, include_gold=False)
-        plan = plan_table(table, width=width, alpha=options["alpha"]) if len(table) else None
+        plan = plan_summary(
+            table,
+            width=width,
+            alpha=options["alpha"],
+            epsilon=epsilon,
+            annotators=options["annotators"],
+            overlap=study.overlap,
+        )
         level = round((1 - options["alpha"]) * 100, 3)
         self.stdout.write(
             f"{study.slug}: human labels for a {level:g}% interval of width {width:g} "
             f"({source}plug-in from the current labels; step labels are planned through first errors)"
         )
-        if plan is None or plan.empty:
+        if not plan["pilot"]:
             self.stdout.write("no item-level ratings yet: nothing to plan from")
         else:
-            self._pilot(plan)
-            self._judge_only(table, width, options["alpha"])
-        self._alt_test(epsilon, options["annotators"], study.overlap)
+            self._pilot(plan["pilot"])
+            self._judge_only(plan["judge_only"])
+        self._alt_test(plan["alt_test"])
 
-    def _pilot(self, plan: Any) -> None:
+    def _pilot(self, rows: list[dict[str, Any]]) -> None:
         self.stdout.write("From a pilot (units with both human and judge labels):")
         self.stdout.write(
             "domain | level | criterion | judge | judged | pilot | human-only | with PPI | note"
         )
-        for r in plan.itertuples(index=False):
+        for r in rows:
             self.stdout.write(
-                f"{r.domain} | {r.level} | {r.criterion or '-'} | {r.judge} | {r.n_units} | {r.n_pilot} | "
-                f"{_n(r.human_only)} | {_n(r.ppi)} | {r.note}"
+                f"{r['domain']} | {r['level']} | {r['criterion'] or '-'} | {r['judge']} | {r['n_units']} | "
+                f"{r['n_pilot']} | {_n(r['human_only'])} | {_n(r['ppi'])} | {r['note']}"
             )
 
-    def _judge_only(self, table: Any, width: float, alpha: float) -> None:
-        plan = judge_only_plan(table, width=width, alpha=alpha)
-        if plan.empty:
+    def _judge_only(self, plan: dict[str, Any]) -> None:
+        if not plan["rows"]:
             return
-        grid = ", ".join(f"{r:g}" for r in RHO_GRID)
+        rhos = plan["rho_grid"]
+        grid = ", ".join(f"{r:g}" for r in rhos)
         self.stdout.write(
             "From the judge's labels alone (no pilot). Assumed: the human values have the judge's variance, "
             f"and judge and people correlate at rho in {{{grid}}} (rho 0: PPI gains nothing):"
         )
         self.stdout.write(
             "domain | level | criterion | judge | judged | judge sd | human-only | "
-            + " | ".join(f"PPI rho={r:g}" for r in RHO_GRID)
+            + " | ".join(f"PPI rho={r:g}" for r in rhos)
         )
-        for r in plan.to_dict("records"):
+        for r in plan["rows"]:
             sd = "-" if r["sd_judge"] is None else f"{r['sd_judge']:.3g}"
             self.stdout.write(
                 f"{r['domain']} | {r['level']} | {r['criterion'] or '-'} | {r['judge']} | {r['n_units']} | "
-                f"{sd} | {_n(r['human_only'])} | " + " | ".join(_n(r[f"ppi_rho={x:g}"]) for x in RHO_GRID)
+                f"{sd} | {_n(r['human_only'])} | " + " | ".join(_n(v) for v in r["ppi"])
             )
 
-    def _alt_test(self, epsilon: float, annotators: int, overlap: int) -> None:
-        items = alt_test_items(epsilon, annotators=annotators)
+    def _alt_test(self, alt: dict[str, Any]) -> None:
+        annotators = alt["annotators"]
         self.stdout.write(
-            f"Alternative-annotator test at epsilon {epsilon:g}: {items} items per domain, each labelled by "
-            f"{annotators} annotators (overlap k >= {annotators}; the study has k = {overlap}), for an 80% "
-            "chance that the judge beats every annotator (q = 0.05, Benjamini-Yekutieli). Assumed: the judge "
-            "is exactly as good as a person (a better one needs fewer), sd of the paired difference 1 (the "
-            "largest; ties lower it), annotators independent."
+            f"Alternative-annotator test at epsilon {alt['epsilon']:g}: {alt['items']} items per domain, "
+            f"each labelled by {annotators} annotators (overlap k >= {annotators}; the study has k = "
+            f"{alt['overlap']}), for an 80% chance that the judge beats every annotator (q = 0.05, "
+            "Benjamini-Yekutieli). Assumed: the judge is exactly as good as a person (a better one needs "
+            "fewer), sd of the paired difference 1 (the largest; ties lower it), annotators independent."
         )
 
 
-def _n(v: Any) -> str:
-    return "not reachable" if v is None or v != v else str(int(v))
+def _n(v: int | None) -> str:
+    return "not reachable" if v is None else str(v)

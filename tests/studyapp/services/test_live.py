@@ -32,6 +32,7 @@ def test_a_built_snapshot_says_which_domain_is_decided_and_why(tmp_path, django_
 
     live = study_live(study=study)
     assert live["since"] == 0 and live["refreshing"] is False
+    assert "plan" not in snapshot.data and live["plan"] is None  # no target width: no plan
     assert live["settings"]["n_resamples"] == 200 and live["settings"]["epsilon"] == 0.1
     domains = {d["domain"]: d for d in live["domains"]}
     news, stories = domains["news"], domains["stories"]
@@ -71,6 +72,78 @@ def test_the_spec_target_width_reaches_the_snapshot(tmp_path):
     assert (
         stories["budget_why"]
         == "the estimates reached the target width, but the verdicts are not decided yet"
+    )
+
+
+def _planned_live_study(tmp_path, width: float = 1.2):
+    spec = write_live_study(tmp_path, n=40, unrated=20)
+    spec.write_text(spec.read_text() + f"analysis:\n  target_width: {width}\n  epsilon: 0.2\n")
+    return study_load(path=spec).study
+
+
+def test_a_snapshot_at_a_target_width_holds_the_plan(tmp_path):
+    """With the spec's target width the snapshot holds `plan_summary` at it (the spec's epsilon,
+    the study's overlap). Without one it holds no plan: the first test of this module."""
+    import json
+
+    from analysis.plan import alt_test_items, plan_table
+    from studyapp.selectors.ratings import ratings_table
+
+    study = _planned_live_study(tmp_path)
+    live_refresh_request(study_id=study.pk)
+    live_snapshot_build(study_id=study.pk)
+    snapshot = LiveSnapshot.objects.get(study=study)
+    plan = snapshot.data["plan"]
+    json.dumps(snapshot.data, allow_nan=False)
+    assert (plan["width"], plan["alpha"]) == (1.2, 0.05)
+    assert plan["alt_test"] == {"epsilon": 0.2, "annotators": 3, "items": alt_test_items(0.2), "overlap": 3}
+    expected = plan_table(ratings_table(study=study, include_gold=False), width=1.2)
+    got = [(r["domain"], r["criterion"], r["judge"], r["n_units"], r["n_pilot"]) for r in plan["pilot"]]
+    assert got == [("news", "accuracy", "critic", 60, 40), ("stories", "accuracy", "critic", 60, 40)]
+    assert [(r["human_only"], r["ppi"]) for r in plan["pilot"]] == [
+        (int(h), int(p)) for h, p in zip(expected["human_only"], expected["ppi"], strict=True)
+    ]
+    news = plan["pilot"][0]
+    assert news["ppi"] < news["human_only"]  # the critic rates news as people do: PPI saves labels
+    assert [r["domain"] for r in plan["judge_only"]["rows"]] == ["news", "stories"]
+    assert study_live(study=study)["plan"] == plan
+
+
+def test_plan_study_prints_the_numbers_of_the_snapshot_plan(tmp_path):
+    """`manage.py plan_study SLUG` at the spec's target width and the dashboard's plan are one plan:
+    every row of both tables and the alt-test's items, read back from the command's text."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    study = _planned_live_study(tmp_path, width=0.6)
+    live_refresh_request(study_id=study.pk)
+    live_snapshot_build(study_id=study.pk)
+    plan = LiveSnapshot.objects.get(study=study).data["plan"]
+    out = StringIO()
+    call_command("plan_study", study.slug, stdout=out)
+    lines = out.getvalue().splitlines()
+
+    def rows_after(header: str) -> list[list[str]]:
+        start = next(i for i, line in enumerate(lines) if line.startswith(header)) + 2
+        return [line.split(" | ") for line in lines[start : start + 2]]
+
+    def n(v):
+        return "not reachable" if v is None else str(v)
+
+    def key(r):
+        return [r["domain"], r["level"], r["criterion"] or "-", r["judge"], str(r["n_units"])]
+
+    pilot = [[*key(r), str(r["n_pilot"]), n(r["human_only"]), n(r["ppi"]), r["note"]] for r in plan["pilot"]]
+    assert rows_after("From a pilot") == pilot and len(pilot) == 2
+    judge_only = [
+        [*key(r), f"{r['sd_judge']:.3g}", n(r["human_only"]), *map(n, r["ppi"])]
+        for r in plan["judge_only"]["rows"]
+    ]
+    assert rows_after("From the judge's labels alone") == judge_only
+    assert "not reachable" in str(pilot + judge_only) and any(r["ppi"] for r in plan["pilot"])  # both kinds
+    assert lines[-1].startswith(
+        f"Alternative-annotator test at epsilon 0.2: {plan['alt_test']['items']} items per domain"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from datetime import timedelta
+from html import escape
 
 import pytest
 from django.utils import timezone
@@ -244,3 +245,84 @@ def test_hostile_and_unauthorised_requests_are_refused(client):
     )
     assert client.post(f"/researcher/studies/{study.slug}%00/live/").status_code == 404
     assert list(LiveSnapshot.objects.values_list("study__slug", flat=True)) == [study.slug]
+
+
+def _with_plan() -> dict:
+    """_with_target_width()'s data with the plan a build adds at that width: `plan_summary` of a
+    synthetic table at width 0.5 (the first errors reachable, the ratings not), one domain renamed
+    to markup that must come out as text."""
+    from analysis.plan import plan_summary
+    from tests.analysis.tidy_factory import make_tidy
+
+    data = _with_target_width()
+    data["plan"] = plan_summary(make_tidy(n_items=40), width=0.5, epsilon=0.15, overlap=3)
+    for row in data["plan"]["pilot"] + data["plan"]["judge_only"]["rows"]:
+        if row["domain"] == "math":
+            row["domain"] = "<b>math</b>"
+    return data
+
+
+def test_the_page_shows_the_plan_of_the_snapshot(researcher_client, no_build):
+    study = StudyFactory()
+    data = _with_plan()
+    plan = data["plan"]
+    LiveSnapshot.objects.create(
+        study=study, status="done", data=data, n_annotations=0, built_at=timezone.now()
+    )
+    page = researcher_client.get(f"/researcher/studies/{study.slug}/").content.decode()
+    assert "<h3>Plan at the target width 0.5</h3>" in page
+    assert f"<code>python manage.py plan_study {study.slug}</code>" in page
+    first, coherence, _ = plan["pilot"]
+    assert (
+        '<tr class="plan-row"><td>&lt;b&gt;math&lt;/b&gt;</td><td>first_error</td><td>–</td><td>critic</td>'
+        f'<td class="num">40</td><td class="num">40</td><td class="num">{first["human_only"]}</td>'
+        f'<td class="num">{first["ppi"]}</td><td class="muted"></td></tr>'
+    ) in page
+    assert (coherence["human_only"], coherence["ppi"]) == (None, None)
+    assert (
+        '<td>summaries</td><td>rubric</td><td>coherence</td><td>critic</td><td class="num">40</td>'
+        '<td class="num">40</td><td class="num">not reachable</td><td class="num">not reachable</td>'
+    ) in page
+    assert "<b>math</b>" not in page  # escaped everywhere
+    # the judge-only table: a column per assumed correlation
+    header = "".join(f'<th class="num">With PPI, ρ = {rho}</th>' for rho in plan["judge_only"]["rho_grid"])
+    assert header == (
+        '<th class="num">With PPI, ρ = 0.0</th><th class="num">With PPI, ρ = 0.5</th>'
+        '<th class="num">With PPI, ρ = 0.8</th>'
+    )
+    assert header in page
+    row = plan["judge_only"]["rows"][0]
+    cells = "".join(f'<td class="num">{n}</td>' for n in [row["human_only"], *row["ppi"]])
+    assert f'<td class="num">{row["sd_judge"]:.3f}</td>{cells}</tr>' in page
+    assert page.count('<td class="num">not reachable</td>') == 2 * 2 + 2 * 4  # pilot and judge-only
+    assert (
+        f'<p class="plan-alt-test">Alternative-annotator test at epsilon 0.15: {plan["alt_test"]["items"]} '
+        "items per domain, each labelled by 3 annotators (overlap k ≥ 3; the study has k = 3).</p>"
+    ) in page
+    for text in plan["assumptions"]:
+        assert f"<li>{escape(text)}</li>" in page
+
+    # nothing reachable, nothing yet to plan from: the table says so
+    data["plan"].update(pilot=[], judge_only={"rho_grid": [0.0, 0.5, 0.8], "rows": []})
+    data["plan"]["alt_test"]["items"] = None
+    LiveSnapshot.objects.filter(study=study).update(data=data)
+    page = researcher_client.get(f"/researcher/studies/{study.slug}/").content.decode()
+    assert "No item-level ratings yet: nothing to plan from." in page
+    assert 'class="plan-judge-only"' not in page
+    assert "Alternative-annotator test at epsilon 0.15: not reachable, each labelled by 3" in page
+
+
+def test_a_snapshot_without_a_plan_shows_no_plan_block(researcher_client, no_build):
+    """Snapshots built before plans, or without a target width, hold no "plan": no block, no error."""
+    study = StudyFactory()
+    snapshot = LiveSnapshot.objects.create(
+        study=study, status="done", data=_with_plan(), n_annotations=0, built_at=timezone.now()
+    )
+    assert 'class="live-plan"' in researcher_client.get(f"/researcher/studies/{study.slug}/").content.decode()
+    for data in (DATA, _with_target_width(), {**_with_plan(), "plan": None}):
+        LiveSnapshot.objects.filter(pk=snapshot.pk).update(data=data)
+        response = researcher_client.get(f"/researcher/studies/{study.slug}/")
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert 'class="live-plan"' not in page and "Plan at the target width" not in page
+        assert 'data-domain="cardiology">cardiology: <strong>decided</strong>' in page
