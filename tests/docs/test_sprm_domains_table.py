@@ -56,3 +56,23 @@ def test_no_decision_with_a_row_missing(tmp_path, capsys):
     table.compare_centres(tmp_path / "b", tmp_path / "z")
     out = capsys.readouterr().out
     assert "rows compared: 9 of 10" in out and "decision: none" in out
+
+
+def _m(v: float) -> dict:
+    return {"value": v, "ci_low": v - 0.05, "ci_high": v + 0.05}
+
+
+def test_rows_print_the_fitted_threshold_f1_for_trained_variants_only(capsys):
+    block = {"step_auroc": _m(0.6), "processbench": {"f1": _m(0.0)}, "calibration": {"ece": _m(0.1)}}
+    report = {
+        "n_labelled_traces": 35,
+        "model": block,
+        "model_at_outcome_threshold": {"processbench": {"f1": _m(0.31)}},
+        "baselines": {"position_prior": block},
+    }
+    table.rows("code", "in-domain", {"sprm": report, "orm": {**report, "model_at_outcome_threshold": None}})
+    lines = capsys.readouterr().out.splitlines()
+    by_scorer = {line.split(" | ")[2]: line.split(" | ") for line in lines}
+    assert by_scorer["sprm"][6] == "0.31 [0.26, 0.36]" and by_scorer["sprm"][5] == "0.00 [-0.05, 0.05]"
+    assert by_scorer["orm"][6] == "-" and by_scorer["position_prior"][6] == "-"
+    assert all(line.count("|") == 9 for line in lines)  # 8 columns, as the header
