@@ -11,21 +11,13 @@
 #   SPRM_DOMAINS_RUNS=$OUT .venv/bin/python docs/results/sprm_domains_table.py
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-D=${CONCORDANCE_SHARED_DATA:-$(.venv/bin/python -c "from analysis.shared_data import shared_data_dir; print(shared_data_dir())")}
+source docs/results/common.sh
 PY=.venv/bin/python
 OUT=${OUT:-runs/domains}
 MODELS=models/$(basename "$OUT")
 mkdir -p "$OUT" "$MODELS"
 
-# domain -> format and files
-declare -A FMT FILES
-FMT[processbench]=processbench; FILES[processbench]="$D/processbench/gsm8k.json $D/processbench/math.json"
-FMT[science]=mr_ben; FILES[science]="$D/mr_ben/biology.json $D/mr_ben/chemistry.json $D/mr_ben/physics.json"
-FMT[code]=mr_ben; FILES[code]="$D/mr_ben/coding.json"
-FMT[roscoe]=roscoe; FILES[roscoe]="$D/roscoe/roscoe-drop-stepwise.json $D/roscoe/roscoe-esnli-stepwise.json"
-FMT[summedits]=summedits; FILES[summedits]="$(ls "$D"/summedits/summedits_*.json | tr '\n' ' ')"
-ALL=(code roscoe processbench science summedits)
-DOMAINS=("${@:-${ALL[@]}}")
+DOMAINS=("${@:-${ALL_DOMAINS[@]}}")
 
 data_args() {  # --data for each file of a domain
   for f in ${FILES[$1]}; do printf -- "--data %s " "$f"; done

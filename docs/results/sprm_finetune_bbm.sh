@@ -9,7 +9,7 @@
 # TRAIN_ARGS adds train_sprm options (e.g. TAG=ft-bbm-zero TRAIN_ARGS="--filter-centre zero").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-D=${CONCORDANCE_SHARED_DATA:-$(.venv/bin/python -c "from analysis.shared_data import shared_data_dir; print(shared_data_dir())")}
+source docs/results/common.sh
 BBM=$D/bigbench_mistake
 PY=.venv/bin/python
 TAG=${TAG:-ft-bbm}
@@ -18,12 +18,6 @@ read -r -a EXTRA <<< "${TRAIN_ARGS:-}"
 mkdir -p "$OUT" "models/$TAG"
 TASKS=(multistep_arithmetic tracking_shuffled_objects word_sorting)
 HELD=("${@:-${TASKS[@]}}")
-timed() {  # label, command...
-  local label=$1; shift
-  echo "$label before: $(uptime)" >> "$OUT/timing.txt"
-  /usr/bin/time -f "$label wall %e s user %U s sys %S s" -a -o "$OUT/timing.txt" "$@"
-  echo "$label after: $(uptime)" >> "$OUT/timing.txt"
-}
 for v in ${VARIANTS:-sprm orm}; do
   for held in "${HELD[@]}"; do
     report=$OUT/$held-$v.json
