@@ -64,12 +64,21 @@ def test_the_width_defaults_to_the_spec_target_width(tmp_path: Path) -> None:
     assert wider[1:] != default[1:]
 
 
-def test_without_a_width_or_a_target_width_the_command_says_so(monkeypatch, tmp_path: Path) -> None:
+def test_without_a_width_or_a_target_width_the_command_says_so(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    load_report_study(spec_dir, n_reasoning=2, n_summary=2)  # its spec has no analysis block
+    with pytest.raises(CommandError) as exc:
+        _run("rep")
+    assert str(exc.value) == "no target width: pass --width or set analysis.target_width in rep's spec"
+
+
+def test_the_demo_plans_at_its_spec_target_width(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CONCORDANCE_VAR_DIR", str(tmp_path))
     study_load(path=DEMO)
-    with pytest.raises(CommandError) as exc:
-        _run("demo")
-    assert str(exc.value) == "no target width: pass --width or set analysis.target_width in demo's spec"
+    assert _run("demo").startswith(
+        "demo: human labels for a 95% interval of width 0.5 (the spec's analysis.target_width;"
+    )
 
 
 def test_demo_study(monkeypatch, tmp_path: Path) -> None:
