@@ -14,6 +14,8 @@ from studyapp.selectors.queues import study_is_active
 from studyapp.selectors.ratings import pairwise_votes, ratings_table
 
 if TYPE_CHECKING:  # the statistics load when a report is built, not with every page
+    import pandas as pd
+
     from analysis.report import Report, ReportSettings
 
 __all__ = [
@@ -97,6 +99,7 @@ def study_report(
     settings: ReportSettings | None = None,
     include_gold: bool = False,
     epsilon: float | None = None,
+    table: pd.DataFrame | None = None,
 ) -> Report:
     """Build the report of ``study``: JSON-able ``.data``, HTML via `analysis.report_html`.
 
@@ -106,6 +109,8 @@ def study_report(
     Gold (attention-check) items are left out unless ``include_gold``, as on the
     dashboard: they are chosen to be unambiguous and every annotator sees them,
     so they would inflate agreement and outweigh the study's own items.
+    ``table`` is the study's ``ratings_table`` with the same ``include_gold``, when
+    the caller has read it already (the report works on a copy).
     """
     from analysis.report import ReportSettings, build_report
 
@@ -117,6 +122,7 @@ def study_report(
     if epsilon is not None:
         spec["epsilon"] = epsilon
     settings = dataclasses.replace(settings, scales=scales, **spec, **study_inclusion(study=study))
-    table = ratings_table(study=study, include_gold=include_gold)
+    if table is None:
+        table = ratings_table(study=study, include_gold=include_gold)
     votes = pairwise_votes(study=study, include_gold=include_gold)
     return build_report(table, title=f"{study.title} ({study.slug})", settings=settings, pairwise=votes)

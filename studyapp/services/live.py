@@ -92,13 +92,16 @@ def _build(study: Study) -> dict[str, Any]:
     from studyapp.selectors.ratings import ratings_table
     from studyapp.selectors.reports import study_analysis_settings, study_report
 
-    report = study_report(study=study, settings=ReportSettings(n_resamples=settings.LIVE_RESAMPLES, seed=0))
+    table = ratings_table(study=study, include_gold=False)  # read once: the report's and the plan's
+    report = study_report(
+        study=study, settings=ReportSettings(n_resamples=settings.LIVE_RESAMPLES, seed=0), table=table
+    )
     spec = study_analysis_settings(study=study)
     target_width = spec["target_width"]
     summary = live_summary(report.data, target_width=target_width)
     if target_width is not None:  # the plan of `plan_study SLUG` at its defaults
         summary["plan"] = plan_summary(
-            ratings_table(study=study, include_gold=False),
+            table,
             width=target_width,
             alpha=0.05,
             epsilon=spec["epsilon"],
