@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from studyapp.models import Annotation, Assignment, Label
+from studyapp.services.assignments import TIME_ON_TASK_SLACK
 from studyapp.services.participants import annotator_create
 from tests.factories import JudgeRaterFactory, UserFactory
 
@@ -123,13 +124,18 @@ def test_time_on_task_is_bounded_by_the_time_since_the_claim(claimed, who):
         assert response.status_code == 400, seconds
         submit = {"steps": {"0": 1, "1": 1, "2": 1}, "time_on_task": seconds}
         assert api.post(f"/api/assignments/{aid}/submit/", submit, format="json").status_code == 400
-    # Claimed a moment ago: an hour is cut to the time since the claim plus a minute of slack.
+    # Claimed ten minutes ago: an hour is cut to the time since the claim plus a minute of
+    # slack. The bounds are read off the clock around the request, so load cannot break them.
+    claimed_at = timezone.now() - timedelta(minutes=10)
+    Assignment.objects.filter(id=aid).update(claimed_at=claimed_at)
     saved = api.put(f"/api/assignments/{aid}/draft/", {"draft": {}, "time_on_task": 3600}, format="json")
-    assert saved.status_code == 200 and 60 <= saved.json()["time_on_task"] <= 90
+    elapsed = (timezone.now() - claimed_at).total_seconds()
+    assert saved.status_code == 200
+    assert 600 + TIME_ON_TASK_SLACK <= saved.json()["time_on_task"] <= elapsed + TIME_ON_TASK_SLACK
     Assignment.objects.filter(id=aid).update(claimed_at=timezone.now() - timedelta(minutes=20))
-    submit = {"steps": {"0": 1, "1": 1, "2": 1}, "time_on_task": 600}
+    submit = {"steps": {"0": 1, "1": 1, "2": 1}, "time_on_task": 900}
     assert api.post(f"/api/assignments/{aid}/submit/", submit, format="json").status_code == 201
-    assert Annotation.objects.get().time_on_task == 600
+    assert Annotation.objects.get().time_on_task == 900
 
 
 def test_judge_run_form_with_a_non_integer_judge_is_a_400(client, make_study):
