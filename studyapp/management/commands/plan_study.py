@@ -83,6 +83,9 @@ class Command(BaseCommand):
             self._pilot(plan["pilot"])
             self._judge_only(plan["judge_only"])
         self._alt_test(plan["alt_test"])
+        self.stdout.write("Assumptions:")
+        for text in plan["assumptions"]:
+            self.stdout.write(f"- {text}")
 
     def _pilot(self, rows: list[dict[str, Any]]) -> None:
         self.stdout.write("From a pilot (units with both human and judge labels):")
@@ -101,8 +104,8 @@ class Command(BaseCommand):
         rhos = plan["rho_grid"]
         grid = ", ".join(f"{r:g}" for r in rhos)
         self.stdout.write(
-            "From the judge's labels alone (no pilot). Assumed: the human values have the judge's variance, "
-            f"and judge and people correlate at rho in {{{grid}}} (rho 0: PPI gains nothing):"
+            "From the judge's labels alone (no pilot), at an assumed judge-human correlation "
+            f"rho in {{{grid}}}:"
         )
         self.stdout.write(
             "domain | level | criterion | judge | judged | judge sd | human-only | "
@@ -120,9 +123,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Alternative-annotator test at epsilon {alt['epsilon']:g}: {alt['items']} items per domain, "
             f"each labelled by {annotators} annotators (overlap k >= {annotators}; the study has k = "
-            f"{alt['overlap']}), for an 80% chance that the judge beats every annotator (q = 0.05, "
-            "Benjamini-Yekutieli). Assumed: the judge is exactly as good as a person (a better one needs "
-            "fewer), sd of the paired difference 1 (the largest; ties lower it), annotators independent."
+            f"{alt['overlap']})."
         )
 
 

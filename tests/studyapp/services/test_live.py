@@ -142,9 +142,11 @@ def test_plan_study_prints_the_numbers_of_the_snapshot_plan(tmp_path):
     ]
     assert rows_after("From the judge's labels alone") == judge_only
     assert "not reachable" in str(pilot + judge_only) and any(r["ppi"] for r in plan["pilot"])  # both kinds
-    assert lines[-1].startswith(
+    alt = next(i for i, line in enumerate(lines) if line.startswith("Alternative-annotator test"))
+    assert lines[alt].startswith(
         f"Alternative-annotator test at epsilon 0.2: {plan['alt_test']['items']} items per domain"
     )
+    assert lines[alt + 1 :] == ["Assumptions:"] + [f"- {a}" for a in plan["assumptions"]]
 
 
 def test_annotations_during_a_build_queue_one_more_refresh(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from analysis.plan import alt_test_items, judge_only_plan, plan_table
+from analysis.plan import PLAN_ASSUMPTIONS, alt_test_items, judge_only_plan, plan_table
 from studyapp.selectors.ratings import ratings_table
 from studyapp.services.study_load import study_load
 from tests.factories import JudgmentFactory
@@ -42,7 +42,7 @@ def test_plan_of_a_study_with_human_and_judge_labels(tmp_path: Path) -> None:
     assert "medical | rubric | accuracy | critic | 8 | 8 |" in text
     assert "pilot of 8 units: a rough guide" in text
     assert "From a pilot (units with both human and judge labels):" in text
-    assert "From the judge's labels alone (no pilot)." in text
+    assert "From the judge's labels alone (no pilot), at an assumed judge-human correlation" in text
 
 
 def test_the_width_defaults_to_the_spec_target_width(tmp_path: Path) -> None:
@@ -93,6 +93,8 @@ def test_demo_study(monkeypatch, tmp_path: Path) -> None:
     assert text.splitlines()[2].startswith(
         f"Alternative-annotator test at epsilon 0.1: {items} items per domain, each labelled by 3 annotators"
     )
+    # the assumptions are the plan's own, as the dashboard shows them
+    assert text.splitlines()[3:] == ["Assumptions:"] + [f"- {a}" for a in PLAN_ASSUMPTIONS]
 
 
 def test_demo_from_the_judge_labels_alone(monkeypatch, tmp_path: Path) -> None:
@@ -106,7 +108,7 @@ def test_demo_from_the_judge_labels_alone(monkeypatch, tmp_path: Path) -> None:
     for n, item in enumerate(reasoning):
         JudgmentFactory(item=item, rater=judge, first_error=-1 if n % 2 else 0)
     text = _run("demo", "--width", "0.5", "--epsilon", "0.2")
-    assert "rho in {0, 0.5, 0.8}" in text
+    assert "at an assumed judge-human correlation rho in {0, 0.5, 0.8}:" in text
     table = ratings_table(study=study, include_gold=False)
     plan = judge_only_plan(table, width=0.5)
     assert not plan.empty and "needs a pilot of 2 or more units" in text
