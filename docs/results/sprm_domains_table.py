@@ -5,6 +5,7 @@ python docs/results/sprm_domains_table.py                       # the table, fro
 python docs/results/sprm_domains_table.py --compare-centres BALANCED_DIR ZERO_DIR
     # the SPRM's rows with each filter centre, and the default-centre rule of sprm_domains.md
 python docs/results/sprm_domains_table.py --train-out DOMAIN VARIANT OUT [--filter-centre zero|balanced]
+        [--encoder frozen|finetune]
     # train on every domain but DOMAIN (each file with its own format), train_sprm's defaults
 
 The frozen-encoder SPRM (judges/sprm as of this commit): no step label is read in training.
@@ -47,11 +48,16 @@ LABELS = {
 }
 
 
-def train_out(domain: str, variant: str, out: str, filter_centre: str = "balanced") -> None:
+def train_out(
+    domain: str, variant: str, out: str, filter_centre: str = "balanced", encoder: str = "frozen"
+) -> None:
+    """Train on every domain but `domain` with train_sprm's defaults for `encoder` (the
+    command's own options and `train_settings`, so the two cannot drift apart)."""
     import torch
+    from tqdm import tqdm
 
     from judges.sprm.io import new_featurizer, save_model
-    from judges.sprm.train import TrainConfig, fit
+    from judges.sprm.train import calibration_split, fit
     from studyapp.importers.solutions import read_solutions
 
     torch.set_num_threads(1)
@@ -61,18 +67,27 @@ def train_out(domain: str, variant: str, out: str, filter_centre: str = "balance
             solutions += read_solutions([D / f for f in files], fmt)
     solutions = [s for s in solutions if s.outcome is not None]
     print(f"{len(solutions)} solutions from every domain but {domain}; variant {variant}")
-    config = TrainConfig(
-        variant=variant,
-        epochs=10,
-        warmup_epochs=1,
-        lr=1e-3,
-        batch_size=256,
-        seed=0,
-        filter_centre=filter_centre,
-    )
-    model = fit(solutions, new_featurizer(cache_dir=str(ROOT / "runs" / "sprm-cache")), config)
+    config, spec = out_settings(variant, filter_centre, encoder)
+    featurizer = new_featurizer(cache_dir=str(ROOT / "runs" / "sprm-cache"), finetune=spec)
+    bar = None
+    if spec is not None:  # minutes an epoch: a bar over the traces trained on, as train_sprm's
+        trained = calibration_split(solutions, config)[0]
+        bar = tqdm(total=config.epochs * sum(bool(s.steps) for s in trained), unit="trace")
+    model = fit(solutions, featurizer, config, on_batch=bar.update if bar is not None else None)
+    if bar is not None:
+        bar.close()
     save_model(model, out)
     print(f"saved {out}; collapsed {model.card['training']['collapsed']}")
+
+
+def out_settings(variant: str, filter_centre: str, encoder: str) -> tuple:
+    """(TrainConfig, FinetuneSpec or None): what `train_sprm --variant V --filter-centre C
+    --encoder E` trains with, read off the command's parser."""
+    from studyapp.management.commands.train_sprm import Command, train_settings
+
+    args = ["--data", "-", "--format", "native", "--out", "-", "--variant", variant]
+    args += ["--filter-centre", filter_centre, "--encoder", encoder]
+    return train_settings(vars(Command().create_parser("manage.py", "train_sprm").parse_args(args)))
 
 
 def ci(m: dict | None) -> str:
@@ -176,14 +191,29 @@ def compare_centres(balanced: Path, zero: Path) -> None:
         print(f"decision: {'zero becomes the default' if flip else 'balanced stays the default'}")
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """The command line of the module docstring."""
     if len(sys.argv) == 4 and sys.argv[1] == "--compare-centres":
         compare_centres(Path(sys.argv[2]), Path(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--train-out":
-        rest = sys.argv[5:]
-        centres = [["--filter-centre", c] for c in ("zero", "balanced")]
-        if len(sys.argv) < 5 or (rest and rest not in centres):
+        if len(sys.argv) < 5:
             sys.exit(__doc__)
-        train_out(sys.argv[2], sys.argv[3], sys.argv[4], filter_centre=rest[1] if rest else "balanced")
+        opts = {"--filter-centre": ("balanced", "zero"), "--encoder": ("frozen", "finetune")}
+        rest, chosen = sys.argv[5:], {"--filter-centre": "balanced", "--encoder": "frozen"}
+        while rest:
+            if len(rest) < 2 or rest[0] not in opts or rest[1] not in opts[rest[0]]:
+                sys.exit(__doc__)
+            chosen[rest[0]], rest = rest[1], rest[2:]
+        train_out(
+            sys.argv[2],
+            sys.argv[3],
+            sys.argv[4],
+            filter_centre=chosen["--filter-centre"],
+            encoder=chosen["--encoder"],
+        )
     else:
         table()
+
+
+if __name__ == "__main__":
+    main()

@@ -76,3 +76,54 @@ def test_rows_print_the_fitted_threshold_f1_for_trained_variants_only(capsys):
     assert by_scorer["sprm"][6] == "0.31 [0.26, 0.36]" and by_scorer["sprm"][5] == "0.00 [-0.05, 0.05]"
     assert by_scorer["orm"][6] == "-" and by_scorer["position_prior"][6] == "-"
     assert all(line.count("|") == 9 for line in lines)  # 8 columns, as the header
+
+
+@pytest.mark.parametrize("variant", ["sprm", "orm", "last_step"])
+@pytest.mark.parametrize("centre", ["zero", "balanced"])
+def test_leave_domain_out_training_takes_train_sprm_defaults(variant, centre):
+    """The frozen leave-domain-out rows were trained with this explicit configuration before
+    the driver read train_sprm's parser; the fine-tuned ones take the command's finetune
+    defaults (2 epochs, a 0.2 calibration hold-out, bf16)."""
+    from judges.sprm.finetune import FinetuneSpec
+    from judges.sprm.train import TrainConfig
+
+    frozen = TrainConfig(
+        variant=variant, epochs=10, warmup_epochs=1, lr=1e-3, batch_size=256, seed=0, filter_centre=centre
+    )
+    assert table.out_settings(variant, centre, "frozen") == (frozen, None)
+    config, spec = table.out_settings(variant, centre, "finetune")
+    assert (config.encoder, config.epochs, config.calibration_holdout) == ("finetune", 2, 0.2)
+    assert (config.variant, config.filter_centre, config.seed) == (variant, centre, 0)
+    assert spec == FinetuneSpec(precision="bf16")
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [["--encoder", "bogus"], ["--filter-centre"], ["--threads", "2"], ["--encoder", "finetune", "extra"]],
+)
+def test_train_out_refuses_an_unknown_option(rest, monkeypatch, tmp_path):
+    called = []
+    monkeypatch.setattr(table, "train_out", lambda *a, **k: called.append((a, k)))
+    monkeypatch.setattr(sys, "argv", ["x", "--train-out", "code", "sprm", str(tmp_path), *rest])
+    with pytest.raises(SystemExit) as exc:
+        table.main()
+    assert exc.value.code == table.__doc__ and called == []
+
+
+def test_train_out_passes_the_chosen_encoder_and_centre(monkeypatch, tmp_path):
+    called = []
+    monkeypatch.setattr(table, "train_out", lambda *a, **k: called.append((a, k)))
+    argv = [
+        "x",
+        "--train-out",
+        "code",
+        "orm",
+        str(tmp_path),
+        "--encoder",
+        "finetune",
+        "--filter-centre",
+        "zero",
+    ]
+    monkeypatch.setattr(sys, "argv", argv)
+    table.main()
+    assert called == [(("code", "orm", str(tmp_path)), {"filter_centre": "zero", "encoder": "finetune"})]

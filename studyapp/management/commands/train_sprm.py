@@ -61,6 +61,46 @@ def load_data(options: dict[str, Any]) -> list:
     return solutions
 
 
+def train_settings(options: dict[str, Any]) -> tuple[TrainConfig, FinetuneSpec | None]:
+    """The training configuration (and, with `--encoder finetune`, the encoder's spec) that
+    the command's options ask for, with the defaults that depend on the encoder filled in;
+    a ValueError for a setting out of range. (docs/results/sprm_domains_table.py trains on
+    several formats at once with the command's own defaults through this.)"""
+    finetune = options["encoder"] == "finetune"
+    epochs = options["epochs"] if options["epochs"] is not None else (2 if finetune else 10)
+    config = TrainConfig(
+        variant=options["variant"],
+        epochs=epochs,
+        warmup_epochs=options["warmup_epochs"],
+        lr=options["lr"],
+        batch_size=options["batch_size"],
+        seed=options["seed"],
+        balance=options["balance"],
+        filter_centre=options["filter_centre"],
+        calibrate=not options["no_calibrate"],
+        encoder=options["encoder"],
+        encoder_lr=options["encoder_lr"],
+        trace_batch=options["trace_batch"],
+        calibration_holdout=(
+            options["calibration_holdout"]
+            if options["calibration_holdout"] is not None
+            else (0.2 if finetune else 0.0)
+        ),
+    )
+    spec = (
+        FinetuneSpec(
+            options["max_length"],
+            options["max_problem_tokens"],
+            options["max_step_tokens"],
+            options["train_layers"],
+            options["precision"],
+        )
+        if finetune
+        else None
+    )
+    return config, spec
+
+
 class Command(BaseCommand):
     help = "Train an SPRM (or its ORM / last-step baseline) from outcome labels alone."
 
@@ -122,41 +162,11 @@ class Command(BaseCommand):
         missing = sum(s.outcome is None for s in solutions)
         if missing:
             raise CommandError(f"{missing} solutions have no outcome label")
-        finetune = options["encoder"] == "finetune"
-        epochs = options["epochs"] if options["epochs"] is not None else (2 if finetune else 10)
         try:
-            config = TrainConfig(
-                variant=options["variant"],
-                epochs=epochs,
-                warmup_epochs=options["warmup_epochs"],
-                lr=options["lr"],
-                batch_size=options["batch_size"],
-                seed=options["seed"],
-                balance=options["balance"],
-                filter_centre=options["filter_centre"],
-                calibrate=not options["no_calibrate"],
-                encoder=options["encoder"],
-                encoder_lr=options["encoder_lr"],
-                trace_batch=options["trace_batch"],
-                calibration_holdout=(
-                    options["calibration_holdout"]
-                    if options["calibration_holdout"] is not None
-                    else (0.2 if finetune else 0.0)
-                ),
-            )
-            spec = (
-                FinetuneSpec(
-                    options["max_length"],
-                    options["max_problem_tokens"],
-                    options["max_step_tokens"],
-                    options["train_layers"],
-                    options["precision"],
-                )
-                if finetune
-                else None
-            )
+            config, spec = train_settings(options)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        finetune = spec is not None
         n_pos = sum(bool(s.outcome) for s in solutions)
         self.stdout.write(
             f"{len(solutions)} solutions ({n_pos} correct), "
