@@ -57,8 +57,9 @@ def train_out(
     from tqdm import tqdm
 
     from judges.sprm.io import new_featurizer, save_model
-    from judges.sprm.train import calibration_split, fit
+    from judges.sprm.train import fit
     from studyapp.importers.solutions import read_solutions
+    from studyapp.management.commands.train_sprm import finetune_trace_passes
 
     torch.set_num_threads(1)
     solutions = []
@@ -71,8 +72,7 @@ def train_out(
     featurizer = new_featurizer(cache_dir=str(ROOT / "runs" / "sprm-cache"), finetune=spec)
     bar = None
     if spec is not None:  # minutes an epoch: a bar over the traces trained on, as train_sprm's
-        trained = calibration_split(solutions, config)[0]
-        bar = tqdm(total=config.epochs * sum(bool(s.steps) for s in trained), unit="trace")
+        bar = tqdm(total=finetune_trace_passes(solutions, config), unit="trace")
     model = fit(solutions, featurizer, config, on_batch=bar.update if bar is not None else None)
     if bar is not None:
         bar.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import torch
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from judges.sprm.data import split_by_group
+from judges.sprm.data import Solution, split_by_group
 from judges.sprm.finetune import PRECISIONS, FinetunedFeaturizer, FinetuneSpec
 from judges.sprm.head import SPRMHead
 from judges.sprm.io import new_featurizer, save_checkpoint, save_model
@@ -101,6 +102,14 @@ def train_settings(options: dict[str, Any]) -> tuple[TrainConfig, FinetuneSpec |
     return config, spec
 
 
+def finetune_trace_passes(solutions: Sequence[Solution], config: TrainConfig) -> int:
+    """How many traces a fine-tuned training passes over in all (its progress bar's total):
+    each epoch, every trace with steps but those of the calibration hold-out. A ValueError
+    for a hold-out that leaves one side empty."""
+    trained = calibration_split(solutions, config)[0]
+    return config.epochs * sum(bool(s.steps) for s in trained)
+
+
 class Command(BaseCommand):
     help = "Train an SPRM (or its ORM / last-step baseline) from outcome labels alone."
 
@@ -177,10 +186,9 @@ class Command(BaseCommand):
         )
         if finetune:  # a bar over the traces trained on (not the calibration's): an epoch takes minutes
             try:
-                trained = calibration_split(solutions, config)[0]
+                total, unit = finetune_trace_passes(solutions, config), "trace"
             except ValueError as exc:
                 raise CommandError(str(exc)) from None
-            total, unit = config.epochs * sum(bool(s.steps) for s in trained), "trace"
         else:
             total, unit = config.epochs, "epoch"
         bar = tqdm(total=total, desc=f"train {config.variant} ({config.encoder})", unit=unit)
