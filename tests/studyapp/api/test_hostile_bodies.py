@@ -119,12 +119,12 @@ def test_comments_and_reasons_have_the_pages_bounds(claimed, who):
 def test_time_on_task_is_bounded_by_the_time_since_the_claim(claimed, who, monkeypatch):
     token, session, aid = claimed
     api = token if who == "token" else session
-    for seconds in (1e308, -1, 86_401):
+    for out_of_range in (1e308, -1, 86_401):  # reported values the API refuses, not timings
         response = api.put(
-            f"/api/assignments/{aid}/draft/", {"draft": {}, "time_on_task": seconds}, format="json"
+            f"/api/assignments/{aid}/draft/", {"draft": {}, "time_on_task": out_of_range}, format="json"
         )
-        assert response.status_code == 400, seconds
-        submit = {"steps": {"0": 1, "1": 1, "2": 1}, "time_on_task": seconds}
+        assert response.status_code == 400, out_of_range
+        submit = {"steps": {"0": 1, "1": 1, "2": 1}, "time_on_task": out_of_range}
         assert api.post(f"/api/assignments/{aid}/submit/", submit, format="json").status_code == 400
     # Claimed ten minutes ago: an hour is cut to the time since the claim plus a minute of
     # slack. The service's clock is held still, so the cut is exact whatever the load.
